@@ -1,0 +1,1 @@
+"""One module per `hotpapers` subcommand, each with `main(args, settings) -> int`."""

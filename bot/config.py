@@ -1,0 +1,322 @@
+"""Settings: ``config/hotpapers.toml`` (or ``HOTPAPERS_CONFIG``) overridden by environment variables.
+
+Every TOML setting ``[section] key`` can be overridden by ``HOTPAPERS_SECTION_KEY``; secrets come only from the
+environment or a ``.env`` file. A bad value raises :class:`SettingsError` whose message is one line naming the
+setting, which the command line prints instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG = Path("config/hotpapers.toml")
+SOURCES = ("hf", "hn", "bluesky", "x")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    categories: tuple[str, ...] = ("cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML")
+    # Feeds rebuild at midnight US Eastern; ingest a little after, in that zone.
+    times: tuple[str, ...] = ("00:30", "02:00")
+    timezone: str = "America/New_York"
+
+
+@dataclass(frozen=True)
+class SignalsSettings:
+    # Refresh engagement every `fresh_interval_minutes` for `fresh_hours` after a mailing, then every
+    # `stale_interval_minutes` until `max_age_days`.
+    fresh_hours: float = 36.0
+    fresh_interval_minutes: int = 60
+    stale_interval_minutes: int = 360
+    max_age_days: int = 7
+    hf_days: int = 5
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    min_age_hours: float = 12.0
+    grace_hours: float = 6.0
+    default_size: int = 10
+    max_failures: int = 3
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    min_score: float = 50.0
+    weights: Mapping[str, float] = field(
+        default_factory=lambda: {"x": 1.0, "hf": 5.0, "hn": 1.0, "bluesky": 1.0}
+    )
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    dm_cap: int = 10
+    max_follows: int = 50
+    default_time: str = "09:00"
+    default_timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    ready_timeout: float = 2.0
+    requests_per_second: float = 45.0  # stay under the token's global 50/s
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("data/hotpapers.db")
+    discord_token: str | None = field(default=None, repr=False)
+    discord_api: str = "https://discord.com/api/v10"
+    discord_gateway: str | None = None
+    arxiv_api: str = "https://export.arxiv.org/api/query"
+    arxiv_feeds: str = "https://rss.arxiv.org/rss"
+    arxiv_interval: float = 3.0
+    hf_api: str = "https://huggingface.co/api"
+    hn_api: str = "https://hn.algolia.com/api/v1"
+    bluesky_api: str = "https://bsky.social/xrpc"
+    x_api: str = "https://api.x.com/2"
+    bluesky_handle: str | None = None
+    bluesky_password: str | None = field(default=None, repr=False)
+    x_bearer: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    config_path: Path | None = None
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    signals: SignalsSettings = field(default_factory=SignalsSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    ranking: RankingSettings = field(default_factory=RankingSettings)
+    subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+
+
+# ---- value parsers: each takes the raw value (TOML or env string) and returns the typed value or raises ValueError
+
+
+def _url(value: Any) -> str:
+    text = str(value).strip().rstrip("/")
+    if not re.match(r"^(https?|wss?)://[^\s/]+", text):
+        raise ValueError(f"{value!r} is not an http(s) or ws(s) URL")
+    return text
+
+
+def _number(minimum: float, maximum: float | None = None) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number")
+        number = float(value)
+        if number != number or number < minimum or (maximum is not None and number > maximum):
+            bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f">= {minimum:g}"
+            raise ValueError(f"{value!r} must be {bound}")
+        return number
+
+    return parse
+
+
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"{value!r} is not a whole number")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{value!r} is not a whole number") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ValueError(f"{value!r} must be {bound}")
+        return number
+
+    return parse
+
+
+def _hhmm(value: Any) -> str:
+    text = str(value).strip()
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
+    if not match:
+        raise ValueError(f"{value!r} is not a time as HH:MM (24-hour)")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _times(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value).split(",")
+    times = tuple(_hhmm(item) for item in items if str(item).strip())
+    if not times:
+        raise ValueError("needs at least one HH:MM time")
+    return times
+
+
+def _timezone(value: Any) -> str:
+    name = str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA timezone such as Europe/Paris or UTC") from None
+    return name
+
+
+def _categories(value: Any) -> tuple[str, ...]:
+    from bot.taxonomy import resolve_categories  # imported late: the taxonomy loads a data file
+
+    items = value if isinstance(value, list) else str(value).split(",")
+    return resolve_categories([str(item) for item in items])
+
+
+def _log_level(value: Any) -> str:
+    level = str(value).strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError(f"{value!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def _text(value: Any) -> str:
+    return str(value)
+
+
+def _path(value: Any) -> Path:
+    return Path(str(value)).expanduser()
+
+
+# (section, key) -> parser; section "" holds the top-level settings named by DESIGN.md's environment variables.
+_TOP_LEVEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    # field: (environment variable, parser)
+    "db_path": ("HOTPAPERS_DB", _path),
+    "discord_token": ("DISCORD_TOKEN", _text),
+    "discord_api": ("HOTPAPERS_DISCORD_API", _url),
+    "discord_gateway": ("HOTPAPERS_DISCORD_GATEWAY", _url),
+    "arxiv_api": ("HOTPAPERS_ARXIV_API", _url),
+    "arxiv_feeds": ("HOTPAPERS_ARXIV_FEEDS", _url),
+    "arxiv_interval": ("HOTPAPERS_ARXIV_INTERVAL", _number(0)),
+    "hf_api": ("HOTPAPERS_HF_API", _url),
+    "hn_api": ("HOTPAPERS_HN_API", _url),
+    "bluesky_api": ("HOTPAPERS_BLUESKY_API", _url),
+    "x_api": ("HOTPAPERS_X_API", _url),
+    "bluesky_handle": ("HOTPAPERS_BLUESKY_HANDLE", _text),
+    "bluesky_password": ("HOTPAPERS_BLUESKY_PASSWORD", _text),
+    "x_bearer": ("HOTPAPERS_X_BEARER", _text),
+    "log_level": ("HOTPAPERS_LOG_LEVEL", _log_level),
+}
+_SECRETS = {"discord_token", "bluesky_password", "x_bearer"}
+# TOML keys under [bot] that may set top-level, non-secret settings (e.g. `[bot] db = "..."`).
+_TOML_TOP_LEVEL = {"db": "db_path", "discord_api": "discord_api", "discord_gateway": "discord_gateway",
+                   "arxiv_api": "arxiv_api", "arxiv_feeds": "arxiv_feeds", "arxiv_interval": "arxiv_interval",
+                   "hf_api": "hf_api", "hn_api": "hn_api", "bluesky_api": "bluesky_api", "x_api": "x_api",
+                   "log_level": "log_level", "bluesky_handle": "bluesky_handle"}
+
+_SECTIONS: dict[str, tuple[type, dict[str, Callable[[Any], Any]]]] = {
+    "ingest": (IngestSettings, {"categories": _categories, "times": _times, "timezone": _timezone}),
+    "signals": (SignalsSettings, {
+        "fresh_hours": _number(1), "fresh_interval_minutes": _integer(5), "stale_interval_minutes": _integer(5),
+        "max_age_days": _integer(1, 60), "hf_days": _integer(1, 14),
+    }),
+    "digest": (DigestSettings, {
+        "min_age_hours": _number(0, 168), "grace_hours": _number(0, 72), "default_size": _integer(1, 25),
+        "max_failures": _integer(1, 100),
+    }),
+    "ranking": (RankingSettings, {"min_score": _number(0)}),
+    "subscriptions": (SubscriptionSettings, {
+        "dm_cap": _integer(1, 25), "max_follows": _integer(1, 500), "default_time": _hhmm,
+        "default_timezone": _timezone,
+    }),
+    "discord": (DiscordSettings, {"ready_timeout": _number(0, 600), "requests_per_second": _number(1, 50)}),
+}
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a ``.env`` file (quotes stripped, comments ignored)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _parse(name: str, parser: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return parser(value)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"setting {name}: {exc}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Read, merge and validate every setting; raises SettingsError naming the first bad one."""
+    environ: dict[str, str] = dict(read_dotenv(dotenv)) if dotenv else {}
+    environ.update(os.environ if env is None else env)
+
+    config_path: Path | None
+    if environ.get("HOTPAPERS_CONFIG"):
+        config_path = Path(environ["HOTPAPERS_CONFIG"])
+        if not config_path.is_file():
+            raise SettingsError(f"setting HOTPAPERS_CONFIG: no such file {str(config_path)!r}")
+    else:
+        config_path = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+    toml: dict[str, Any] = {}
+    if config_path is not None:
+        try:
+            toml = tomllib.loads(config_path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"setting HOTPAPERS_CONFIG: {config_path} is not valid TOML ({exc})") from None
+
+    top: dict[str, Any] = {"config_path": config_path}
+    bot_table = toml.get("bot", {})
+    for key, value in bot_table.items():
+        if key not in _TOML_TOP_LEVEL:
+            raise SettingsError(f"setting [bot] {key}: unknown setting (secrets belong in the environment)")
+        name = _TOML_TOP_LEVEL[key]
+        top[name] = _parse(f"[bot] {key}", _TOP_LEVEL[name][1], value)
+    for name, (variable, parser) in _TOP_LEVEL.items():
+        raw = environ.get(variable)
+        if raw is not None and raw.strip() != "":
+            top[name] = _parse(variable, parser, raw.strip()) if name not in _SECRETS else raw.strip()
+
+    for section, (cls, parsers) in _SECTIONS.items():
+        table = toml.get(section, {})
+        if not isinstance(table, dict):
+            raise SettingsError(f"setting [{section}]: must be a table")
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            if section == "ranking" and key == "weights":
+                continue
+            if key not in parsers:
+                raise SettingsError(f"setting [{section}] {key}: unknown setting")
+            values[key] = _parse(f"[{section}] {key}", parsers[key], value)
+        for key, parser in parsers.items():
+            variable = f"HOTPAPERS_{section.upper()}_{key.upper()}"
+            if environ.get(variable, "").strip():
+                values[key] = _parse(variable, parser, environ[variable].strip())
+        if section == "ranking":
+            values["weights"] = _weights(table.get("weights", {}), environ)
+        top[section] = cls(**values)
+
+    unknown = set(toml) - set(_SECTIONS) - {"bot"}
+    if unknown:
+        raise SettingsError(f"setting [{sorted(unknown)[0]}]: unknown section")
+    return Settings(**top)
+
+
+def _weights(table: Any, environ: Mapping[str, str]) -> dict[str, float]:
+    weights = dict(RankingSettings().weights)
+    if not isinstance(table, dict):
+        raise SettingsError("setting [ranking] weights: must be a table such as { x = 1.0, hf = 5.0 }")
+    for source, value in table.items():
+        if source not in SOURCES:
+            raise SettingsError(f"setting [ranking.weights] {source}: unknown source (one of {', '.join(SOURCES)})")
+        weights[source] = _parse(f"[ranking.weights] {source}", _number(0), value)
+    for source in SOURCES:
+        variable = f"HOTPAPERS_RANKING_WEIGHTS_{source.upper()}"
+        if environ.get(variable, "").strip():
+            weights[source] = _parse(variable, _number(0), environ[variable].strip())
+    return weights

@@ -1,0 +1,68 @@
+"""Plain data shared by every layer: what sources produce, the store keeps, and ranking and rendering read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
+ANNOUNCE_TYPES: tuple[AnnounceType, ...] = ("new", "cross", "replace", "replace-cross")
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One arXiv paper, at its latest known version. ``id`` is canonical and versionless."""
+
+    id: str
+    version: int
+    title: str
+    authors: tuple[str, ...]
+    abstract: str
+    primary_category: str
+    categories: tuple[str, ...]
+    published: datetime | None = None  # first version, UTC
+    updated: datetime | None = None  # latest version, UTC
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    mailing: date | None = None  # the mailing that announced it as new/cross, if any
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def html_url(self) -> str:
+        return f"https://arxiv.org/html/{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A feed entry: ``paper`` was announced in ``mailing`` under ``announce_type`` in ``category``'s feed."""
+
+    paper: Paper
+    mailing: date
+    announce_type: AnnounceType
+    feed_category: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSignal:
+    """One source's engagement with one paper at one moment: counts keyed by metric, and the best link."""
+
+    source: str
+    counts: dict[str, int] = field(default_factory=dict)
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RankedPaper:
+    paper: Paper
+    rank: int
+    score: float
+    signals: dict[str, SourceSignal]

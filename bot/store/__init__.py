@@ -1,0 +1,55 @@
+"""The store: the only code that speaks SQL.
+
+:class:`Store` is synchronous and bound to the thread that made it (the command line uses it directly).
+:class:`AsyncStore` gives the bot the same methods from one dedicated thread, so SQLite never blocks the event loop:
+``await store.run(Store.paper, "2107.05677")``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+from bot.store.base import StoreBase
+from bot.store.papers import PaperStore
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Store(PaperStore, StoreBase):
+    MIGRATIONS = (
+        ("papers", PaperStore.PAPER_MIGRATIONS),
+    )
+
+
+class AsyncStore:
+    """Runs :class:`Store` methods on the one thread that owns the connection."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._path = path
+        self._store: Store | None = None
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._store = await loop.run_in_executor(self._executor, Store, self._path)
+
+    async def run(self, method: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call ``method(store, *args, **kwargs)`` on the store's thread."""
+        if self._store is None:
+            raise RuntimeError("AsyncStore.open() was not awaited")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(method, self._store, *args, **kwargs))
+
+    async def close(self) -> None:
+        if self._store is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._store.close)
+            self._store = None
+        self._executor.shutdown(wait=True)

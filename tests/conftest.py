@@ -1,0 +1,21 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Real payloads recorded from the services; CI has them beside the checkout. Never copied into the project.
+SHARED_FIXTURES = Path(os.environ.get("HOTPAPERS_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+OWN_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    """The directory of recorded upstream payloads; skips the test when it is absent."""
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip(f"recorded payloads not found at {SHARED_FIXTURES} (set HOTPAPERS_SHARED_FIXTURES)")
+    return SHARED_FIXTURES
