@@ -19,3 +19,12 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"recorded payloads not found at {SHARED_FIXTURES} (set HOTPAPERS_SHARED_FIXTURES)")
     return SHARED_FIXTURES
+
+
+@pytest.fixture
+async def upstream():  # type: ignore[no-untyped-def]
+    """A local server replaying scripted upstream responses (see tests/fakes/upstream.py)."""
+    from tests.fakes.upstream import UpstreamServer
+
+    async with UpstreamServer() as server:
+        yield server

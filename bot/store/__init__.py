@@ -15,15 +15,23 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from bot.store.base import StoreBase
-from bot.store.papers import PaperStore
+from bot.store.digests import DigestsStore
+from bot.store.papers import IngestCounts, PaperStore
+from bot.store.signals import SignalsStore
+from bot.store.subscriptions import SubscriptionsStore
+
+__all__ = ["AsyncStore", "IngestCounts", "Store"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(PaperStore, StoreBase):
+class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
+        ("signals", SignalsStore.SIGNALS_MIGRATIONS),
+        ("digests", DigestsStore.DIGESTS_MIGRATIONS),  # channel digests and the delivery ledger (DMs too)
+        ("subscriptions", SubscriptionsStore.SUBSCRIPTIONS_MIGRATIONS),
     )
 
 
