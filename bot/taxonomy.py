@@ -183,7 +183,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 def search_categories(text: str, limit: int = 25) -> list[Category]:
     """Categories for autocomplete: by code prefix (also of an alias, or of the part after the dot: ``lg``)
     and by words of the name (every query word starts a word of the name). Active categories first; then an
-    exact code, code prefixes, then name matches; ties by code. Empty text lists every category."""
+    exact code, code prefixes, alias prefixes, prefixes after the dot, then name matches; ties by code.
+    Each category appears once, under its canonical code. Empty text lists every category."""
     query = text.strip().lower()
     words = _WORD.findall(query)
     ranked: list[tuple[bool, int, str, Category]] = []
@@ -192,12 +193,14 @@ def search_categories(text: str, limit: int = 25) -> list[Category]:
         name_words = _WORD.findall(category.name.lower())
         if not query or query in codes:
             tier = 0
-        elif any(code.startswith(query) for code in codes):
+        elif codes[0].startswith(query):
             tier = 1
-        elif any(code.partition(".")[2].startswith(query) for code in codes if "." in code):
+        elif any(code.startswith(query) for code in codes):
             tier = 2
-        elif words and all(any(name_word.startswith(word) for name_word in name_words) for word in words):
+        elif any(code.partition(".")[2].startswith(query) for code in codes if "." in code):
             tier = 3
+        elif words and all(any(name_word.startswith(word) for name_word in name_words) for word in words):
+            tier = 4
         else:
             continue
         ranked.append((not category.active, tier, category.code, category))
