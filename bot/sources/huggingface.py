@@ -1,0 +1,90 @@
+"""Hugging Face daily papers: upvotes and comments (no key).
+
+``GET {hf_api}/daily_papers?date=YYYY-MM-DD`` lists the papers featured that day, each as
+``{"paper": {"id", "upvotes", …}, "numComments": n, …}`` (``numComments`` sits beside ``paper``, not in it);
+``GET {hf_api}/papers/{id}`` is one paper object. A paper is often featured days after its mailing, so a
+refresh scans several days and looks a bounded set of papers up by id. Limits are undocumented: be gentle,
+one request at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from bot.errors import InvalidPaperId
+from bot.ids import parse_arxiv_id
+from bot.sources.observations import FormatChanged, JsonClient, Observation, count
+
+SOURCE = "hf"
+PAGE_SIZE = 100
+MAX_PAGES_PER_DAY = 5  # a day has ~20-60 featured papers: one page in practice
+
+
+def paper_page_url(paper_id: str) -> str:
+    return f"https://huggingface.co/papers/{paper_id}"
+
+
+def _observation(paper: Mapping[str, Any], comments: Any, observed_at: datetime) -> Observation | None:
+    raw_id = paper.get("id")
+    if not isinstance(raw_id, str) or "upvotes" not in paper:
+        return None
+    try:
+        paper_id = parse_arxiv_id(raw_id).id
+    except InvalidPaperId:
+        return None
+    counts = {"upvotes": count(paper.get("upvotes"))}
+    if comments is not None:
+        counts["comments"] = count(comments)
+    return Observation(SOURCE, paper_id, (paper_id,), counts, paper_page_url(paper_id), observed_at)
+
+
+def parse_daily_papers(payload: Any, observed_at: datetime) -> list[Observation]:
+    """Observations from a ``/daily_papers`` response (a list); raises FormatChanged for another shape."""
+    if not isinstance(payload, list):
+        raise FormatChanged("daily_papers did not return a list")
+    observations = []
+    for item in payload:
+        paper = item.get("paper") if isinstance(item, dict) else None
+        if not isinstance(paper, dict):
+            continue
+        observation = _observation(paper, item.get("numComments", 0), observed_at)
+        if observation is not None:
+            observations.append(observation)
+    if payload and not observations:
+        raise FormatChanged("no daily_papers entry had paper.id and paper.upvotes")
+    return observations
+
+
+def parse_paper(payload: Any, observed_at: datetime) -> Observation | None:
+    """The observation in a ``/papers/{id}`` response; raises FormatChanged for another shape."""
+    if not isinstance(payload, dict):
+        raise FormatChanged("papers/{id} did not return an object")
+    observation = _observation(payload, payload.get("numComments"), observed_at)
+    if observation is None:
+        raise FormatChanged("papers/{id} has no id or upvotes")
+    return observation
+
+
+class HuggingFaceClient:
+    def __init__(self, client: JsonClient, base_url: str) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+
+    async def daily_papers(self, day: date, observed_at: datetime) -> list[Observation]:
+        """Every paper featured on ``day``."""
+        observations: dict[str, Observation] = {}
+        for page in range(MAX_PAGES_PER_DAY):
+            payload = await self.client.get(f"{self.base_url}/daily_papers",
+                                            {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page})
+            fresh = [o for o in parse_daily_papers(payload, observed_at) if o.post_id not in observations]
+            observations.update((o.post_id, o) for o in fresh)
+            if len(payload) < PAGE_SIZE or not fresh:  # a short page, or a server that ignores paging
+                break
+        return list(observations.values())
+
+    async def paper(self, paper_id: str, observed_at: datetime) -> Observation | None:
+        """One paper's page, or None when Hugging Face does not know it."""
+        payload = await self.client.get(f"{self.base_url}/papers/{paper_id}", missing_ok=True)
+        return None if payload is None else parse_paper(payload, observed_at)
