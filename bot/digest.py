@@ -1,0 +1,249 @@
+"""Channel digests, the pure part: when a digest is due, what it holds, and validating what an admin typed.
+
+When. Each channel has a local time (HH:MM in an IANA zone). Its *slot* on a local date is that wall time;
+a slot that does not exist (spring-forward gap) falls at the offset before the change (02:30 → 03:30), and an
+ambiguous one (fall-back) is its first occurrence, so there is exactly one slot per local date. At a slot the
+channel is owed the most recent mailing of its categories that is at least ``min_age_hours`` old at the slot,
+counted from 20:00 US Eastern of the announcement (the evening before the mailing's date). A mailing already
+in the ledger for the channel (sent, sending or skipped) is owed nothing: that is what makes a double-firing
+DST hour or a restart harmless. A bot that comes back after a slot posts within ``grace_hours``, else
+records a skip. Slots before the digest was set up or resumed do not count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from bot import taxonomy
+from bot.errors import HotPapersError, UnknownCategory
+from bot.models import RankedPaper
+from bot.store.digests import ChannelDigest
+
+EASTERN = ZoneInfo("America/New_York")
+ANNOUNCEMENT_TIME = time(20, 0)
+MAX_SIZE = 25
+
+
+class DigestSetupError(HotPapersError, ValueError):
+    """A /digest setup value that cannot be used; the message says what would work."""
+
+
+# ---- when --------------------------------------------------------------------------------------------------
+
+
+def announced_at(mailing: date) -> datetime:
+    """20:00 US Eastern of the evening before the mailing's date: when it was announced."""
+    return datetime.combine(mailing - timedelta(days=1), ANNOUNCEMENT_TIME, tzinfo=EASTERN).astimezone(UTC)
+
+
+def newest_mailing_allowed(at: datetime, min_age_hours: float) -> date:
+    """The newest mailing date that is at least ``min_age_hours`` old at ``at``."""
+    eastern = (at - timedelta(hours=min_age_hours)).astimezone(EASTERN)
+    return eastern.date() + timedelta(days=1) if eastern.time() >= ANNOUNCEMENT_TIME else eastern.date()
+
+
+def _parse_hhmm(text: str) -> time:
+    hour, minute = text.split(":")
+    return time(int(hour), int(minute))
+
+
+def slot_on(local_day: date, hhmm: str, zone: ZoneInfo) -> datetime:
+    """The channel's slot on a local date, in UTC (gap → shifted forward, overlap → first occurrence)."""
+    return datetime.combine(local_day, _parse_hhmm(hhmm), tzinfo=zone).astimezone(UTC)
+
+
+def latest_slot(hhmm: str, timezone: str, now: datetime) -> datetime:
+    """The most recent slot at or before ``now``."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    for day in (today + timedelta(days=1), today, today - timedelta(days=1), today - timedelta(days=2)):
+        slot = slot_on(day, hhmm, zone)
+        if slot <= now:
+            return slot
+    raise AssertionError("unreachable: a slot exists every local day")
+
+
+def next_slot(hhmm: str, timezone: str, now: datetime) -> datetime:
+    """The first slot strictly after ``now``."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    for offset in range(-1, 3):
+        slot = slot_on(today + timedelta(days=offset), hhmm, zone)
+        if slot > now:
+            return slot
+    raise AssertionError("unreachable: a slot exists every local day")
+
+
+@dataclass(frozen=True, slots=True)
+class SlotQuery:
+    """What to look up in the store for a channel's latest slot: its newest mailing up to ``newest``."""
+
+    slot: datetime
+    newest: date
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    mailing: date
+    slot: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    mailing: date
+    slot: datetime
+    reason: str
+
+
+def slot_query(digest: ChannelDigest, now: datetime, *, min_age_hours: float, max_failures: int
+               ) -> SlotQuery | None:
+    """The slot to consider now, or None when the digest is off (paused, channel gone, too many failures)
+    or its latest slot came before it was set up or resumed."""
+    if digest.paused or digest.disabled_reason or digest.failures >= max_failures:
+        return None
+    slot = latest_slot(digest.time, digest.timezone, now)
+    if slot < digest.active_since:
+        return None
+    return SlotQuery(slot, newest_mailing_allowed(slot, min_age_hours))
+
+
+def decide(query: SlotQuery, mailing: date | None, handled: bool, now: datetime, *, grace_hours: float
+           ) -> Post | Skip | None:
+    """Given the newest eligible mailing for the slot and whether the ledger already has it: post, skip, or
+    nothing (no mailing, e.g. weekend or holiday; or already handled)."""
+    if mailing is None or handled:
+        return None
+    late = now - query.slot
+    if late > timedelta(hours=grace_hours):
+        hours = late.total_seconds() / 3600
+        return Skip(mailing, query.slot,
+                    f"the bot was offline at {query.slot:%Y-%m-%d %H:%M} UTC and came back"
+                    f" {hours:.1f} h later, beyond the {grace_hours:g} h grace period")
+    return Post(mailing, query.slot)
+
+
+# ---- what --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One mailing's top papers for one audience; ``papers`` are re-ranked 1..n within the digest."""
+
+    mailing: date
+    categories: tuple[str, ...]
+    papers: tuple[RankedPaper, ...]
+    min_score: float
+
+    @property
+    def quiet(self) -> bool:
+        return not self.papers
+
+    @property
+    def period(self) -> str:
+        return self.mailing.isoformat()
+
+
+def build_digest(mailing: date, ranked: Sequence[RankedPaper], *, categories: Sequence[str], size: int,
+                 min_score: float) -> Digest:
+    """The papers of ``ranked`` in the channel's categories scoring at least ``min_score``, hottest first,
+    at most ``size``, ranked from 1."""
+    chosen = [r for r in ranked if r.score >= min_score and taxonomy.matches(r.paper.categories, categories)]
+    chosen.sort(key=lambda r: (-r.score, r.rank, r.paper.id))
+    papers = tuple(
+        RankedPaper(paper=r.paper, rank=i, score=r.score, signals=r.signals)
+        for i, r in enumerate(chosen[:size], start=1))
+    return Digest(mailing, tuple(categories), papers, min_score)
+
+
+# ---- validating /digest setup ------------------------------------------------------------------------------
+
+
+def parse_time(text: str) -> str:
+    match = re.fullmatch(r"\s*([01]?\d|2[0-3])[:.h]([0-5]\d)\s*", text)
+    if not match:
+        raise DigestSetupError(
+            f"{text.strip()[:20]!r} is not a time: use 24-hour HH:MM, such as 09:00 or 18:30")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def parse_timezone(text: str) -> str:
+    """An IANA zone name, spelled as IANA does (``europe/paris`` → ``Europe/Paris``)."""
+    name = _zones_lower().get(text.strip().lower())
+    if name is None:
+        raise DigestSetupError(
+            f"{text.strip()[:40]!r} is not a timezone: pick an IANA name from the list, such as Europe/Paris,"
+            " America/New_York or UTC")
+    return name
+
+
+def parse_categories(text: str) -> tuple[str, ...]:
+    items = [item for item in re.split(r"[,\s]+", text) if item.strip()]
+    if not items:
+        raise DigestSetupError("categories is empty: give a comma list such as cs.LG, cs.CV (or an archive)")
+    if len(items) > 20:
+        raise DigestSetupError("too many categories: list at most 20 (an archive such as cs covers cs.*)")
+    try:
+        return taxonomy.resolve_categories(items)
+    except UnknownCategory as exc:
+        raise DigestSetupError(f"{exc}. Pick categories from the suggestions, comma-separated.") from None
+
+
+def parse_size(size: int) -> int:
+    if not 1 <= size <= MAX_SIZE:
+        raise DigestSetupError(f"size must be between 1 and {MAX_SIZE} papers")
+    return size
+
+
+def parse_min_score(score: float | None) -> float | None:
+    if score is not None and (score != score or score < 0):
+        raise DigestSetupError("min_score must be 0 or more (leave it out to use the bot's default)")
+    return score
+
+
+@cache
+def _zones_lower() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones() if not name.startswith(("posix/", "right/"))}
+
+
+@cache
+def _zones_sorted() -> tuple[str, ...]:
+    return tuple(sorted(_zones_lower().values()))
+
+
+def timezone_choices(text: str, limit: int = 25) -> list[str]:
+    """IANA zones for autocomplete: prefix matches of the name or of its city part first, then substrings."""
+    query = text.strip().lower().replace(" ", "_")
+    if not query:
+        popular = ("UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York",
+                   "America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Asia/Shanghai", "Asia/Kolkata",
+                   "Australia/Sydney")
+        return list(popular[:limit])
+    first: list[str] = []
+    second: list[str] = []
+    for name in _zones_sorted():
+        lower = name.lower()
+        if lower.startswith(query) or lower.rsplit("/", 1)[-1].startswith(query):
+            first.append(name)
+        elif query in lower:
+            second.append(name)
+    return (first + second)[:limit]
+
+
+def category_choices(text: str, limit: int = 25) -> list[tuple[str, str]]:
+    """(name, value) choices completing the last item of a comma list of categories; each ≤ 100 chars."""
+    head, _, last = text.rpartition(",")
+    done = [item.strip() for item in head.split(",") if item.strip()]
+    prefix = ", ".join(done) + (", " if done else "")
+    if len(prefix) > 80:
+        return []
+    choices: list[tuple[str, str]] = []
+    for category in taxonomy.search_categories(last.strip(), limit=limit):
+        value = prefix + category.code
+        label = f"{value} — {category.name}"
+        choices.append((label if len(label) <= 100 else label[:99] + "…", value[:100]))
+    return choices
