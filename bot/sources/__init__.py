@@ -1,0 +1,1 @@
+"""Clients of the outside services: parse bytes into plain dataclasses (no SQL, no discord)."""
