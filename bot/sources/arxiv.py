@@ -6,6 +6,7 @@ feeds: every :class:`ArxivClient` of a process shares one pacer (see :func:`bot.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Literal
@@ -24,6 +25,8 @@ from bot.sources.arxiv_parse import (
     parse_api_feed,
 )
 from bot.sources.http import HttpResponse, Pacer, PoliteHttp, RetryPolicy
+
+log = logging.getLogger(__name__)
 
 SERVICE = "arXiv"
 MAX_PAGE = 2000  # the API's largest page
@@ -141,12 +144,18 @@ class ArxivClient:
         raise NotFound(f"arXiv has no paper {arxiv_id}")
 
     async def papers(self, ids: Sequence[str | ArxivId], *, chunk: int = ID_CHUNK) -> list[Paper]:
-        """Papers for many ids, ``chunk`` ids per request; ids arXiv does not know are left out."""
-        wanted = [str(parse_arxiv_id(i) if isinstance(i, str) else i) for i in ids]
-        wanted = list(dict.fromkeys(wanted))
+        """Papers for many ids, ``chunk`` ids per request. Ids that cannot exist, and ids arXiv does not know,
+        are left out (arXiv itself drops a bad id from a list silently)."""
+        wanted: dict[str, None] = {}
+        for item in ids:
+            try:
+                wanted[str(parse_arxiv_id(item) if isinstance(item, str) else item)] = None
+            except InvalidPaperId as exc:
+                log.warning("arXiv: leaving out %s", exc)
+        wanted_ids = list(wanted)
         found: list[Paper] = []
-        for offset in range(0, len(wanted), chunk):
-            part = wanted[offset:offset + chunk]
+        for offset in range(0, len(wanted_ids), chunk):
+            part = wanted_ids[offset:offset + chunk]
             page = await self.query(id_list=part, max_results=len(part))
             found.extend(page.papers)
         return found
