@@ -1,0 +1,43 @@
+"""``hotpapers signals [--date D]``: refresh a mailing's engagement now and say what each source did."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.clock import clock_from_env
+from bot.commands.top import parse_mailing_date, resolve_mailing
+from bot.config import Settings
+from bot.engagement import Refresh, refresh_mailings
+from bot.errors import HotPapersError
+from bot.store import Store
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    wanted = parse_mailing_date(args.date)
+    store = Store(settings.db_path)
+    try:
+        mailing = resolve_mailing(store, wanted)
+        refresh = asyncio.run(refresh_mailings(store, [mailing], settings, clock_from_env()))
+    finally:
+        store.close()
+    print(f"Engagement of the {mailing.isoformat()} mailing ({len(refresh.plan.paper_ids)} papers), "
+          f"as of {refresh.observed_at:%Y-%m-%d %H:%M} UTC")
+    print(format_summary(refresh))
+    asked = [r for r in refresh.reports.values() if r.status != "off"]
+    if asked and all(r.status == "failed" for r in asked):
+        raise HotPapersError("every engagement source failed; see the summary above")
+    return 0
+
+
+def format_summary(refresh: Refresh) -> str:
+    """One line per source: status, papers queried, papers matched, requests, and errors or why it is off."""
+    lines = [f"{'source':<8} {'status':<8} {'queried':>7} {'matched':>7} {'requests':>8}  notes"]
+    for report in refresh.reports.values():
+        if report.status == "off":
+            lines.append(f"{report.source:<8} {'off':<8} {'-':>7} {'-':>7} {'-':>8}  {report.off_reason}")
+            continue
+        notes = "; ".join(report.errors)
+        lines.append(f"{report.source:<8} {report.status:<8} {report.queried:>7} {report.matched:>7} "
+                     f"{report.requests:>8}  {notes}".rstrip())
+    return "\n".join(lines)
