@@ -247,3 +247,47 @@ def category_choices(text: str, limit: int = 25) -> list[tuple[str, str]]:
         label = f"{value} — {category.name}"
         choices.append((label if len(label) <= 100 else label[:99] + "…", value[:100]))
     return choices
+
+
+# ---- describing a digest to its admins ---------------------------------------------------------------------
+
+
+def _local(when: datetime, timezone: str) -> str:
+    return when.astimezone(ZoneInfo(timezone)).strftime("%a %Y-%m-%d %H:%M")
+
+
+def describe_digest(cfg: ChannelDigest, now: datetime, *, default_min_score: float, min_age_hours: float
+                    ) -> str:
+    """One paragraph: what the channel gets, when, and when the next post comes."""
+    score = cfg.min_score if cfg.min_score is not None else default_min_score
+    extras = []
+    if cfg.thread:
+        extras.append("in a thread per digest")
+    if cfg.mention_role:
+        extras.append(f"mentioning <@&{cfg.mention_role}>")
+    extra = (", " + ", ".join(extras)) if extras else ""
+    cats = ", ".join(cfg.categories)
+    lines = [f"<#{cfg.channel_id}> gets the top {cfg.size} papers of each arXiv mailing in {cats}"
+             f" (score ≥ {score:g}), every day at {cfg.time} {cfg.timezone}{extra}."]
+    if cfg.disabled_reason:
+        lines.append(f"**Stopped:** {cfg.disabled_reason}.")
+    elif cfg.paused:
+        lines.append("**Paused** — `/digest resume` to restart it.")
+    else:
+        upcoming = next_slot(cfg.time, cfg.timezone, max(now, cfg.active_since))
+        lines.append(f"Next post: {_local(upcoming, cfg.timezone)} ({cfg.timezone}) — the newest mailing at "
+                     f"least {min_age_hours:g} h old by then. Weekends and arXiv holidays have no mailing, "
+                     "so no post.")
+    return "\n".join(lines)
+
+
+def describe_problems(cfg: ChannelDigest, *, max_failures: int) -> str | None:
+    """The channel's delivery problem, if any, with what to do."""
+    if cfg.disabled_reason:
+        return None  # already in describe_digest
+    if not cfg.failures or not cfg.last_error:
+        return None
+    when = f" (last at {cfg.last_error_at:%Y-%m-%d %H:%M} UTC)" if cfg.last_error_at else ""
+    if cfg.failures >= max_failures:
+        return (f"**Stopped after {cfg.failures} failed attempts{when}:** {cfg.last_error}")
+    return f"**Delivery problem, {cfg.failures} of {max_failures} attempts{when}:** {cfg.last_error}"

@@ -1,0 +1,182 @@
+"""The bot process: :class:`HotPapersBot` wires the store, the HTTP session, delivery, the scheduler and the
+cogs.
+
+Discord is reached at ``settings.discord_api`` and ``settings.discord_gateway`` (REST and gateway proxies are
+real deployments; tests point them at the local fake). The bot needs no privileged intent: it is slash-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.clock import Clock, clock_from_env
+from bot.config import Settings
+from bot.delivery import ChannelDigests, Deliverer, Pacer
+from bot.errors import HotPapersError
+from bot.scheduler import Runtime, Scheduler
+from bot.store import AsyncStore, Store
+
+log = logging.getLogger(__name__)
+
+# Loaded in this order; a cog that fails to load stops start-up.
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.digest",
+)
+COMMAND_HASH_KEY = "command_tree_hash"
+
+
+def point_discord_at(settings: Settings) -> None:
+    """Send discord.py's REST and gateway traffic to the configured endpoints."""
+    discord.http.Route.BASE = settings.discord_api.rstrip("/")
+    if settings.discord_gateway:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway)
+
+
+class HotPapersBot(commands.Bot):
+    store: AsyncStore
+    session: aiohttp.ClientSession
+    pacer: Pacer
+    deliverer: Deliverer
+    channel_digests: ChannelDigests
+    scheduler: Scheduler
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, tick_seconds: float = 30.0,
+                 extensions: tuple[str, ...] = EXTENSIONS, retry_delays: tuple[float, ...] = (1.0, 4.0, 10.0)
+                 ) -> None:
+        point_discord_at(settings)
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels, roles and our own permissions; not privileged
+        super().__init__(
+            command_prefix=commands.when_mentioned, intents=intents, help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=settings.discord.ready_timeout,
+            member_cache_flags=discord.MemberCacheFlags.none(), chunk_guilds_at_startup=False,
+            max_messages=None,
+        )
+        self.settings = settings
+        self.clock = clock or clock_from_env()
+        self.tick_seconds = tick_seconds
+        self.extension_names = extensions
+        self.retry_delays = retry_delays
+        self.command_tree_synced = False
+        self._closing = False
+
+    async def setup_hook(self) -> None:
+        self.store = AsyncStore(self.settings.db_path)
+        await self.store.open()
+        self.session = aiohttp.ClientSession(headers={"User-Agent": "hotpapers (Discord bot)"})
+        self.pacer = Pacer(self.settings.discord.requests_per_second)
+        self.deliverer = Deliverer(self, self.store, self.pacer, self.clock, retry_delays=self.retry_delays)
+        self.channel_digests = ChannelDigests(self.store, self.deliverer, self.clock, self.settings)
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        for name in self.extension_names:
+            await self.load_extension(name)  # raises: a broken cog must not start a half-working bot
+            log.info("loaded %s", name)
+        await self.sync_commands_if_changed()
+        runtime = Runtime(self.settings, self.clock, self.store, self.channel_digests, self.session,
+                          ready=self.is_ready)
+        self.scheduler = Scheduler(runtime, runtime_id=f"bot-{id(self)}", tick_seconds=self.tick_seconds)
+        self.scheduler.start()
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s (%s) in %d server(s)", self.user, self.user.id if self.user else "?",
+                 len(self.guilds))
+        self.scheduler.tick_soon()
+
+    # ---- the command tree ----------------------------------------------------------------------------------
+
+    def command_payload_hash(self) -> str:
+        payload = sorted((command.to_dict(self.tree) for command in self.tree.get_commands()),
+                         key=lambda c: str(c.get("name")))
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync the global command tree only when its payload differs from the last one synced."""
+        key = f"{COMMAND_HASH_KEY}:{self.application_id}"
+        current = self.command_payload_hash()
+        if await self.store.run(Store.meta, key) == current:
+            log.info("slash commands unchanged; not syncing")
+            return False
+        synced = await self.tree.sync()
+        await self.store.run(Store.set_meta, key, current)
+        self.command_tree_synced = True
+        log.info("synced %d slash command(s)", len(synced))
+        return True
+
+    # ---- events --------------------------------------------------------------------------------------------
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        removed = await self.store.run(Store.forget_guild, guild.id)
+        log.info("removed from server %s: deleted %d digest setting(s)", guild.id, removed)
+
+    async def on_app_command_error(self, interaction: discord.Interaction[Any],
+                                   error: app_commands.AppCommandError) -> None:
+        """The one place slash-command errors are answered: ephemerally, saying what to do next."""
+        message = error_message(error)
+        if message is None:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("/%s failed", command, exc_info=error)
+            message = ("Something went wrong on our side while running this command. Try again in a minute; "
+                       "if it keeps failing, tell the server's admins.")
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True)
+            else:
+                await interaction.response.send_message(message, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about an error: %s", message)
+
+    # ---- shutting down -------------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop taking work, let deliveries reach a checkpoint, then close Discord, HTTP and the store."""
+        if self._closing:
+            return
+        self._closing = True
+        log.info("shutting down: no new work; finishing the messages being sent")
+        if hasattr(self, "deliverer"):
+            self.deliverer.stop()
+        if hasattr(self, "scheduler"):
+            await self.scheduler.shutdown(within=10.0)
+        if hasattr(self, "deliverer") and not await self.deliverer.drain(10.0):
+            log.warning("some sends did not finish in time; the ledger resumes them at the next start")
+        await super().close()
+        if hasattr(self, "session"):
+            await self.session.close()
+        if hasattr(self, "store"):
+            await self.store.close()
+        log.info("closed")
+
+
+def error_message(error: app_commands.AppCommandError) -> str | None:
+    """What to tell the user for an expected error; None for a bug (logged, with a generic message)."""
+    if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, HotPapersError):
+        return str(error.original)
+    if isinstance(error, app_commands.MissingPermissions):
+        missing = ", ".join(p.replace("_", " ").replace("guild", "server").title()
+                            for p in error.missing_permissions)
+        return f"You need the {missing} permission for this command. Ask a server admin to run it."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        missing = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"I am missing {missing} here. Ask a server admin to grant it, then try again."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works in a server, not in DMs."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError):
+        return f"{error.value!r} is not a valid {error.type.name.lower()}. Pick one from the list."
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You cannot use this command here."
+    if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, discord.Forbidden):
+        return ("Discord refused: I lack a permission for that. Check my permissions in this channel "
+                "(View Channel, Send Messages, Embed Links).")
+    return None

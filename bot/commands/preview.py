@@ -1,0 +1,44 @@
+"""``hotpapers preview [--date D] [--category C]``: the day's digest as text, in the seed post's shape."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from bot import ranking, taxonomy
+from bot.clock import clock_from_env
+from bot.config import Settings
+from bot.digest import build_digest
+from bot.errors import HotPapersError
+from bot.render import digest_text
+from bot.store import Store
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    categories = (taxonomy.resolve_categories([args.category]) if args.category
+                  else settings.ingest.categories)
+    wanted: date | None = None
+    if args.date:
+        try:
+            wanted = date.fromisoformat(args.date)
+        except ValueError:
+            raise HotPapersError(f"--date {args.date!r} is not a date: use YYYY-MM-DD") from None
+    store = Store(settings.db_path)
+    try:
+        latest = store.latest_mailing(list(categories))
+        if latest is None:
+            raise HotPapersError(f"no mailing of {', '.join(categories)} in the store yet; run"
+                                 " 'hotpapers ingest' first")
+        mailing = wanted or latest
+        papers = store.mailing_papers(mailing, list(categories))
+        if not papers:
+            raise HotPapersError(f"no {', '.join(categories)} papers in a {mailing} mailing (weekends and"
+                                 f" holidays have none); the latest mailing is {latest}")
+        signals = store.latest_signals([p.id for p in papers], clock_from_env().now())
+    finally:
+        store.close()
+    ranked = ranking.rank(papers, signals, settings.ranking.weights, 0.0)
+    digest = build_digest(mailing, ranked, categories=categories, size=settings.digest.default_size,
+                          min_score=settings.ranking.min_score)
+    print(digest_text(digest), end="")
+    return 0

@@ -1,0 +1,84 @@
+"""``hotpapers run``: the Discord bot, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+import aiohttp
+import discord
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN = ("hotpapers: DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications"
+            " (Bot → Reset Token) and put DISCORD_TOKEN=<token> in the environment or in .env")
+BAD_TOKEN = ("hotpapers: Discord rejected DISCORD_TOKEN (401 Unauthorized). Reset the token in the Developer"
+             " Portal (Bot → Reset Token) and update DISCORD_TOKEN")
+
+
+class RedactToken(logging.Filter):
+    """Keeps the token out of every log line, whoever logs it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "[token]")
+            record.args = None
+        return True
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    token = settings.discord_token
+    if not token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    return asyncio.run(run(settings, token))
+
+
+async def run(settings: Settings, token: str) -> int:
+    from bot.client import HotPapersBot
+
+    bot = HotPapersBot(settings)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with bot:
+        runner = asyncio.create_task(bot.start(token), name="bot")
+        stopper = asyncio.create_task(stop.wait(), name="signals")
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            log.info("signal received: stopping")
+            await bot.close()
+        else:
+            stopper.cancel()
+        try:
+            await runner
+        except discord.LoginFailure:
+            print(BAD_TOKEN, file=sys.stderr)
+            return 1
+        except (aiohttp.ClientConnectionError, discord.GatewayNotFound, OSError) as exc:
+            print(f"hotpapers: cannot reach Discord at {settings.discord_api} ({exc}); check the network or"
+                  " HOTPAPERS_DISCORD_API", file=sys.stderr)
+            return 1
+        except discord.PrivilegedIntentsRequired:
+            print("hotpapers: Discord refused the gateway intents; this bot needs none privileged",
+                  file=sys.stderr)
+            return 1
+        except Exception as exc:
+            log.exception("the bot stopped on an error")
+            print(f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+    return 0

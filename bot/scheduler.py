@@ -1,0 +1,214 @@
+"""When things run: APScheduler 3 (``AsyncIOScheduler``, memory job store); the store is the source of truth.
+
+Jobs are rebuilt at every start and are module-level functions taking a plain id (the runtime's name), so they
+could move to a persistent job store unchanged. Three kinds of job:
+
+- the **tick** (every ``tick_seconds``): finish interrupted deliveries, then post what is due. What is due is
+  decided from the bot's clock (``bot.digest``), never from when the job fired, so a late, doubled or
+  coalesced tick is harmless. Other features register their own ticks (DM digests) with :meth:`register_tick`.
+- **ingestion** at each of ``[ingest] times`` in ``[ingest] timezone`` (after the feeds rebuild), followed
+  by a signal refresh and a tick;
+- **signal refresh** every ``[signals] fresh_interval_minutes``, for the mailings ``bot.engagement`` says
+  are due.
+
+Tests move time instead of waiting: in-process they call :meth:`Scheduler.tick_now` after moving a
+``ManualClock``; a bot in its own process watches its ``FileClock`` (a cheap ``stat`` every ``poll_seconds``)
+and ticks as soon as a test moves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from bot.clock import Clock, FileClock
+from bot.config import Settings
+from bot.delivery import ChannelDigests, TickReport
+from bot.store import AsyncStore, Store
+
+log = logging.getLogger(__name__)
+
+Tick = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Runtime:
+    """What the jobs need, registered under a plain id."""
+
+    settings: Settings
+    clock: Clock
+    store: AsyncStore
+    digests: ChannelDigests
+    session: aiohttp.ClientSession | None = None
+    ready: Callable[[], bool] = lambda: True
+    extra_ticks: dict[str, Tick] = field(default_factory=dict)
+    last_refreshed: dict[date, datetime] = field(default_factory=dict)
+    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_report: TickReport | None = None
+
+
+_RUNTIMES: dict[str, Runtime] = {}
+
+
+def runtime(runtime_id: str) -> Runtime:
+    return _RUNTIMES[runtime_id]
+
+
+# ---- job functions (module level, plain arguments) ---------------------------------------------------------
+
+
+async def tick_job(runtime_id: str) -> TickReport | None:
+    """Post what is due (channel digests), then run every registered tick (DM digests)."""
+    rt = _RUNTIMES.get(runtime_id)
+    if rt is None or not rt.ready():
+        return None
+    async with rt.tick_lock:
+        report = await rt.digests.tick()
+        rt.last_report = report
+        for name, extra in list(rt.extra_ticks.items()):
+            try:
+                await extra()
+            except Exception:
+                log.exception("tick %r failed", name)
+        return report
+
+
+async def ingest_job(runtime_id: str) -> None:
+    """Fetch the latest mailing of the followed categories, then refresh signals and tick."""
+    rt = _RUNTIMES.get(runtime_id)
+    if rt is None:
+        return
+    try:
+        from bot.ingest import ingest_latest
+        from bot.sources.arxiv import ArxivClient
+    except ImportError as exc:
+        log.info("ingestion is not available in this build (%s); skipping", exc)
+        return
+    try:
+        async with ArxivClient(rt.settings, session=rt.session) as client:
+            report = await ingest_latest(client, rt.store, rt.settings.ingest.categories, now=rt.clock.now())
+        totals = report.totals
+        log.info("ingested %s: %d new, %d updated, %d cross-listed", ", ".join(map(str, report.mailings)),
+                 totals.new, totals.updated, totals.cross_listed)
+    except Exception:
+        log.exception("ingestion failed; the next scheduled run will try again")
+        return
+    await signals_job(runtime_id)
+    await tick_job(runtime_id)
+
+
+async def signals_job(runtime_id: str) -> None:
+    """Refresh engagement for the mailings whose refresh is due (most often in the hours after a mailing)."""
+    rt = _RUNTIMES.get(runtime_id)
+    if rt is None:
+        return
+    try:
+        from bot import engagement
+    except ImportError as exc:
+        log.info("signal refresh is not available in this build (%s); skipping", exc)
+        return
+    now = rt.clock.now()
+    try:
+        since = (now - timedelta(days=rt.settings.signals.max_age_days + 1)).date()
+        mailings = await rt.store.run(Store.mailings, since=since)
+        due = engagement.mailings_due(now, mailings, rt.last_refreshed, rt.settings)
+        if not due:
+            return
+        await engagement.refresh_mailings_async(rt.store, due, rt.settings, rt.clock, session=rt.session)
+        for mailing in due:
+            rt.last_refreshed[mailing] = now
+        log.info("refreshed engagement of %s", ", ".join(m.isoformat() for m in due))
+    except Exception:
+        log.exception("signal refresh failed; the next scheduled run will try again")
+
+
+# ---- the scheduler -----------------------------------------------------------------------------------------
+
+
+class Scheduler:
+    """Owns the APScheduler instance and the clock watcher of one bot."""
+
+    def __init__(self, rt: Runtime, *, runtime_id: str = "bot", tick_seconds: float = 30.0,
+                 poll_seconds: float = 0.2) -> None:
+        self.runtime = rt
+        self.runtime_id = runtime_id
+        self.tick_seconds = tick_seconds
+        self.poll_seconds = poll_seconds
+        self._scheduler: Any = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._running = False
+
+    def register_tick(self, name: str, tick: Tick) -> None:
+        """Run ``tick`` after the channel digests on every tick (e.g. DM digests)."""
+        self.runtime.extra_ticks[name] = tick
+
+    def start(self) -> None:
+        """Build the jobs (inside the running event loop) and start ticking."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        _RUNTIMES[self.runtime_id] = self.runtime
+        settings = self.runtime.settings
+        scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1,
+            # A late job still runs; what it does is decided from the clock and the ledger.
+            "misfire_grace_time": int(settings.digest.grace_hours * 3600) or 60,
+        })
+        scheduler.add_job(tick_job, IntervalTrigger(seconds=self.tick_seconds), args=[self.runtime_id],
+                          id="tick", replace_existing=True)
+        for hhmm in settings.ingest.times:
+            hour, minute = (int(part) for part in hhmm.split(":"))
+            trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.ingest.timezone)
+            scheduler.add_job(ingest_job, trigger, args=[self.runtime_id], id=f"ingest-{hhmm}",
+                              replace_existing=True)
+        scheduler.add_job(signals_job, IntervalTrigger(minutes=settings.signals.fresh_interval_minutes),
+                          args=[self.runtime_id], id="signals", replace_existing=True)
+        scheduler.start()
+        self._scheduler = scheduler
+        self._running = True
+        if isinstance(self.runtime.clock, FileClock):
+            self._watcher = asyncio.create_task(self._watch_clock(self.runtime.clock), name="clock-watcher")
+        log.info("scheduler started: tick every %gs, ingest at %s %s, signals every %d min",
+                 self.tick_seconds, ", ".join(settings.ingest.times), settings.ingest.timezone,
+                 settings.signals.fresh_interval_minutes)
+
+    def tick_soon(self) -> None:
+        """Tick now, in the background (at start, when the bot is ready, when a test moves the clock)."""
+        if not self._running:
+            return
+        task = asyncio.create_task(tick_job(self.runtime_id), name="tick")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def tick_now(self) -> TickReport | None:
+        """Tick and wait for it (tests, after moving a ManualClock)."""
+        return await tick_job(self.runtime_id)
+
+    async def _watch_clock(self, clock: FileClock) -> None:
+        clock.changed()
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            if clock.changed():
+                log.info("test clock moved to %s", clock.now().isoformat())
+                self.tick_soon()
+
+    async def shutdown(self, within: float = 10.0) -> None:
+        """Stop taking work: no new jobs; wait up to ``within`` seconds for a running tick to checkpoint."""
+        self._running = False
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=within)
+        _RUNTIMES.pop(self.runtime_id, None)
