@@ -55,7 +55,8 @@ def test_facets_and_link_cards_map_to_papers_and_one_post_counts_for_each_paper(
 
 async def test_session_token_cursor_paging_and_repeats(upstream) -> None:  # type: ignore[no-untyped-def]
     upstream.reply("/xrpc/com.atproto.server.createSession", load("bluesky_session.json"), method="POST")
-    upstream.reply("/xrpc/app.bsky.feed.searchPosts", load("bluesky_search_page2.json"), query={"cursor": "c2"})
+    upstream.reply("/xrpc/app.bsky.feed.searchPosts", load("bluesky_search_page2.json"),
+                   query={"cursor": "c2"})
     upstream.reply("/xrpc/app.bsky.feed.searchPosts", load("bluesky_search_page1.json"))
     async with aiohttp.ClientSession() as session:
         client = JsonClient(session, ManualClock(NOW))
@@ -76,7 +77,8 @@ async def test_session_token_cursor_paging_and_repeats(upstream) -> None:  # typ
 
 async def test_403_on_search_is_unavailable(upstream) -> None:  # type: ignore[no-untyped-def]
     upstream.reply("/xrpc/com.atproto.server.createSession", load("bluesky_session.json"), method="POST")
-    upstream.reply("/xrpc/app.bsky.feed.searchPosts", {"error": "Forbidden", "message": "no search"}, status=403)
+    upstream.reply("/xrpc/app.bsky.feed.searchPosts", {"error": "Forbidden", "message": "no search"},
+                   status=403)
     async with aiohttp.ClientSession() as session:
         bluesky = BlueskyClient(JsonClient(session, ManualClock(NOW)), upstream.url + "/xrpc", "h", "p")
         await bluesky.login()

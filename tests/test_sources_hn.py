@@ -31,7 +31,8 @@ def test_recorded_url_search_envelope_parses_and_links_no_paper(shared_fixtures:
 def test_stories_map_every_url_form_to_canonical_ids() -> None:
     first = parse_search(load("hn_search_by_date_page0.json"), NOW)
     second = parse_search(load("hn_search_by_date_page1.json"), NOW)
-    found = {o.post_id: (o.paper_ids, dict(o.counts), o.url) for o in first.observations + second.observations}
+    stories = first.observations + second.observations
+    found = {o.post_id: (o.paper_ids, dict(o.counts), o.url) for o in stories}
     assert found == {
         "27830001": (("2107.05677",), {"points": 120, "comments": 48},
                      "https://news.ycombinator.com/item?id=27830001"),

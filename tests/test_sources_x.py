@@ -58,7 +58,8 @@ def test_queries_cover_every_paper_within_the_length_limit() -> None:
 
 
 async def test_next_token_paging_with_the_bearer(upstream) -> None:  # type: ignore[no-untyped-def]
-    upstream.reply("/2/tweets/search/recent", load("x_search_page2.json"), query={"next_token": "b26v89c19zqg8o3fpds"})
+    upstream.reply("/2/tweets/search/recent", load("x_search_page2.json"),
+                   query={"next_token": "b26v89c19zqg8o3fpds"})
     upstream.reply("/2/tweets/search/recent", load("x_search_page1.json"))
     async with aiohttp.ClientSession() as session:
         client = JsonClient(session, ManualClock(NOW))
