@@ -1,0 +1,224 @@
+"""What ``/paper`` and ``/top`` ask of the bot: one paper (from the store, else from arXiv and kept), keyword
+searches a page at a time, title suggestions, and a mailing's ranking. No Discord here: the cogs render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import aiohttp
+
+from bot import ranking
+from bot.config import Settings
+from bot.errors import HotPapersError, NotFound, UpstreamError
+from bot.ids import EXAMPLES, ArxivId, looks_like_arxiv_id, parse_arxiv_id
+from bot.models import Paper, RankedPaper, SourceSignal
+from bot.search_query import words
+from bot.store import AsyncStore, Store
+from bot.taxonomy import canonical_category
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY = 300  # characters of a keyword query
+PAGE_SIZE = 5
+MAX_PAGES = 5
+ARXIV_DEADLINE = 20.0  # seconds a /paper waits for arXiv before saying it is unreachable (≤ 15 min allowed)
+HELP = (f"Give an arXiv id or link ({EXAMPLES}) or a few keywords, such as `diffusion transformer` "
+        f"(at most {MAX_QUERY} characters).")
+
+
+class BadQuery(HotPapersError, ValueError):
+    """A /paper query that is neither an id nor searchable words; the message shows what works."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaperQuery:
+    """A checked /paper query: an id to show, or keywords to search."""
+
+    arxiv_id: ArxivId | None = None
+    keywords: str | None = None
+
+
+def parse_query(text: str) -> PaperQuery:
+    """Decide what a /paper query is, before anything slow happens; raises BadQuery with what works."""
+    value = text.strip()
+    if not value:
+        raise BadQuery(f"That query is empty. {HELP}")
+    if len(value) > MAX_QUERY:
+        raise BadQuery(f"That query is {len(value):,} characters long. {HELP}")
+    if looks_like_arxiv_id(value):
+        try:
+            return PaperQuery(arxiv_id=parse_arxiv_id(value))
+        except HotPapersError as exc:
+            raise BadQuery(f"{exc}. Or search with a few keywords instead.") from None
+    if not words(value):
+        raise BadQuery(f"{value[:40]!r} has no words to search for. {HELP}")
+    return PaperQuery(keywords=" ".join(value.split()))
+
+
+@dataclass(frozen=True, slots=True)
+class PaperView:
+    paper: Paper
+    signals: dict[str, SourceSignal]
+
+
+def _incomplete(paper: Paper, arxiv_id: ArxivId) -> bool:
+    """A feed-only record (no dates) or an older version than the one asked for: worth asking arXiv."""
+    return paper.published is None or (arxiv_id.version is not None and arxiv_id.version > paper.version)
+
+
+async def stored_paper(store: AsyncStore, arxiv_id: ArxivId, now: datetime) -> PaperView | None:
+    """The paper from the store alone (None when absent or worth refreshing from arXiv)."""
+    paper = await store.run(Store.paper, arxiv_id.id)
+    if paper is None or _incomplete(paper, arxiv_id):
+        return None
+    return PaperView(paper, (await store.run(Store.latest_signals, [paper.id], now)).get(paper.id, {}))
+
+
+async def find_paper(store: AsyncStore, settings: Settings, arxiv_id: ArxivId, now: datetime, *,
+                     session: aiohttp.ClientSession | None = None, deadline: float = ARXIV_DEADLINE
+                     ) -> PaperView:
+    """The paper from the store, or fetched from arXiv (and kept). Raises NotFound for an id arXiv does
+    not have and UpstreamError, with a message for people, when arXiv cannot be reached in time."""
+    from bot.sources.arxiv import ArxivClient, default_retry
+    from bot.sources.http import RetryPolicy
+
+    paper = await store.run(Store.paper, arxiv_id.id)
+    if paper is None or _incomplete(paper, arxiv_id):
+        base = default_retry(settings.arxiv_interval)
+        retry = RetryPolicy(attempts=3, backoff=base.backoff, max_backoff=8.0, max_retry_after=8.0,
+                            timeout=min(deadline, 10.0))
+        try:
+            client = ArxivClient(settings, session=session, retry=retry)
+            async with asyncio.timeout(deadline), client as arxiv:
+                fetched = await arxiv.paper(ArxivId(arxiv_id.id))
+        except NotFound:
+            if paper is None:
+                raise NotFound(f"arXiv has no paper {arxiv_id.id}. Check the id, or search with keywords."
+                               ) from None
+        except (UpstreamError, TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("arXiv lookup of %s failed: %s", arxiv_id.id, exc)
+            if paper is None:
+                raise UpstreamError(
+                    f"arXiv is not answering right now, so I could not fetch {arxiv_id.id}. "
+                    "Please try again in a few minutes.") from None
+        else:
+            await store.run(Store.upsert_papers, [fetched])
+            paper = await store.run(Store.paper, arxiv_id.id) or fetched
+    assert paper is not None
+    signals = await store.run(Store.latest_signals, [paper.id], now)
+    return PaperView(paper, signals.get(paper.id, {}))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: str
+    papers: tuple[Paper, ...]
+    page: int  # from 0
+    has_next: bool
+
+    @property
+    def start(self) -> int:
+        return self.page * PAGE_SIZE + 1
+
+
+async def search_page(store: AsyncStore, query: str, page: int, now: datetime) -> SearchPage:
+    """One page of keyword results (``PAGE_SIZE`` papers, at most ``MAX_PAGES`` pages)."""
+    page = max(0, min(page, MAX_PAGES - 1))
+    wanted = (page + 1) * PAGE_SIZE + 1
+    found = await store.run(Store.search, query, limit=wanted, now=now)
+    papers = tuple(found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
+    has_next = len(found) > (page + 1) * PAGE_SIZE and page + 1 < MAX_PAGES
+    return SearchPage(query, papers, page, has_next)
+
+
+def suggestion(paper: Paper, limit: int = 100) -> tuple[str, str]:
+    """An autocomplete choice (name, value) for a paper: ``2107.05677 · Title…``, the id as value."""
+    title = re.sub(r"\s+", " ", paper.title).strip()
+    name = f"{paper.id} · {title}"
+    if len(name) > limit:
+        name = name[: limit - 1] + "…"
+    return name, paper.id
+
+
+async def suggestions(store: AsyncStore, text: str, limit: int = 25) -> list[tuple[str, str]]:
+    """Autocomplete for /paper: the id itself when it is one, else titles completing the words typed."""
+    value = text.strip()
+    if not value or len(value) > MAX_QUERY:
+        return []
+    if looks_like_arxiv_id(value):
+        try:
+            arxiv_id = parse_arxiv_id(value)
+        except HotPapersError:
+            return []
+        paper = await store.run(Store.paper, arxiv_id.id)
+        return [suggestion(paper)] if paper is not None else [(str(arxiv_id), str(arxiv_id))]
+    papers = await store.run(Store.title_suggestions, value, limit=limit)
+    return [suggestion(paper) for paper in papers]
+
+
+# ---- /top
+
+
+@dataclass(frozen=True, slots=True)
+class TopRequest:
+    category: str | None
+    mailing: date | None
+    count: int
+
+
+def parse_top(category: str | None, when: str | None, count: int | None) -> TopRequest:
+    """Checked /top options; raises HotPapersError saying what works."""
+    code = None
+    if category and category.strip():
+        code = canonical_category(category.strip()[:40])
+    mailing = None
+    if when and when.strip():
+        try:
+            mailing = date.fromisoformat(when.strip()[:10]) if len(when.strip()) == 10 else None
+        except ValueError:
+            mailing = None
+        if mailing is None:
+            raise HotPapersError(f"{when.strip()[:20]!r} is not a date: use YYYY-MM-DD, such as 2024-11-06 "
+                                 "(leave it out for the latest mailing)")
+    size = 10 if count is None else count
+    if not 1 <= size <= 25:
+        raise HotPapersError("count must be between 1 and 25")
+    return TopRequest(code, mailing, size)
+
+
+@dataclass(frozen=True, slots=True)
+class TopResult:
+    mailing: date
+    category: str | None
+    papers: tuple[RankedPaper, ...]
+    total: int  # papers in the mailing (in the category)
+
+
+def _top(store: Store, request: TopRequest, weights: Mapping[str, float], now: datetime) -> TopResult:
+    categories = [request.category] if request.category else None
+    if request.mailing is None:
+        mailing = store.latest_mailing(categories)
+        if mailing is None:
+            where = f" in {request.category}" if request.category else ""
+            raise NotFound(f"I hold no mailing{where} yet; try again after the next arXiv announcement.")
+    else:
+        mailing = request.mailing
+    papers = store.mailing_papers(mailing, categories)
+    if not papers:
+        where = f" in {request.category}" if request.category else ""
+        raise NotFound(f"I hold no paper of a {mailing.isoformat()} mailing{where} (weekends and holidays"
+                       " have none). Leave the date out for the latest mailing.")
+    signals = store.latest_signals([paper.id for paper in papers], now)
+    ranked = ranking.rank(papers, signals, weights, 0.0)
+    return TopResult(mailing, request.category, tuple(ranked[: request.count]), len(papers))
+
+
+async def top(store: AsyncStore, settings: Settings, request: TopRequest, now: datetime) -> TopResult:
+    """The most engaged papers of a mailing (the latest when none is given), cross-lists included."""
+    return await store.run(_top, request, settings.ranking.weights, now)

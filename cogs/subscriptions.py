@@ -1,0 +1,224 @@
+"""``/subscribe``, ``/unsubscribe`` and ``/subscriptions …``: what a user follows and when their DM comes.
+
+Follows are per user, across servers. Every reply here is ephemeral. The DM digests themselves are sent by
+:class:`bot.dm_delivery.DmDigests`, which this cog creates and registers with the scheduler's tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import digest as digest_rules
+from bot import subscriptions as subs
+from bot.dm_delivery import DmDigests, dm_messages
+from bot.errors import HotPapersError
+from bot.store import Store
+from cogs.top import category_choices
+
+if TYPE_CHECKING:
+    from bot.client import HotPapersBot
+
+log = logging.getLogger(__name__)
+
+
+def describe_follows(follows: list[subs.Follow]) -> str:
+    if not follows:
+        return ("You follow nothing yet. Start with `/subscribe category cs.LG`, "
+                "`/subscribe keyword diffusion` or `/subscribe author Y. LeCun`.")
+    lines = [f"• `{discord.utils.escape_markdown(f.label)}`" + (" (exclude)" if f.exclude else "")
+             for f in follows]
+    return "\n".join(lines)
+
+
+class Subscriptions(commands.Cog):
+    """Per-user follows and DM digests."""
+
+    subscribe = app_commands.Group(name="subscribe", description="Get a DM digest of papers you follow")
+    subscriptions = app_commands.Group(name="subscriptions", description="Your follows and your DM digest")
+
+    def __init__(self, bot: HotPapersBot) -> None:
+        self.bot = bot
+        self.dms = DmDigests(bot, bot.store, bot.deliverer, bot.clock, bot.settings)
+
+    async def cog_load(self) -> None:
+        self._register()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        self._register()
+
+    def _register(self) -> None:
+        scheduler = getattr(self.bot, "scheduler", None)
+        if scheduler is not None:
+            scheduler.register_tick("dm-digests", self.dms.tick)
+
+    @property
+    def _default(self) -> subs.Schedule:
+        return self.dms.default_schedule
+
+    async def _reply(self, interaction: discord.Interaction[Any], text: str) -> None:
+        """Answer ephemerally, first telling the user anything pending (e.g. their DMs were closed)."""
+        notice = await self.bot.store.run(Store.take_notice, interaction.user.id)
+        if notice:
+            text = f"⚠️ {notice}\n\n{text}"
+        await interaction.response.send_message(text[:2000], ephemeral=True)
+
+    # ---- /subscribe
+
+    async def _follow(self, interaction: discord.Interaction[Any], kind: str, value: str) -> None:
+        try:
+            follow = subs.parse_follow(kind, value)
+        except HotPapersError as exc:
+            await self._reply(interaction, str(exc))
+            return
+        limit = self.bot.settings.subscriptions.max_follows
+        result = await self.bot.store.run(Store.add_follow, interaction.user.id, follow, max_follows=limit,
+                                          default=self._default, now=self.bot.clock.now())
+        user = await self.bot.store.run(Store.user, interaction.user.id)
+        when = user.schedule.describe() if user else self._default.describe()
+        label = discord.utils.escape_markdown(follow.label)
+        if result == "exists":
+            text = f"You already follow `{label}`. `/subscriptions list` shows everything you follow."
+        elif result == "full":
+            text = (f"You follow {limit} things already, the most allowed. Drop one with `/unsubscribe` "
+                    "first.")
+        elif follow.exclude:
+            text = f"Papers mentioning `{follow.value[1:]}` will be left out of your DM digest."
+        else:
+            text = f"Following `{label}`. Your DM digest comes {when}; `/subscriptions test` shows it now."
+        if user is not None and user.paused and result == "added":
+            text += " (Your digest is paused: `/subscriptions resume` restarts it.)"
+        await self._reply(interaction, text)
+
+    @subscribe.command(name="category", description="Follow an arXiv category or archive (cs.LG, math, …)")
+    @app_commands.describe(value="A category code or name, e.g. cs.LG or machine learning")
+    async def subscribe_category(self, interaction: discord.Interaction[Any], value: str) -> None:
+        await self._follow(interaction, "category", value)
+
+    @subscribe_category.autocomplete("value")
+    async def _category_autocomplete(self, interaction: discord.Interaction[Any], current: str
+                                     ) -> list[app_commands.Choice[str]]:
+        return category_choices(current)
+
+    @subscribe.command(name="keyword", description="Follow a word or phrase; start it with - to exclude")
+    @app_commands.describe(value="e.g. diffusion, graph neural network, transform*, or -survey to exclude")
+    async def subscribe_keyword(self, interaction: discord.Interaction[Any], value: str) -> None:
+        await self._follow(interaction, "keyword", value)
+
+    @subscribe.command(name="author", description="Follow an author (surname and first initial)")
+    @app_commands.describe(value="e.g. Y. LeCun or Yann LeCun")
+    async def subscribe_author(self, interaction: discord.Interaction[Any], value: str) -> None:
+        await self._follow(interaction, "author", value)
+
+    # ---- /unsubscribe
+
+    @app_commands.command(name="unsubscribe", description="Stop following something")
+    @app_commands.describe(value="One of your follows, as kind:value")
+    async def unsubscribe(self, interaction: discord.Interaction[Any], value: str) -> None:
+        follows = await self.bot.store.run(Store.follows, interaction.user.id)
+        follow = subs.find_follow(follows, value[:120])
+        if follow is None:
+            shown = discord.utils.escape_markdown(value.strip()[:80])
+            await self._reply(interaction, f"You do not follow `{shown}`. You follow:\n"
+                                           f"{describe_follows(follows)}")
+            return
+        await self.bot.store.run(Store.remove_follow, interaction.user.id, follow)
+        left = len(follows) - 1
+        await self._reply(interaction, f"Stopped following `{discord.utils.escape_markdown(follow.label)}`"
+                                       f" ({left} follow{'s' if left != 1 else ''} left).")
+
+    @unsubscribe.autocomplete("value")
+    async def _unsubscribe_autocomplete(self, interaction: discord.Interaction[Any], current: str
+                                        ) -> list[app_commands.Choice[str]]:
+        follows = await self.bot.store.run(Store.follows, interaction.user.id)
+        needle = current.strip().lower()
+        return [app_commands.Choice(name=f.label[:100], value=f.label[:100])
+                for f in follows if needle in f.label.lower()][:25]
+
+    # ---- /subscriptions
+
+    @subscriptions.command(name="list", description="What you follow and when your DM digest comes")
+    async def list_(self, interaction: discord.Interaction[Any]) -> None:
+        user = await self.bot.store.run(Store.user, interaction.user.id)
+        if user is None:
+            await self._reply(interaction, describe_follows([]))
+            return
+        state = f"Paused ({user.paused_reason})." if user.paused and user.paused_reason else (
+            "Paused." if user.paused else f"Your DM digest comes {user.schedule.describe()}.")
+        await self._reply(interaction, f"**You follow** ({len(user.follows)} of "
+                                       f"{self.bot.settings.subscriptions.max_follows}):\n"
+                                       f"{describe_follows(list(user.follows))}\n\n{state}")
+
+    @subscriptions.command(name="settings",
+                           description="When your DM digest comes: time, timezone, frequency")
+    @app_commands.describe(time="Local time as HH:MM (24-hour)",
+                           timezone="An IANA timezone, e.g. Europe/Paris",
+                           frequency="Every day, or every Monday")
+    async def settings(self, interaction: discord.Interaction[Any], time: str | None = None,
+                       timezone: str | None = None,
+                       frequency: Literal["daily", "weekly"] | None = None) -> None:
+        try:
+            hhmm = subs.parse_time(time) if time else None
+            zone = subs.parse_timezone(timezone) if timezone else None
+            freq = subs.parse_frequency(frequency) if frequency else None
+        except HotPapersError as exc:
+            await self._reply(interaction, str(exc))
+            return
+        schedule = await self.bot.store.run(
+            Store.set_schedule, interaction.user.id, default=self._default, now=self.bot.clock.now(),
+            time=hhmm, timezone=zone, frequency=freq)
+        changed = "Your DM digest now comes" if (hhmm or zone or freq) else "Your DM digest comes"
+        await self._reply(interaction, f"{changed} {schedule.describe()}. Change it with "
+                                       "`/subscriptions settings time:18:30 timezone:Europe/Paris`.")
+
+    @settings.autocomplete("timezone")
+    async def _timezone_autocomplete(self, interaction: discord.Interaction[Any], current: str
+                                     ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in digest_rules.timezone_choices(current[:64])]
+
+    @subscriptions.command(name="pause", description="Stop your DM digest for now")
+    async def pause(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.store.run(Store.set_paused, interaction.user.id, True, default=self._default,
+                                 now=self.bot.clock.now(), reason="you paused it")
+        await self._reply(interaction, "Paused: no DM digest until you run `/subscriptions resume`.")
+
+    @subscriptions.command(name="resume", description="Restart your DM digest")
+    async def resume(self, interaction: discord.Interaction[Any]) -> None:
+        await self.bot.store.run(Store.set_paused, interaction.user.id, False, default=self._default,
+                                 now=self.bot.clock.now())
+        user = await self.bot.store.run(Store.user, interaction.user.id)
+        assert user is not None
+        hint = "" if user.follows else " You follow nothing yet: try `/subscribe category cs.LG`."
+        await self._reply(interaction, f"Resumed: your DM digest comes {user.schedule.describe()}.{hint}")
+
+    @subscriptions.command(name="test", description="Send me now the DM digest I would get")
+    @app_commands.checks.cooldown(2, 300.0, key=lambda i: i.user.id)
+    async def test(self, interaction: discord.Interaction[Any]) -> None:
+        status, dm = await self.dms.send_test(interaction.user.id)
+        if status == "nothing":
+            follows = await self.bot.store.run(Store.follows, interaction.user.id)
+            text = ("Nothing in the latest mailing matches what you follow, so there would be no DM today."
+                    if follows else describe_follows([]))
+        elif status == "closed":
+            text = ("I could not DM you: your DMs are closed to me. Allow DMs from server members (or from "
+                    "me), then try again.")
+        else:
+            assert dm is not None
+            text = f"Sent you a DM: {dm_messages(dm)[0].content}"
+        await self._reply(interaction, text)
+
+    @subscriptions.command(name="forget", description="Delete everything stored about you")
+    async def forget(self, interaction: discord.Interaction[Any]) -> None:
+        existed = await self.bot.store.run(Store.forget_user, interaction.user.id)
+        text = ("Done: your follows, settings and DM history are deleted." if existed
+                else "I had nothing stored about you.")
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def setup(bot: HotPapersBot) -> None:
+    await bot.add_cog(Subscriptions(bot))
