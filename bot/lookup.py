@@ -32,6 +32,9 @@ HELP = (f"Give an arXiv id or link ({EXAMPLES}) or a few keywords, such as `diff
         f"(at most {MAX_QUERY} characters).")
 
 
+_ALMOST_ID = re.compile(r"\d{4}\.\d{1,6}(?:v\d+)?", re.ASCII)  # 2411.9: a mistyped id, not keywords
+
+
 class BadQuery(HotPapersError, ValueError):
     """A /paper query that is neither an id nor searchable words; the message shows what works."""
 
@@ -51,7 +54,7 @@ def parse_query(text: str) -> PaperQuery:
         raise BadQuery(f"That query is empty. {HELP}")
     if len(value) > MAX_QUERY:
         raise BadQuery(f"That query is {len(value):,} characters long. {HELP}")
-    if looks_like_arxiv_id(value):
+    if looks_like_arxiv_id(value) or _ALMOST_ID.fullmatch(value):
         try:
             return PaperQuery(arxiv_id=parse_arxiv_id(value))
         except HotPapersError as exc:
