@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -22,6 +23,7 @@ from tests.fixtures.arxiv.feeds import Item, rss_feed
 
 OWN = Path(__file__).parent / "fixtures" / "arxiv"
 ATOM = "application/atom+xml"
+SINGLE = "single_newstyle_1605.08386.xml"
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, max_retry_after=30.0, timeout=2.0)
 
 
@@ -54,7 +56,7 @@ class RecordingSleep:
 
 
 async def test_paper_by_id(upstream: UpstreamServer, shared_fixtures: Path) -> None:
-    upstream.reply("/api/query", recorded(shared_fixtures, "single_newstyle_1605.08386.xml"), content_type=ATOM,
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM,
                    query={"id_list": "1605.08386"})
     async with ArxivClient(settings_for(upstream)) as arxiv:
         paper = await arxiv.paper("https://arxiv.org/abs/1605.08386")
@@ -80,7 +82,7 @@ async def test_error_feed_becomes_a_clear_error(upstream: UpstreamServer, shared
     async with ArxivClient(settings_for(upstream), retry=FAST) as arxiv:
         with pytest.raises(ArxivApiError, match="incorrect id format for abc"):
             await arxiv.query(id_list=["abc"])
-        with pytest.raises(InvalidPaperId, match="arXiv does not accept '2107.05677'.*incorrect id format"):
+        with pytest.raises(InvalidPaperId, match=r"arXiv does not accept '2107\.05677'.*incorrect id format"):
             await arxiv.paper("2107.05677")
     assert len(upstream.requests_to("/api/query")) == 2  # a 400 is an answer, not worth a retry
 
@@ -89,13 +91,14 @@ async def test_unknown_id_is_not_found(upstream: UpstreamServer, shared_fixtures
     upstream.reply("/api/query", recorded(shared_fixtures, "empty_nonexistent_id_0000.0000.xml"),
                    content_type=ATOM)
     async with ArxivClient(settings_for(upstream)) as arxiv:
-        with pytest.raises(NotFound, match="2501.99999"):
+        with pytest.raises(NotFound, match=r"2501\.99999"):
             await arxiv.paper("2501.99999")
 
 
 async def test_id_list_with_a_bad_id_returns_the_good_one(upstream: UpstreamServer,
                                                           shared_fixtures: Path) -> None:
-    upstream.reply("/api/query", recorded(shared_fixtures, "idlist_two_ids_one_invalid.xml"), content_type=ATOM)
+    upstream.reply("/api/query", recorded(shared_fixtures, "idlist_two_ids_one_invalid.xml"),
+                   content_type=ATOM)
     async with ArxivClient(settings_for(upstream)) as arxiv:
         papers = await arxiv.papers(["2501.99999", "1707.08567", "0808.05394"])
     assert [p.id for p in papers] == ["1707.08567"]
@@ -115,7 +118,8 @@ async def test_many_ids_are_fetched_in_chunks(upstream: UpstreamServer, shared_f
 
 
 async def test_search_pages_through_results(upstream: UpstreamServer, shared_fixtures: Path) -> None:
-    for start, name in ((0, "q_testing_s0_m10_bc5a6c384fe9.json"), (10, "q_testing_s10_m10_34e56e15aaac.json"),
+    for start, name in ((0, "q_testing_s0_m10_bc5a6c384fe9.json"),
+                        (10, "q_testing_s10_m10_34e56e15aaac.json"),
                         (20, "q_testing_s20_m10_348a237fecab.json")):
         upstream.reply("/api/query", cassette(shared_fixtures, name), content_type=ATOM,
                        query={"start": str(start)})
@@ -154,7 +158,7 @@ async def test_page_size_above_the_api_limit_is_refused(upstream: UpstreamServer
 
 async def test_503_with_retry_after_is_honoured(upstream: UpstreamServer, shared_fixtures: Path) -> None:
     upstream.reply("/api/query", b"busy", status=503, headers={"Retry-After": "7"})
-    upstream.reply("/api/query", recorded(shared_fixtures, "single_newstyle_1605.08386.xml"), content_type=ATOM)
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
     sleep = RecordingSleep()
     async with ArxivClient(settings_for(upstream), retry=FAST, pacer=Pacer(sleep=sleep)) as arxiv:
         paper = await arxiv.paper("1605.08386")
@@ -165,7 +169,7 @@ async def test_503_with_retry_after_is_honoured(upstream: UpstreamServer, shared
 
 async def test_429_retry_after_is_capped(upstream: UpstreamServer, shared_fixtures: Path) -> None:
     upstream.reply("/api/query", b"slow down", status=429, headers={"Retry-After": "86400"})
-    upstream.reply("/api/query", recorded(shared_fixtures, "single_newstyle_1605.08386.xml"), content_type=ATOM)
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
     sleep = RecordingSleep()
     async with ArxivClient(settings_for(upstream), retry=FAST, pacer=Pacer(sleep=sleep)) as arxiv:
         await arxiv.paper("1605.08386")
@@ -174,16 +178,17 @@ async def test_429_retry_after_is_capped(upstream: UpstreamServer, shared_fixtur
 
 async def test_rate_exceeded_body_is_retried(upstream: UpstreamServer, shared_fixtures: Path) -> None:
     upstream.reply("/api/query", (OWN / "rate_exceeded.txt").read_bytes(), content_type="text/plain")
-    upstream.reply("/api/query", recorded(shared_fixtures, "single_newstyle_1605.08386.xml"), content_type=ATOM)
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
     async with ArxivClient(settings_for(upstream), retry=FAST) as arxiv:
         paper = await arxiv.paper("1605.08386")
     assert paper.id == "1605.08386" and len(upstream.requests_to("/api/query")) == 2
 
 
-async def test_connection_reset_and_timeout_are_retried(upstream: UpstreamServer, shared_fixtures: Path) -> None:
+async def test_connection_reset_and_timeout_are_retried(upstream: UpstreamServer,
+                                                        shared_fixtures: Path) -> None:
     upstream.reply("/api/query", drop=True)
     upstream.reply("/api/query", b"late", delay=1.0)
-    upstream.reply("/api/query", recorded(shared_fixtures, "single_newstyle_1605.08386.xml"), content_type=ATOM)
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
     retry = RetryPolicy(attempts=3, backoff=0.01, timeout=0.3)
     async with ArxivClient(settings_for(upstream), retry=retry) as arxiv:
         paper = await arxiv.paper("1605.08386")
@@ -239,13 +244,13 @@ async def test_retry_after_http_date_is_waited_from_the_clock(upstream: Upstream
 
 async def test_requests_arrive_at_least_the_interval_apart(upstream: UpstreamServer,
                                                            shared_fixtures: Path) -> None:
-    upstream.reply("/api/query", recorded(shared_fixtures, "single_newstyle_1605.08386.xml"), content_type=ATOM)
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
     async with ArxivClient(settings_for(upstream, interval=0.2)) as arxiv:
         for _ in range(3):
             await arxiv.paper("1605.08386")
     arrivals = [r.at for r in upstream.requests_to("/api/query")]
     assert len(arrivals) == 3
-    assert all(b - a >= 0.19 for a, b in zip(arrivals, arrivals[1:], strict=False))
+    assert all(b - a >= 0.19 for a, b in itertools.pairwise(arrivals))
 
 
 async def test_one_request_at_a_time_across_clients(upstream: UpstreamServer) -> None:
@@ -256,7 +261,7 @@ async def test_one_request_at_a_time_across_clients(upstream: UpstreamServer) ->
                              first.announcements(["cs.LG"]))
     arrivals = sorted(r.at for r in upstream.requests_to("/rss/cs.LG"))
     # Each request starts only after the previous one (answered 0.15 s after it arrived) finished.
-    assert all(b - a >= 0.14 for a, b in zip(arrivals, arrivals[1:], strict=False))
+    assert all(b - a >= 0.14 for a, b in itertools.pairwise(arrivals))
 
 
 # ---- feeds
@@ -275,7 +280,7 @@ async def test_announcements_of_several_categories_in_one_request(upstream: Upst
 async def test_missing_feed_is_an_upstream_error(upstream: UpstreamServer) -> None:
     upstream.reply("/rss/cs.XX", b"no such feed", status=404)
     async with ArxivClient(settings_for(upstream)) as arxiv:
-        with pytest.raises(UpstreamError, match="no announcement feed for cs.XX"):
+        with pytest.raises(UpstreamError, match=r"no announcement feed for cs\.XX"):
             await arxiv.announcements(["cs.XX"])
 
 

@@ -34,11 +34,13 @@ def recorded(shared: Path, name: str) -> bytes:
 
 def test_paper_is_fetched_once_then_served_from_the_store(env: ThreadedUpstream, shared_fixtures: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    env.reply("/api/query", recorded(shared_fixtures, "arxivpy_2016/id_list_1111.2011v2.xml"), content_type=ATOM)
+    env.reply("/api/query", recorded(shared_fixtures, "arxivpy_2016/id_list_1111.2011v2.xml"),
+              content_type=ATOM)
 
     assert main(["paper", "arXiv:1111.2011v2"]) == 0
     shown = capsys.readouterr().out
-    assert "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit" in shown
+    assert ("Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
+            in shown)
     assert "James M. Murray, Adrian Del Maestro, Zlatko Tesanovic" in shown
     assert "cond-mat.str-el, cond-mat.stat-mech" in shown
     assert "published 2011-11-08" in shown and "updated 2012-04-02" in shown
@@ -53,8 +55,8 @@ def test_paper_is_fetched_once_then_served_from_the_store(env: ThreadedUpstream,
 def test_paper_json_follows_the_contract(env: ThreadedUpstream, shared_fixtures: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("bot.jsonout", reason="bot/jsonout.py (paper_json) is written by the store engineer")
-    env.reply("/api/query", recorded(shared_fixtures, "single_oldstyle_astro-ph_0601001_affiliations_journalref.xml"),
-              content_type=ATOM)
+    name = "single_oldstyle_astro-ph_0601001_affiliations_journalref.xml"
+    env.reply("/api/query", recorded(shared_fixtures, name), content_type=ATOM)
     assert main(["paper", "astro-ph/0601001", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["id"] == "astro-ph/0601001" and document["version"] == 1
@@ -66,7 +68,8 @@ def test_paper_json_follows_the_contract(env: ThreadedUpstream, shared_fixtures:
     assert document["title"].startswith("Frequency of Hot Jupiters")
 
 
-def test_bad_id_is_refused_without_asking_arxiv(env: ThreadedUpstream, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_id_is_refused_without_asking_arxiv(env: ThreadedUpstream,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["paper", "2107.5677x"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -77,7 +80,8 @@ def test_bad_id_is_refused_without_asking_arxiv(env: ThreadedUpstream, capsys: p
 
 def test_unknown_paper_exits_1(env: ThreadedUpstream, shared_fixtures: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    env.reply("/api/query", recorded(shared_fixtures, "empty_nonexistent_id_0000.0000.xml"), content_type=ATOM)
+    env.reply("/api/query", recorded(shared_fixtures, "empty_nonexistent_id_0000.0000.xml"),
+              content_type=ATOM)
     assert main(["paper", "2501.99999"]) == 1
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1] == "hotpapers: arXiv has no paper 2501.99999"
@@ -140,7 +144,8 @@ def test_ingest_unknown_category_exits_1(env: ThreadedUpstream, capsys: pytest.C
     assert env.requests == []
 
 
-def test_ingest_of_a_truncated_feed_exits_1(env: ThreadedUpstream, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ingest_of_a_truncated_feed_exits_1(env: ThreadedUpstream,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     whole = rss_feed([Item(f"2511.{n:05d}") for n in range(1, 30)])
     env.reply("/rss/cs.LG", whole[: len(whole) // 2])
     assert main(["ingest", "--categories", "cs.LG"]) == 1
