@@ -179,7 +179,10 @@ async def _x(client: JsonClient, plan: RefreshPlan, now: datetime, found: list[O
     # Recent search covers seven days; ask a little less so a slow clock never makes the request invalid.
     since = max(plan.since, now - timedelta(days=7) + timedelta(minutes=5))
     engaged = set(plan.fallback_ids)
-    ordered = [*plan.fallback_ids, *(p for p in plan.paper_ids if p not in engaged)]
+    rest = [p for p in plan.paper_ids if p not in engaged]
+    # Papers past the request budget wait for a later refresh: rotating the order hourly reaches them all.
+    shift = (int(now.timestamp()) // 3600 * 997) % len(rest) if rest else 0
+    ordered = [*plan.fallback_ids, *rest[shift:], *rest[:shift]]
     for ids, query in x.build_queries(ordered):
         budget = x.MAX_REQUESTS - client.requests
         if budget <= 0:

@@ -44,7 +44,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         Announcement(paper("2107.05999", "math.CO"), date(2021, 7, 13), "new", "math.CO"),
     ])
     store.record_observations([
-        Observation("x", "1", ("2107.05677",), {"retweets": 100, "likes": 20}, "https://x.com/a/status/1", NOW),
+        Observation("x", "1", ("2107.05677",), {"retweets": 100, "likes": 20}, "https://x.com/a/status/1",
+                    NOW),
         Observation("hn", "9", ("2107.06263",), {"points": 80, "comments": 4},
                     "https://news.ycombinator.com/item?id=9", NOW),
         Observation("hf", "2107.05944", ("2107.05944",), {"upvotes": 11, "comments": 0},

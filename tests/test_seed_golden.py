@@ -1,8 +1,8 @@
 """Golden test: the "Hot Papers 2021-07-14" post, rebuilt from its own X counts by ``hotpapers top``.
 
-The seed's 13 papers (titles, authors, ids, categories, retweets and favorites) are read from the post itself,
-stored as the 2021-07-14 mailing with one X observation each, and ``hotpapers top --date 2021-07-14 --json`` must
-list them in the post's order with the post's counts.
+The seed's 13 papers (titles, authors, ids, categories, retweets and favorites) are read from the post
+itself, stored as the 2021-07-14 mailing with one X observation each, and
+``hotpapers top --date 2021-07-14 --json`` must list them in the post's order with the post's counts.
 """
 
 from __future__ import annotations
