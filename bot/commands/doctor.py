@@ -71,8 +71,11 @@ class CheckResult:
     ok: bool
     required: bool
     detail: str
+    off: bool = False  # a source without credentials
 
     def line(self) -> str:
+        if self.off:
+            return f"  {self.name:<14} off ({self.detail})"
         mark = "ok" if self.ok else ("FAILED" if self.required else "warning")
         return f"  {self.name:<14} {mark:<8} {self.detail}"
 
@@ -148,7 +151,7 @@ async def check_upstreams(settings: Settings) -> list[CheckResult]:
         async def run(check: UpstreamCheck) -> CheckResult:
             probe = check.probe(settings)
             if probe is None:
-                return CheckResult(check.name, True, check.required, "off (no credentials)")
+                return CheckResult(check.name, True, check.required, "no credentials", off=True)
             http = PoliteHttp(session, service=ARXIV_SERVICE if check.paced_as_arxiv else check.name,
                               interval=settings.arxiv_interval if check.paced_as_arxiv else 0.0,
                               retry=retry, pacer=arxiv_pacer if check.paced_as_arxiv else Pacer())

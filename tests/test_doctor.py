@@ -1,0 +1,117 @@
+"""``hotpapers doctor``: settings, database and each upstream, against the threaded replay server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.models import Paper
+from bot.store import Store
+from tests.fakes.threaded import ThreadedUpstream, threaded_upstream  # noqa: F401  (fixture)
+from tests.fixtures.arxiv.feeds import Item, rss_feed
+
+SECRET = "sekrit-bearer-value-123"
+
+
+@pytest.fixture
+def env(threaded_upstream: ThreadedUpstream, tmp_path: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> ThreadedUpstream:
+    monkeypatch.chdir(tmp_path)
+    for variable in ("HOTPAPERS_CONFIG", "DISCORD_TOKEN", "HOTPAPERS_BLUESKY_HANDLE",
+                     "HOTPAPERS_BLUESKY_PASSWORD"):
+        monkeypatch.delenv(variable, raising=False)
+    url = threaded_upstream.url
+    monkeypatch.setenv("HOTPAPERS_DB", str(tmp_path / "hp.db"))
+    monkeypatch.setenv("HOTPAPERS_ARXIV_API", url + "/api/query")
+    monkeypatch.setenv("HOTPAPERS_ARXIV_FEEDS", url + "/rss")
+    monkeypatch.setenv("HOTPAPERS_ARXIV_INTERVAL", "0")
+    monkeypatch.setenv("HOTPAPERS_HF_API", url + "/hf")
+    monkeypatch.setenv("HOTPAPERS_HN_API", url + "/hn")
+    monkeypatch.setenv("HOTPAPERS_BLUESKY_API", url + "/bsky")
+    monkeypatch.setenv("HOTPAPERS_X_API", url + "/x")
+    monkeypatch.setenv("HOTPAPERS_X_BEARER", SECRET)
+    return threaded_upstream
+
+
+def serve(upstream: ThreadedUpstream, failing: dict[str, tuple[int, object]] | None = None) -> None:
+    """Every upstream answers its probe, except ``failing`` paths, which answer (status, body)."""
+    healthy: dict[str, object] = {
+        "/api/query": b"<feed xmlns='http://www.w3.org/2005/Atom'/>",
+        "/rss/cs.LG": rss_feed([Item("2511.00001")]),
+        "/hf/daily_papers": [],
+        "/hn/search": {"hits": []},
+        "/x/tweets/search/recent": {"meta": {"result_count": 0}},
+    }
+    for path, body in healthy.items():
+        status, body = (failing or {}).get(path, (200, body))
+        upstream.reply(path, body, status=status)
+
+
+def check_line(out: str, name: str) -> str:
+    """The one line of the upstream/database table about ``name``."""
+    [line] = [line for line in out.splitlines() if line.startswith(f"  {name} ")]
+    return line
+
+
+def test_all_good(env: ThreadedUpstream, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(tmp_path / "hp.db")
+    store.upsert_papers([Paper(id="2107.05677", version=1, title="T", authors=("A",), abstract="x",
+                               primary_category="cs.LG", categories=("cs.LG",))])
+    store.close()
+    serve(env)
+
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"arxiv_api = {env.url}/api/query" in out
+    assert "x_bearer = set" in out and "bluesky_password = unset" in out and "discord_token = unset" in out
+    assert SECRET not in out
+    assert "ingest.categories = " in out
+    assert "1 papers; schema " in out and "papers v" in out
+    for name in ("arXiv API", "arXiv feeds", "Hugging Face", "Hacker News", "X"):
+        assert " ok " in check_line(out, name), out
+    assert check_line(out, "Bluesky").split(None, 1)[1] == "off (no credentials)"
+    assert out.strip().endswith("ready")
+    [x_request] = env.requests_to("/x/tweets/search/recent")
+    assert x_request.headers["Authorization"] == f"Bearer {SECRET}"
+    assert env.requests_to("/bsky/_health") == []
+
+
+def test_arxiv_feeds_down_is_not_ready(env: ThreadedUpstream, capsys: pytest.CaptureFixture[str]) -> None:
+    serve(env, {"/rss/cs.LG": (503, b"down")})
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    feeds = check_line(out, "arXiv feeds")
+    assert "FAILED" in feeds and "HTTP 503" in feeds
+    assert out.strip().splitlines()[-1] == "not ready: arXiv feeds"
+
+
+def test_an_optional_source_failing_is_only_a_warning(env: ThreadedUpstream,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    serve(env, {"/hf/daily_papers": (500, b"oops"),
+                "/x/tweets/search/recent": (401, {"title": "Unauthorized"})})
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    hf, x = check_line(out, "Hugging Face"), check_line(out, "X")
+    assert "warning" in hf and "warning" in x and "credentials refused" in x
+    assert out.strip().endswith("ready")
+
+
+def test_a_broken_database_is_not_ready(env: ThreadedUpstream, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    serve(env)
+    (tmp_path / "hp.db").write_bytes(b"this is not a database, just some bytes" * 100)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    database = check_line(out, "database")
+    assert "FAILED" in database
+    assert out.strip().splitlines()[-1] == "not ready: database"
+
+
+def test_a_missing_database_is_fine(env: ThreadedUpstream, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    serve(env)
+    assert main(["doctor"]) == 0
+    assert "does not exist yet" in capsys.readouterr().out
+    assert not (tmp_path / "hp.db").exists()
