@@ -38,14 +38,23 @@ async def run_client(
     token: str | None = None,
     guild_ready_timeout: float | None = 0.1,
     ready_timeout: float = 10.0,
+    skip_identify_delay: bool = True,
 ) -> AsyncIterator[C]:
     """Logs ``client`` in to the fake, connects it, waits for ``on_ready`` and yields it; closes it after.
 
     ``guild_ready_timeout`` overrides the client's own (discord.py waits that long after the last GUILD_CREATE
-    before READY); pass None to keep the value the client was built with."""
+    before READY); pass None to keep the value the client was built with. ``skip_identify_delay`` replaces the
+    client's ``before_identify_hook`` (discord.py's default sleeps 5 s before every IDENTIFY but the first:
+    a re-identify after op 9, or shards after the first) with one that does not wait; pass False to keep it."""
     with discord_py_pointed_at(fake):
         if guild_ready_timeout is not None:
             client._connection.guild_ready_timeout = guild_ready_timeout
+        if skip_identify_delay:
+
+            async def no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
+                return None
+
+            client.before_identify_hook = no_identify_delay  # type: ignore[method-assign]
         await client.login(token or fake.token)
         runner = asyncio.create_task(client.connect(reconnect=True), name="fake-discord-client")
         ready = asyncio.create_task(client.wait_until_ready())
