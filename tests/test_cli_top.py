@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,8 @@ from bot.store import Store
 FIXTURES = Path(__file__).parent / "fixtures" / "engagement"
 MAILING = date(2021, 7, 14)
 NOW = datetime(2021, 7, 15, 12, 0, tzinfo=UTC)
+needs_paper_json = pytest.mark.skipif(importlib.util.find_spec("bot.jsonout") is None,
+                                      reason="bot/jsonout.py (paper_json) is written by the store engineer")
 
 
 def paper(paper_id: str, *categories: str) -> Paper:
@@ -61,6 +64,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+@needs_paper_json
 def test_category_includes_cross_lists_and_keeps_each_sources_breakdown(env, capsys) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run(capsys, "top", "--category", "eess.AS", "--json")
     assert code == 0
@@ -93,6 +97,7 @@ def test_expected_failures_are_one_line_without_traceback(env, capsys, argv, mes
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+@needs_paper_json
 async def test_signals_refreshes_now_and_summarises_each_source(env, capsys, upstream, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     upstream.reply("/hf/daily_papers", json.loads((FIXTURES / "hf_daily_papers_2021-07-15.json").read_text()),
                    query={"date": "2021-07-15"})

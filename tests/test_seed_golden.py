@@ -7,6 +7,7 @@ itself, stored as the 2021-07-14 mailing with one X observation each, and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from bot.store import Store
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 MAILING = date(2021, 7, 14)
 SEEN_AT = datetime(2021, 7, 15, 8, 2, 56, tzinfo=UTC)  # the post's own timestamp
+needs_paper_json = pytest.mark.skipif(importlib.util.find_spec("bot.jsonout") is None,
+                                      reason="bot/jsonout.py (paper_json) is written by the store engineer")
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ def test_the_seed_has_thirteen_papers(seed: list[SeedPaper]) -> None:
     assert seed[0].paper_id == "2107.05677" and seed[0].retweets == 2826 and seed[0].favorites == 217
 
 
+@needs_paper_json
 def test_top_json_reproduces_the_seed_order_and_counts(seed, hotpapers, tmp_path) -> None:  # type: ignore[no-untyped-def]
     load_seed(tmp_path / "hotpapers.db", seed)
     code, out = hotpapers("top", "--date", "2021-07-14", "--json", "--limit", "25")
@@ -114,6 +118,7 @@ def test_top_json_reproduces_the_seed_order_and_counts(seed, hotpapers, tmp_path
     assert document["papers"][0]["authors"] == list(seed[0].authors)
 
 
+@needs_paper_json
 def test_top_defaults_to_ten_and_drops_papers_below_fifty(seed, hotpapers, tmp_path) -> None:  # type: ignore[no-untyped-def]
     quiet = SeedPaper(14, "A paper few noticed", ("N. Body",), "2107.05999", ("cs.LG",), 30, 19, "Abstract.")
     load_seed(tmp_path / "hotpapers.db", [*seed, quiet])
@@ -135,3 +140,13 @@ def test_top_in_a_terminal_reads_like_the_seed(seed, hotpapers, tmp_path) -> Non
     assert "links: https://arxiv.org/abs/2107.05677 | https://arxiv.org/pdf/2107.05677" in out
     assert "cs.SD | cs.IR | cs.LG | cs.MM | eess.AS" in out
     assert out.index("# 2. CMT") < out.index("# 3. Per-Pixel") and "# 4." not in out
+
+
+def test_top_in_a_terminal_lists_the_whole_seed_in_order(seed, hotpapers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    load_seed(tmp_path / "hotpapers.db", seed)
+    code, out = hotpapers("top", "--date", "2021-07-14", "--limit", "25")
+    assert code == 0
+    listed = re.findall(r"^# (\d+)\. (.+)$", out, flags=re.MULTILINE)
+    counts = re.findall(r"^- x: retweets: (\d+), likes: (\d+)", out, flags=re.MULTILINE)
+    assert listed == [(str(p.rank), p.title) for p in seed]
+    assert counts == [(str(p.retweets), str(p.favorites)) for p in seed]
