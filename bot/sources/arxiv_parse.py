@@ -315,6 +315,8 @@ def _expanded(categories: Sequence[str]) -> dict[str, str]:
 
 def split_authors(creators: str) -> tuple[str, ...]:
     """Authors of a feed's comma-separated ``dc:creator``; commas inside an affiliation's parentheses stay."""
+    if "(" not in creators:
+        return tuple(name for raw in creators.split(",") if (name := _clean(raw)))
     names: list[str] = []
     depth = 0
     current: list[str] = []
