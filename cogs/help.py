@@ -35,6 +35,8 @@ each saying why it matched. No match, no DM.
 **Channel digests** (Manage Server)
 • `/digest setup channel time timezone categories size` — post each mailing's top papers in a channel; \
 `/digest show` · `preview` · `now` · `pause` · `resume` · `remove` manage it.
+
+`/help` shows this message.
 """
 
 
