@@ -152,3 +152,14 @@ def test_ingest_of_a_truncated_feed_exits_1(env: ThreadedUpstream,
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "not well-formed XML" in err.strip().splitlines()[-1]
+
+
+def test_stored_paper_is_shown_when_arxiv_is_down(env: ThreadedUpstream,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    env.reply("/rss/cs.LG", rss_feed([Item("2511.00042", title="Kept from the feed")]))
+    env.reply("/api/query", b"busy", status=503)
+    assert main(["ingest", "--categories", "cs.LG"]) == 0
+    capsys.readouterr()
+    assert main(["paper", "2511.00042"]) == 0
+    assert "Kept from the feed" in capsys.readouterr().out
+    assert len(env.requests_to("/api/query")) == 1  # one quick try to complete it, no long retries

@@ -146,15 +146,13 @@ async def check_upstreams(settings: Settings) -> list[CheckResult]:
     """Runs every row of UPSTREAM_CHECKS (arXiv's two one after the other, politely; the rest at once)."""
     retry = RetryPolicy(attempts=1, timeout=TIMEOUT)
     async with aiohttp.ClientSession() as session:
-        arxiv_pacer = Pacer()
-
         async def run(check: UpstreamCheck) -> CheckResult:
             probe = check.probe(settings)
             if probe is None:
                 return CheckResult(check.name, True, check.required, "no credentials", off=True)
             http = PoliteHttp(session, service=ARXIV_SERVICE if check.paced_as_arxiv else check.name,
                               interval=settings.arxiv_interval if check.paced_as_arxiv else 0.0,
-                              retry=retry, pacer=arxiv_pacer if check.paced_as_arxiv else Pacer())
+                              retry=retry, pacer=None if check.paced_as_arxiv else Pacer())  # None: shared
             started = time.monotonic()
             try:
                 response = await http.get(probe.url, params=probe.params, headers=probe.headers,

@@ -13,6 +13,7 @@ from bot.errors import UpstreamError
 from bot.ids import ArxivId, parse_arxiv_id
 from bot.models import Paper
 from bot.sources.arxiv import ArxivClient
+from bot.sources.http import RetryPolicy
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         paper = store.paper(arxiv_id.id)
         if paper is None or _incomplete(paper, arxiv_id):
             try:
-                fetched = asyncio.run(_fetch(settings, arxiv_id))
+                fetched = asyncio.run(_fetch(settings, arxiv_id, patient=paper is None))
             except UpstreamError:
                 if paper is None:
                     raise
@@ -50,8 +51,10 @@ def _incomplete(paper: Paper, arxiv_id: ArxivId) -> bool:
     return paper.published is None or (arxiv_id.version is not None and arxiv_id.version > paper.version)
 
 
-async def _fetch(settings: Settings, arxiv_id: ArxivId) -> Paper:
-    async with ArxivClient(settings) as client:
+async def _fetch(settings: Settings, arxiv_id: ArxivId, *, patient: bool) -> Paper:
+    # Completing a stored paper is a nicety: one quick try, then show what we have.
+    retry = None if patient else RetryPolicy(attempts=1, timeout=10.0)
+    async with ArxivClient(settings, retry=retry) as client:
         # Ask for the latest version: that is what the store keeps.
         return await client.paper(ArxivId(arxiv_id.id))
 
