@@ -38,7 +38,9 @@ class ManualClock:
 
 
 def make_bot() -> tuple[discord.Client, app_commands.CommandTree[discord.Client]]:
-    client = discord.Client(intents=discord.Intents.default(), allowed_mentions=discord.AllowedMentions.none())
+    client = discord.Client(
+        intents=discord.Intents.default(), allowed_mentions=discord.AllowedMentions.none()
+    )
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
 
     @tree.command(description="Say pong")
@@ -49,7 +51,9 @@ def make_bot() -> tuple[discord.Client, app_commands.CommandTree[discord.Client]
     @app_commands.describe(query="id or keywords")
     async def paper(inter: discord.Interaction, query: str) -> None:
         await inter.response.defer()  # public defer
-        await inter.followup.send(f"found {query}", ephemeral=True)  # cannot be ephemeral after a public defer
+        await inter.followup.send(
+            f"found {query}", ephemeral=True
+        )  # cannot be ephemeral after a public defer
 
     @paper.autocomplete("query")
     async def paper_ac(inter: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -90,16 +94,23 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-async def bot(fake: FakeDiscord) -> AsyncIterator[tuple[discord.Client, app_commands.CommandTree[discord.Client]]]:
+async def bot(
+    fake: FakeDiscord,
+) -> AsyncIterator[tuple[discord.Client, app_commands.CommandTree[discord.Client]]]:
     client, tree = make_bot()
     async with run_client(fake, client):
         await tree.sync()
         yield client, tree
 
 
-async def raw(fake: FakeDiscord, method: str, path: str, *, token: str | None = None, **kw: Any) -> aiohttp.ClientResponse:
+async def raw(
+    fake: FakeDiscord, method: str, path: str, *, token: str | None = None, **kw: Any
+) -> aiohttp.ClientResponse:
     headers = {"Authorization": f"Bot {token or fake.token}"}
-    async with aiohttp.ClientSession() as s, s.request(method, fake.api_url + path, headers=headers, **kw) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.request(method, fake.api_url + path, headers=headers, **kw) as r,
+    ):
         await r.read()
         return r
 
@@ -279,24 +290,36 @@ async def test_long_embed_is_refused_with_50035(fake: FakeDiscord, bot: Any) -> 
 
 def test_validation_error_tree() -> None:
     with pytest.raises(ApiError) as info:
-        validate_message({
-            "content": "c" * 2001,
-            "embeds": [{"title": "t" * 257, "fields": [{"name": "n", "value": "v" * 1025}],
-                        "footer": {"text": "f" * 2049}, "author": {"name": "a" * 257}}],
-            "allowed_mentions": {"parse": ["users"], "users": ["1"]},
-        })
+        validate_message(
+            {
+                "content": "c" * 2001,
+                "embeds": [
+                    {
+                        "title": "t" * 257,
+                        "fields": [{"name": "n", "value": "v" * 1025}],
+                        "footer": {"text": "f" * 2049},
+                        "author": {"name": "a" * 257},
+                    }
+                ],
+                "allowed_mentions": {"parse": ["users"], "users": ["1"]},
+            }
+        )
     body = info.value.body()
     assert body["code"] == 50035 and body["message"] == "Invalid Form Body"
     e = body["errors"]
-    assert e["content"]["_errors"][0] == {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}
+    assert e["content"]["_errors"][0] == {
+        "code": "BASE_TYPE_MAX_LENGTH",
+        "message": "Must be 2000 or fewer in length.",
+    }
     emb = e["embeds"]["0"]
     assert set(emb) == {"title", "fields", "footer", "author"}
     assert emb["fields"]["0"]["value"]["_errors"][0]["message"] == "Must be 1024 or fewer in length."
     assert "users" in e["allowed_mentions"]
     with pytest.raises(ApiError) as info:
         validate_message({"embeds": [{"fields": [{"name": "n", "value": "v"}] * 26}] + [{}] * 10})
-    assert info.value.errors == {"embeds": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
-                                                         "message": "Must be 10 or fewer in length."}]}}
+    assert info.value.errors == {
+        "embeds": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 10 or fewer in length."}]}
+    }
     validate_message({"content": "x" * 2000, "embeds": [{"description": "d" * 4096}]})  # at the limits: fine
 
 
@@ -308,7 +331,10 @@ def test_permission_maths() -> None:
     m = Member(u, 100, [5])
     ch = Channel(7, ChannelType.TEXT, "c", guild_id=100)
     assert channel_permissions(g, m, ch) & P.MANAGE_MESSAGES
-    ch.overwrites = [Overwrite(100, 0, deny=int(P.SEND_MESSAGES)), Overwrite(5, 0, allow=int(P.SEND_MESSAGES))]
+    ch.overwrites = [
+        Overwrite(100, 0, deny=int(P.SEND_MESSAGES)),
+        Overwrite(5, 0, allow=int(P.SEND_MESSAGES)),
+    ]
     assert channel_permissions(g, m, ch) & P.SEND_MESSAGES
     ch.overwrites.append(Overwrite(2, 1, deny=int(P.SEND_MESSAGES)))
     perms = channel_permissions(g, m, ch)
@@ -404,18 +430,28 @@ async def test_rate_limit_headers_and_429_shape() -> None:
             assert r.headers["X-RateLimit-Remaining"] == str(4 - i)
             assert float(r.headers["X-RateLimit-Reset-After"]) == pytest.approx(5.0)
             assert r.headers["X-RateLimit-Bucket"] and float(r.headers["X-RateLimit-Reset"]) > time.time()
-        async with aiohttp.ClientSession() as s, s.post(
-            fake.api_url + path, json={"content": "6"}, headers={"Authorization": f"Bot {fake.token}"}
-        ) as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(
+                fake.api_url + path, json={"content": "6"}, headers={"Authorization": f"Bot {fake.token}"}
+            ) as r,
+        ):
             body = await r.json()
             assert r.status == 429 and r.headers["Via"] == "1.1 google"
             assert r.headers["Content-Type"] == "application/json"
-            assert body == {"message": "You are being rate limited.", "retry_after": 5.0, "global": False, "code": 0}
+            assert body == {
+                "message": "You are being rate limited.",
+                "retry_after": 5.0,
+                "global": False,
+                "code": 0,
+            }
         clock.t += 5
         assert (await raw(fake, "POST", path, json={"content": "7"})).status == 200
         assert fake.stats.rate_limited == 1 and fake.stats.invalid == 1
         # another channel has its own bucket
-        assert (await raw(fake, "POST", f"/channels/{w.thread.id}/messages", json={"content": "t"})).status == 200
+        assert (
+            await raw(fake, "POST", f"/channels/{w.thread.id}/messages", json={"content": "t"})
+        ).status == 200
 
 
 async def test_global_limit_is_sliding_and_spares_interactions() -> None:
@@ -444,7 +480,7 @@ async def test_client_paces_itself_and_retries_a_channel_429(fake: FakeDiscord, 
     for i in range(7):  # more than 5 per window: discord.py waits on the headers, no 429
         await channel.send(f"m{i}")
     assert fake.stats.rate_limited == 0
-    # Another process with the same token uses the channel's bucket up: discord.py meets a 429, waits, retries.
+    # Another process with the same token uses the channel's bucket up: discord.py meets a 429 and retries.
     for i in range(5):
         await raw(fake, "POST", f"/channels/{w.news.id}/messages", json={"content": f"other {i}"})
     news = client.get_channel(w.news.id)
@@ -486,7 +522,9 @@ async def test_threads_edits_and_deletes(fake: FakeDiscord, bot: Any) -> None:
     thread = await msg.create_thread(name="Hot Papers 2026-01-07")
     assert thread.id == msg.id and fake.channels[thread.id].type == ChannelType.PUBLIC_THREAD
     await thread.send("paper 1")
-    news_thread = await client.get_channel(w.news.id).create_thread(name="n", type=discord.ChannelType.public_thread)
+    news_thread = await client.get_channel(w.news.id).create_thread(
+        name="n", type=discord.ChannelType.public_thread
+    )
     assert fake.channels[news_thread.id].type == ChannelType.ANNOUNCEMENT_THREAD
     edited = await msg.edit(content="digest (edited)")
     assert edited.content == "digest (edited)" and fake.messages_by_id[msg.id].edits == 1
@@ -561,9 +599,10 @@ def test_env_and_bot_clock(tmp_path: Path) -> None:
 
 
 async def test_gateway_bot_and_app_info(fake: FakeDiscord) -> None:
-    async with aiohttp.ClientSession() as s, s.get(
-        fake.api_url + "/gateway/bot", headers={"Authorization": f"Bot {fake.token}"}
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.get(fake.api_url + "/gateway/bot", headers={"Authorization": f"Bot {fake.token}"}) as r,
+    ):
         data = json.loads(await r.text())
     assert data["url"] == fake.gateway_url and data["shards"] == 1
     assert (await raw(fake, "GET", "/oauth2/applications/@me")).status == 200

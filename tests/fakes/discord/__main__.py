@@ -32,7 +32,7 @@ async def _main(args: argparse.Namespace) -> None:
     }
     text = json.dumps(state, indent=2)
     if args.state_file:
-        Path(args.state_file).write_text(text)
+        Path(args.state_file).write_text(text)  # noqa: ASYNC240 - once, at start-up
     print(text, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -45,7 +45,7 @@ async def run_client(
     ``guild_ready_timeout`` overrides the client's own (discord.py waits that long after the last GUILD_CREATE
     before READY); pass None to keep the value the client was built with. ``skip_identify_delay`` replaces the
     client's ``before_identify_hook`` (discord.py's default sleeps 5 s before every IDENTIFY but the first:
-    a re-identify after op 9, or shards after the first) with one that does not wait; pass False to keep it."""
+    a re-identify after op 9, or shards after the first) with one that does not wait; False keeps it."""
     with discord_py_pointed_at(fake):
         if guild_ready_timeout is not None:
             client._connection.guild_ready_timeout = guild_ready_timeout

@@ -1,6 +1,6 @@
 """Reusable pytest fixtures for the fake Discord. Import them in tests/conftest.py::
 
-    from tests.fakes.discord.fixtures import fake_discord, fake_discord_empty, fake_discord_env  # noqa: F401
+from tests.fakes.discord.fixtures import fake_discord, fake_discord_empty, fake_discord_env  # noqa: F401
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .server import FakeDiscord
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
     """A running fake Discord with the standard world built (``fake.world``: guild, #papers, #news, a thread,
     #staff hidden from the bot, #read-only, admin / member / closed-DMs members). Channel message window is
-    Discord's 5 per 5 s; tests that want to hit it fast build their own ``FakeDiscord(channel_message_period=…)``."""
+    Discord's 5 per 5 s; to hit it fast, build your own ``FakeDiscord(channel_message_period=…)``."""
     async with FakeDiscord() as fake:
         fake.build_standard_world()
         yield fake

@@ -334,7 +334,7 @@ def base_permissions(guild: Guild, member: Member) -> int:
 
 
 def channel_permissions(guild: Guild, member: Member, channel: Channel) -> int:
-    """Discord's algorithm: base (roles), then @everyone, role, member overwrites; threads use their parent."""
+    """Discord's algorithm: base (roles), then @everyone, role, member overwrites (threads: the parent's)."""
     perms = base_permissions(guild, member)
     if perms & P.ADMINISTRATOR:
         return ALL_PERMISSIONS

@@ -406,7 +406,7 @@ Clock = Callable[[], float]
 
 @dataclass
 class Window:
-    """A fixed window bucket, as Discord's route buckets behave: ``limit`` per ``period`` from the first hit."""
+    """A fixed window bucket, as Discord's route buckets behave: ``limit`` per ``period`` from a first hit."""
 
     limit: int
     period: float

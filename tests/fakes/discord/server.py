@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from .models import (
     BOT_INVITE_PERMISSIONS,
@@ -271,10 +271,10 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.port = 0
-        self.world: Any = None  # set by build_standard_world()
+        self.world: StandardWorld | None = None  # set by build_standard_world()
         self._register_routes()
 
-    # ---- lifecycle ------------------------------------------------------------------------------------------
+    # ---- lifecycle -----------------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -343,7 +343,7 @@ class FakeDiscord:
         else:
             FileClock.write(path, when)
 
-    # ---- waiting --------------------------------------------------------------------------------------------
+    # ---- waiting -------------------------------------------------------------------------------------------
 
     def _notify(self) -> None:
         for pred, fut in list(self._waiters):
@@ -358,7 +358,10 @@ class FakeDiscord:
                 fut.set_result(None)
 
     async def wait_until(
-        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+        what: str = "condition",
     ) -> None:
         """Waits (on events, not polling) until ``predicate()`` is true after some change in the fake."""
         if predicate():
@@ -378,7 +381,7 @@ class FakeDiscord:
         channel_id: int | Channel | None = None,
         *,
         predicate: Callable[[Message], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test driver convenience
     ) -> Message:
         """The earliest message (in ``channel_id``, or anywhere) matching ``predicate`` that no earlier call
         returned; waits for one if there is none yet. Ephemeral interaction messages count too."""
@@ -400,7 +403,7 @@ class FakeDiscord:
         self._returned.add(found[-1].id)
         return found[-1]
 
-    async def wait_for_response(self, interaction: Interaction, timeout: float = 5.0) -> InteractionResponse:
+    async def wait_for_response(self, interaction: Interaction, timeout: float = 5.0) -> InteractionResponse:  # noqa: ASYNC109
         await self.wait_until(
             lambda: interaction.response is not None, timeout, f"a response to {interaction.id}"
         )
@@ -408,7 +411,10 @@ class FakeDiscord:
         return interaction.response
 
     async def wait_for_followups(
-        self, interaction: Interaction, count: int = 1, timeout: float = 5.0
+        self,
+        interaction: Interaction,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> list[Message]:
         """Waits until the interaction has ``count`` finished messages after its callback: a deferred original
         counts once it has been filled in (by a follow-up or an edit)."""
@@ -436,7 +442,7 @@ class FakeDiscord:
         msgs = self._messages.get(_as_id(channel_id), [])
         return [m for m in msgs if include_deleted or not m.deleted]
 
-    # ---- fault injection ------------------------------------------------------------------------------------
+    # ---- fault injection -----------------------------------------------------------------------------------
 
     def inject_failure(self, pattern: str, status: int = 500, count: int = 1) -> None:
         """The next ``count`` requests matching ``pattern`` (a route template like
@@ -574,7 +580,7 @@ class FakeDiscord:
         permissions: int | None = None,
         dms_open: bool = True,
     ) -> Member:
-        """A member; ``permissions`` gives them a role with exactly those permissions (on top of @everyone)."""
+        """A member; ``permissions`` gives them a role with exactly those permissions (plus @everyone's)."""
         if not isinstance(user, User):
             user = self.add_user(user or f"member-{len(guild.members)}", dms_open=dms_open)
         role_ids = [r.id for r in roles]
@@ -587,8 +593,8 @@ class FakeDiscord:
     def set_overwrite(
         self, channel: Channel, target: Role | Member | User | Guild, *, allow: int = 0, deny: int = 0
     ) -> None:
-        """A permission overwrite on a channel (``target``: a role, a member/user, or the guild for @everyone)."""
-        if isinstance(target, Guild) or isinstance(target, Role):
+        """A permission overwrite on a channel; ``target``: a role, a member/user or the guild (@everyone)."""
+        if isinstance(target, Guild | Role):
             tid, ttype = target.id, 0
         else:
             tid, ttype = _as_id(target), 1
@@ -625,7 +631,7 @@ class FakeDiscord:
         return channel_permissions(guild, member, channel)
 
     def build_standard_world(self) -> StandardWorld:
-        """A guild with: #papers (text), #news (announcement), a thread in #papers, #staff (hidden from the bot),
+        """A guild with: #papers (text), #news (announcement), a thread in #papers, #staff (bot cannot see),
         #read-only (bot may view but not send), an admin, a plain member and a member whose DMs are closed."""
         guild = self.add_guild("Hot Papers Lab")
         papers = self.add_channel(guild, "papers", topic="daily digest")
@@ -638,10 +644,11 @@ class FakeDiscord:
         admin = self.add_member(guild, "admin", permissions=P.MANAGE_GUILD)
         member = self.default_user(guild)
         closed = self.add_member(guild, "closed-dms", dms_open=False)
-        self.world = StandardWorld(guild, papers, news, thread, staff, read_only, admin, member, closed)
-        return self.world
+        world = StandardWorld(guild, papers, news, thread, staff, read_only, admin, member, closed)
+        self.world = world
+        return world
 
-    # ---- gateway dispatch -----------------------------------------------------------------------------------
+    # ---- gateway dispatch ----------------------------------------------------------------------------------
 
     def _dispatch(
         self, t: str, d: dict[str, Any], *, guild_id: int | None = None, intent: int | None = None
@@ -747,7 +754,8 @@ class FakeDiscord:
         except (ConnectionError, RuntimeError):
             conn.closed = True
         finally:
-            self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if (task := asyncio.current_task()) is not None:
+                self._tasks.discard(task)
 
     async def _on_gateway_message(self, conn: _Connection, text: str) -> None:
         try:
@@ -868,7 +876,7 @@ class FakeDiscord:
             chunk["nonce"] = d["nonce"]
         self._session_send(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
 
-    # ---- REST core ------------------------------------------------------------------------------------------
+    # ---- REST core -----------------------------------------------------------------------------------------
 
     def _route(
         self, method: str, template: str, *, bot_auth: bool = True, interaction: bool = False
@@ -1022,17 +1030,17 @@ class FakeDiscord:
             files: list[dict[str, Any]] = []
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
-                if not hasattr(part, "name"):
+                if not isinstance(part, BodyPartReader):
                     continue
-                data = await part.read()  # type: ignore[union-attr]
-                if part.name == "payload_json":  # type: ignore[union-attr]
+                data = await part.read()
+                if part.name == "payload_json":
                     body = json.loads(data)
                 else:
                     files.append(
                         {
                             "field": part.name,
                             "filename": part.filename,
-                            "size": len(data),  # type: ignore[union-attr]
+                            "size": len(data),
                             "content_type": part.headers.get("Content-Type", "application/octet-stream"),
                         }
                     )
@@ -1164,7 +1172,7 @@ class FakeDiscord:
             )
         return out
 
-    # ---- REST routes ----------------------------------------------------------------------------------------
+    # ---- REST routes ---------------------------------------------------------------------------------------
 
     def _register_routes(self) -> None:
         r = self._route
@@ -1268,7 +1276,7 @@ class FakeDiscord:
                 return self.global_commands, None
             gid = int(req.params["guild_id"])
             if gid not in self.guilds:
-                raise missing_access()  # Discord's answer when the bot (or the commands scope) is not in the guild
+                raise missing_access()  # Discord's answer when the bot (or its commands scope) is not there
             return self.guild_commands.setdefault(gid, {}), gid
 
         def upsert(table: dict[int, AppCommand], payload: dict[str, Any], gid: int | None) -> AppCommand:
@@ -1544,7 +1552,7 @@ class FakeDiscord:
             ch = self.channels[inter.channel_id]
             orig = inter.original
             if inter.original_pending and orig is not None and inter.type != 3:
-                # The first follow-up after a defer fills in the "thinking" message; its flags come from the defer.
+                # The first follow-up after a defer fills in the "thinking" message; flags from the defer.
                 inter.original_pending = False
                 msg = orig
                 msg.flags = orig.flags & ~Message.LOADING
@@ -1723,7 +1731,7 @@ class FakeDiscord:
             errs.check_str(data, "custom_id", ("data",), 100, required=True)
             errs.check_str(data, "title", ("data",), 45, required=True)
             errs.raise_if_any()
-        inter.response = InteractionResponse(int(rtype), data)
+        inter.response = InteractionResponse(int(rtype or 0), data)
         if req.query.get("with_response") not in ("1", "true", "True"):
             return None
         info: dict[str, Any] = {"id": str(inter.id), "type": inter.type}
@@ -1754,7 +1762,7 @@ class FakeDiscord:
     def _guild_for(
         self, guild: Guild | None, channel: Channel | None, user: User | Member | None
     ) -> Guild | None:
-        """The guild an interaction happens in: given, the channel's, or (nothing said) the only/standard one."""
+        """The guild an interaction happens in: given, the channel's, or (none said) the only/standard one."""
         if guild is not None:
             return guild
         if channel is not None:
@@ -1763,7 +1771,7 @@ class FakeDiscord:
             return self.guilds[user.guild_id]
         if user is None:
             if self.world is not None:
-                return self.world.guild  # type: ignore[no-any-return]
+                return self.world.guild
             if len(self.guilds) == 1:
                 return next(iter(self.guilds.values()))
         return None
@@ -1892,11 +1900,8 @@ class FakeDiscord:
         otype = int(opt["type"])
         if otype == 3:
             v: Any = str(value)
-            if (
-                ("min_length" in opt
-                and len(v) < opt["min_length"])
-                or ("max_length" in opt
-                and len(v) > opt["max_length"])
+            if ("min_length" in opt and len(v) < opt["min_length"]) or (
+                "max_length" in opt and len(v) > opt["max_length"]
             ):
                 raise ValueError(f"{opt['name']}: length out of range")
         elif otype == 4:
@@ -1930,9 +1935,10 @@ class FakeDiscord:
             v = str(ch.id)
         else:
             raise ValueError(f"option type {otype} is not supported by the fake")
-        if otype in (4, 10):
-            if ("min_value" in opt and v < opt["min_value"]) or ("max_value" in opt and v > opt["max_value"]):
-                raise ValueError(f"{opt['name']}: {v} out of range")
+        if otype in (4, 10) and (
+            ("min_value" in opt and v < opt["min_value"]) or ("max_value" in opt and v > opt["max_value"])
+        ):
+            raise ValueError(f"{opt['name']}: {v} out of range")
         choices = opt.get("choices")
         if choices and v not in [c["value"] for c in choices]:
             raise ValueError(f"{opt['name']}: {v!r} is not one of the choices")
@@ -2018,7 +2024,7 @@ class FakeDiscord:
         channel: Channel | None = None,
         user: User | Member | None = None,
         locale: str = "en-US",
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test driver convenience
     ) -> list[dict[str, Any]]:
         """Types ``value`` into option ``focused``; returns the choices the bot answered."""
         guild = self._guild_for(guild, channel, user)
