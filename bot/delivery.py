@@ -20,7 +20,7 @@ import collections
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -199,16 +199,20 @@ class Deliverer:
         if resumed and record.pending:
             record = await self._adopt_from_history(target, record)
         sent = 0
+        starter_id = record.messages[0].message_id if record.messages else None
         try:
             for message in record.pending:
                 if self._stopping:
                     return Outcome("interrupted", record, sent=sent)
                 channel_id = target.channel_id
                 if message.in_thread:
-                    channel_id = await self._thread(target, record)
-                    record = await self.store.run(Store.delivery, target.kind, target.key_id, target.period)
-                    assert record is not None
+                    thread_id = await self._thread(target, record, starter_id)
+                    if record.thread_id != thread_id:
+                        record = replace(record, thread_id=thread_id)
+                    channel_id = thread_id
                 message_id = await self._send(channel_id, message)
+                if message.seq == 0:
+                    starter_id = message_id
                 await self.store.run(Store.complete_message, target.kind, target.key_id, target.period,
                                      message.seq, message_id, channel_id)
                 sent += 1
@@ -259,25 +263,25 @@ class Deliverer:
                 await asyncio.sleep(self.retry_delays[attempt])
                 attempt += 1
 
-    async def _thread(self, target: Target, record: DeliveryRecord) -> int:
+    async def _thread(self, target: Target, record: DeliveryRecord, starter_id: int | None) -> int:
         """The digest's thread, started from its first message (a thread started from a message has the
         message's id, so a crash between creating it and recording it loses nothing)."""
         if record.thread_id:
             return record.thread_id
         starter = record.messages[0]
-        if starter.message_id is None:
+        if starter_id is None:
             raise RuntimeError("the thread's first message was not sent")
         name = str(starter.payload.get("thread_name") or f"Hot Papers {target.period}")
         await self.pacer.acquire()
         try:
             data = await self.client.http.start_thread_with_message(
-                target.channel_id, starter.message_id, name=name[:100], auto_archive_duration=1440,
+                target.channel_id, starter_id, name=name[:100], auto_archive_duration=1440,
                 rate_limit_per_user=None)
             thread_id = int(data["id"])
         except discord.HTTPException as exc:
             if exc.code != THREAD_ALREADY_CREATED:
                 raise
-            thread_id = starter.message_id
+            thread_id = starter_id
         await self.store.run(Store.set_delivery_thread, target.kind, target.key_id, target.period, thread_id)
         return thread_id
 

@@ -52,36 +52,79 @@ class Seed:
     titles: dict[str, str] = field(default_factory=dict)
 
 
-def make_paper(pid: str, title: str, *, categories: Sequence[str] = ("cs.LG",), abstract: str | None = None,
-               authors: Sequence[str] = ("Ada Lovelace", "Alan Turing")) -> Paper:
-    return Paper(id=pid, version=1, title=title, authors=tuple(authors),
-                 abstract=abstract or f"We present {title.lower()}. It improves on prior work.",
-                 primary_category=categories[0], categories=tuple(categories),
-                 published=datetime(2026, 11, 23, 18, tzinfo=UTC), updated=datetime(2026, 11, 23, 18, tzinfo=UTC))
+def make_paper(
+    pid: str,
+    title: str,
+    *,
+    categories: Sequence[str] = ("cs.LG",),
+    abstract: str | None = None,
+    authors: Sequence[str] = ("Ada Lovelace", "Alan Turing"),
+) -> Paper:
+    return Paper(
+        id=pid,
+        version=1,
+        title=title,
+        authors=tuple(authors),
+        abstract=abstract or f"We present {title.lower()}. It improves on prior work.",
+        primary_category=categories[0],
+        categories=tuple(categories),
+        published=datetime(2026, 11, 23, 18, tzinfo=UTC),
+        updated=datetime(2026, 11, 23, 18, tzinfo=UTC),
+    )
 
 
-def seed_store(db: Path, *, papers: int = 12, special: Sequence[Paper] = (), points: Sequence[int] = (),
-               mailing: date = MAILING, previous: date | None = PREVIOUS) -> Seed:
+def seed_store(
+    db: Path,
+    *,
+    papers: int = 12,
+    special: Sequence[Paper] = (),
+    points: Sequence[int] = (),
+    mailing: date = MAILING,
+    previous: date | None = PREVIOUS,
+) -> Seed:
     """A store with ``papers`` papers announced in ``mailing`` (plus ``special`` ones), each with Hacker News
     points (``points[i]``, default 1000 - 50·i), and one paper in the ``previous`` mailing."""
     seed = Seed(db, mailing, previous or mailing)
     store = Store(db)
     try:
-        batch = [make_paper(f"2611.{10000 + i}", f"Paper number {i + 1} on learning",
-                            categories=("cs.LG", "cs.CV") if i % 2 else ("cs.LG",))
-                 for i in range(papers)]
+        batch = [
+            make_paper(
+                f"2611.{10000 + i}",
+                f"Paper number {i + 1} on learning",
+                categories=("cs.LG", "cs.CV") if i % 2 else ("cs.LG",),
+            )
+            for i in range(papers)
+        ]
         batch += list(special)
         store.record_announcements(Announcement(p, mailing, "new", p.categories[0]) for p in batch)
         if previous is not None:
             old = make_paper("2611.09999", "Yesterday's paper")
             store.record_announcements([Announcement(old, previous, "new", "cs.LG")])
-            store.record_observations([Observation("hn", "hn-old", (old.id,), {"points": 500},
-                                                   "https://news.ycombinator.com/item?id=9", OBSERVED)])
+            store.record_observations(
+                [
+                    Observation(
+                        "hn",
+                        "hn-old",
+                        (old.id,),
+                        {"points": 500},
+                        "https://news.ycombinator.com/item?id=9",
+                        OBSERVED,
+                    )
+                ]
+            )
         observations = []
         for i, p in enumerate(batch):
             value = points[i] if i < len(points) else 1000 - 50 * i
-            observations.append(Observation("hn", f"hn-{p.id}", (p.id,), {"points": value, "comments": 3},
-                                            f"https://news.ycombinator.com/item?id={i + 1}", OBSERVED))
+            observations.append(
+                Observation(
+                    "hn",
+                    f"hn-{p.id}",
+                    (p.id,),
+                    {"points": value, "comments": 3},
+                    f"https://news.ycombinator.com/item?id={i + 1}",
+                    OBSERVED,
+                )
+            )
         store.record_observations(observations)
         seed.paper_ids = [p.id for p in batch]
         seed.titles = {p.id: p.title for p in batch}
@@ -92,9 +135,14 @@ def seed_store(db: Path, *, papers: int = 12, special: Sequence[Paper] = (), poi
 
 def bot_settings(fake: FakeDiscord, db: Path, **env: str) -> Settings:
     """Settings for a bot on the fake (nothing read from the developer's .env or config file)."""
-    values = {"HOTPAPERS_DB": str(db), "HOTPAPERS_DISCORD_API": fake.api_url,
-              "HOTPAPERS_DISCORD_GATEWAY": fake.gateway_url, "DISCORD_TOKEN": fake.token,
-              "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.1", "HOTPAPERS_CONFIG": str(_empty_config(db.parent))}
+    values = {
+        "HOTPAPERS_DB": str(db),
+        "HOTPAPERS_DISCORD_API": fake.api_url,
+        "HOTPAPERS_DISCORD_GATEWAY": fake.gateway_url,
+        "DISCORD_TOKEN": fake.token,
+        "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.1",
+        "HOTPAPERS_CONFIG": str(_empty_config(db.parent)),
+    }
     values.update(env)
     return load_settings(values, dotenv=None)
 
@@ -107,15 +155,25 @@ def _empty_config(directory: Path) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(fake: FakeDiscord, settings: Settings, clock: Clock | None = None, *,
-                      tick_seconds: float = 3600.0, extensions: tuple[str, ...] | None = None
-                      ) -> AsyncIterator[Any]:
+async def running_bot(
+    fake: FakeDiscord,
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    tick_seconds: float = 3600.0,
+    extensions: tuple[str, ...] | None = None,
+) -> AsyncIterator[Any]:
     """The real bot, in-process, logged in and ready on the fake. The periodic tick is made rare so tests
     decide when time passes (``await bot.scheduler.tick_now()``)."""
     from bot.client import EXTENSIONS, HotPapersBot
 
-    bot = HotPapersBot(settings, clock=clock or ManualClock(datetime(2026, 11, 25, 12, tzinfo=UTC)),
-                       tick_seconds=tick_seconds, extensions=extensions or EXTENSIONS, retry_delays=(0.05, 0.1))
+    bot = HotPapersBot(
+        settings,
+        clock=clock or ManualClock(datetime(2026, 11, 25, 12, tzinfo=UTC)),
+        tick_seconds=tick_seconds,
+        extensions=extensions or EXTENSIONS,
+        retry_delays=(0.05, 0.1),
+    )
     async with run_client(fake, bot, guild_ready_timeout=0.05):
         # on_ready schedules a background tick; let it settle so tests start from a quiet bot
         await asyncio.sleep(0)
@@ -123,29 +181,43 @@ async def running_bot(fake: FakeDiscord, settings: Settings, clock: Clock | None
         yield bot
 
 
-async def slash_reply(fake: FakeDiscord, command: str, options: dict[str, Any] | None = None, *,
-                      user: Any = None, channel: Any = None, force: bool = False, timeout: float = 5.0
-                      ) -> tuple[str, bool, list[dict[str, Any]]]:
+async def slash_reply(
+    fake: FakeDiscord,
+    command: str,
+    options: dict[str, Any] | None = None,
+    *,
+    user: Any = None,
+    channel: Any = None,
+    force: bool = False,
+    within: float = 5.0,
+) -> tuple[str, bool, list[dict[str, Any]]]:
     """Run a slash command and return (text, ephemeral, embeds) of the reply the user sees (the response,
     or the first follow-up after a defer)."""
     interaction = await fake.slash(command, options or {}, user=user, channel=channel, force=force)
-    response = await fake.wait_for_response(interaction, timeout)
+    response = await fake.wait_for_response(interaction, within)
     if response.type == 5:  # deferred: the answer is the first follow-up
-        (message, *_) = await fake.wait_for_followups(interaction, 1, timeout)
+        (message, *_) = await fake.wait_for_followups(interaction, 1, within)
         return message.content, message.ephemeral, message.embeds
     data = response.data or {}
     flags = int(data.get("flags") or 0)
     return str(data.get("content") or ""), bool(flags & 64), list(data.get("embeds") or [])
 
 
-# ---- a bot in its own process --------------------------------------------------------------------------------
+# ---- a bot in its own process ------------------------------------------------------------------------------
 
 
 class BotProcess:
     """``hotpapers run`` in a subprocess against the fake; restartable; its log lands in ``log_path``."""
 
-    def __init__(self, fake: FakeDiscord, db: Path, workdir: Path, *, start_time: datetime,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeDiscord,
+        db: Path,
+        workdir: Path,
+        *,
+        start_time: datetime,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.fake = fake
         self.db = db
         self.clock_file = workdir / "bot-clock.txt"
@@ -168,19 +240,27 @@ class BotProcess:
     def set_time(self, when: datetime) -> None:
         FileClock.write(self.clock_file, when)
 
-    async def start(self, *, wait_ready: bool = True, timeout: float = 15.0) -> None:
+    async def start(self, *, wait_ready: bool = True, within: float = 15.0) -> None:
         readies = self.fake.stats.readies
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "hotpapers"), "run"], cwd=self.workdir, env=self.env,
-                                     stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
+            [str(Path(sys.executable).parent / "hotpapers"), "run"],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         self.starts += 1
         if wait_ready:
-            await self.fake.wait_until(lambda: self.fake.stats.readies > readies or self.exited, timeout,
-                                       "the bot process to connect")
+            await self.fake.wait_until(
+                lambda: self.fake.stats.readies > readies or self.exited,
+                within,
+                "the bot process to connect",
+            )
             if self.exited:
                 raise RuntimeError(f"the bot exited ({self.proc.returncode}):\n{self.log()}")
-            await self.wait_log("ready as", timeout)
+            await self.wait_log("ready as", within)
 
     @property
     def exited(self) -> bool:
@@ -189,16 +269,16 @@ class BotProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    async def wait_log(self, text: str, timeout: float = 10.0, *, count: int = 1) -> None:
+    async def wait_log(self, text: str, within: float = 10.0, *, count: int = 1) -> None:
         """Wait for the bot's log to contain ``text`` (``count`` times). The log is the process's own output,
         so this polls a file: there is nothing to await across processes."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while self.log().count(text) < count:
             if self.exited and self.log().count(text) < count:
                 raise RuntimeError(f"the bot exited before logging {text!r}:\n{self.log()}")
             if loop.time() > deadline:
-                raise TimeoutError(f"the bot did not log {text!r} within {timeout}s:\n{self.log()[-3000:]}")
+                raise TimeoutError(f"the bot did not log {text!r} within {within}s:\n{self.log()[-3000:]}")
             await asyncio.sleep(0.05)
 
     def kill(self) -> None:
@@ -206,11 +286,11 @@ class BotProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    async def terminate(self, timeout: float = 15.0) -> int:
+    async def terminate(self, within: float = 15.0) -> int:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.proc.wait, timeout)
+        return await loop.run_in_executor(None, self.proc.wait, within)
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -218,7 +298,7 @@ class BotProcess:
             self.proc.wait(10)
 
 
-# ---- fixtures ------------------------------------------------------------------------------------------------
+# ---- fixtures ----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture

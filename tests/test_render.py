@@ -24,17 +24,28 @@ from tests.fakes.discord.rules import ApiError, embed_size, validate_message
 MAILING = date(2026, 11, 25)
 
 
-def paper(pid: str = "2611.01234", *, title: str = "A Study of Things", authors: tuple[str, ...] = ("Ann Lee",),
-          abstract: str = "We study things. It works.", categories: tuple[str, ...] = ("cs.LG", "cs.CV"),
-          version: int = 1, **kw: Any) -> Paper:
+def paper(
+    pid: str = "2611.01234",
+    *,
+    title: str = "A Study of Things",
+    authors: tuple[str, ...] = ("Ann Lee",),
+    abstract: str = "We study things. It works.",
+    categories: tuple[str, ...] = ("cs.LG", "cs.CV"),
+    version: int = 1,
+    **kw: Any,
+) -> Paper:
     return Paper(pid, version, title, authors, abstract, categories[0], categories, **kw)
 
 
-def ranked(p: Paper, rank: int = 1, score: float = 100.0,
-           signals: dict[str, SourceSignal] | None = None) -> RankedPaper:
+def ranked(
+    p: Paper, rank: int = 1, score: float = 100.0, signals: dict[str, SourceSignal] | None = None
+) -> RankedPaper:
     if signals is None:
-        signals = {"hn": SourceSignal("hn", {"points": 100, "comments": 12},
-                                      "https://news.ycombinator.com/item?id=1")}
+        signals = {
+            "hn": SourceSignal(
+                "hn", {"points": 100, "comments": 12}, "https://news.ycombinator.com/item?id=1"
+            )
+        }
     return RankedPaper(p, rank, score, signals)
 
 
@@ -80,8 +91,10 @@ def test_one_embed_per_paper_with_rank_link_authors_engagement_links_categories_
     assert "Flo Gu" not in description
     assert "[X](https://x.com/a/status/1): 2,826 retweets · 217 likes" in description
     assert "[Hugging Face](https://huggingface.co/papers/2611.01234): 34 upvotes" in description
-    assert ("[abs](https://arxiv.org/abs/2611.01234) | [pdf](https://arxiv.org/pdf/2611.01234) | "
-            "[html](https://arxiv.org/html/2611.01234)") in description
+    assert (
+        "[abs](https://arxiv.org/abs/2611.01234) | [pdf](https://arxiv.org/pdf/2611.01234) | "
+        "[html](https://arxiv.org/html/2611.01234)"
+    ) in description
     assert "cs.LG · cs.CV" in description
     assert description.endswith("We study things. It works.")
 
@@ -103,8 +116,18 @@ def test_ten_papers_fit_one_message_and_twenty_five_split_across_messages_within
     assert len(messages) == 1 and len(messages[0].embeds) == 10
     assert_within_discord_limits(messages)
 
-    many = [ranked(paper(f"2611.{i:05d}", title="T" * 250, abstract=long_abstract,
-                         authors=tuple(f"Author Number{j}" for j in range(30))), i) for i in range(1, 26)]
+    many = [
+        ranked(
+            paper(
+                f"2611.{i:05d}",
+                title="T" * 250,
+                abstract=long_abstract,
+                authors=tuple(f"Author Number{j}" for j in range(30)),
+            ),
+            i,
+        )
+        for i in range(1, 26)
+    ]
     messages = digest_messages(digest_of(many))
     assert len(messages) >= 3
     assert_within_discord_limits(messages)
@@ -146,8 +169,9 @@ def test_trim_at_sentence() -> None:
 def test_a_quiet_day_is_one_short_line() -> None:
     (message,) = digest_messages(digest_of([]))
     assert message.embeds == ()
-    assert message.content == ("**Hot Papers 2026-11-25 · cs.LG, cs.CV** — a quiet day: no paper reached a "
-                               "score of 50.")
+    assert message.content == (
+        "**Hot Papers 2026-11-25 · cs.LG, cs.CV** — a quiet day: no paper reached a score of 50."
+    )
 
 
 def test_thread_digest_starts_with_the_header_alone_and_mentions_only_the_chosen_role() -> None:
@@ -166,8 +190,14 @@ def test_ledger_payload_round_trips() -> None:
 
 
 def test_paper_embed_for_lookups() -> None:
-    p = paper(categories=("cs.LG", "stat.ML"), doi="10.1000/xyz", comment="12 pages", version=3,
-              published=datetime(2026, 11, 1, tzinfo=UTC), updated=datetime(2026, 11, 20, tzinfo=UTC))
+    p = paper(
+        categories=("cs.LG", "stat.ML"),
+        doi="10.1000/xyz",
+        comment="12 pages",
+        version=3,
+        published=datetime(2026, 11, 1, tzinfo=UTC),
+        updated=datetime(2026, 11, 20, tzinfo=UTC),
+    )
     embed = paper_embed(p, {})
     fields = {f.name: f.value for f in embed.fields}
     assert embed.title == "A Study of Things" and embed.url == "https://arxiv.org/abs/2611.01234"
@@ -180,9 +210,13 @@ def test_paper_embed_for_lookups() -> None:
 
 
 def test_terminal_text_in_the_seed_shape() -> None:
-    p = paper("2107.05677", title="Codified audio language modeling learns useful representations",
-              authors=("Rodrigo Castellon", "Chris Donahue", "Percy Liang"),
-              categories=("cs.SD", "cs.IR"), abstract="We demonstrate\nthat language models work.")
+    p = paper(
+        "2107.05677",
+        title="Codified audio language modeling learns useful representations",
+        authors=("Rodrigo Castellon", "Chris Donahue", "Percy Liang"),
+        categories=("cs.SD", "cs.IR"),
+        abstract="We demonstrate\nthat language models work.",
+    )
     signals = {"x": SourceSignal("x", {"retweets": 2826, "likes": 217}, "https://x.com/a/status/1")}
     text = digest_text(Digest(date(2021, 7, 14), ("cs.SD",), (ranked(p, 1, 3043, signals),), 50))
     assert text.splitlines()[:12] == [
