@@ -246,8 +246,9 @@ def _feed_paper(*, mailing: date, description: str, title: str | None, fallback_
                 announce_type: str | None, categories: list[str], creators: str | None,
                 journal_ref: str | None, doi: str | None) -> tuple[Paper, AnnounceType]:
     head = _DESCRIPTION.match(description)
-    candidates = [f"{head['id']}v{head['version']}" if head and head["version"] else head and head["id"],
-                  *fallback_ids]
+    candidates: list[str | None] = list(fallback_ids)
+    if head:
+        candidates.insert(0, head["id"] + (f"v{head['version']}" if head["version"] else ""))
     arxiv_id = None
     for candidate in candidates:
         if candidate and candidate.strip():
