@@ -183,6 +183,11 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
+def _ceil_ms(seconds: float) -> float:
+    """Rounds up to the millisecond, so a client that waits what it is told never comes back a hair early."""
+    return math.ceil(seconds * 1000 - 1e-6) / 1000
+
+
 def _as_id(obj: Any) -> int:
     if isinstance(obj, int):
         return obj
@@ -928,7 +933,7 @@ class FakeDiscord:
         headers.update(extra or {})
         body = {
             "message": "You are being rate limited.",
-            "retry_after": round(retry_after, 3),
+            "retry_after": _ceil_ms(retry_after),
             "global": is_global,
         }
         if not is_global:
@@ -1015,8 +1020,8 @@ class FakeDiscord:
         return {
             "X-RateLimit-Limit": str(bucket.limit),
             "X-RateLimit-Remaining": str(bucket.remaining(now)),
-            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
-            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Reset": f"{_ceil_ms(time.time() + reset_after):.3f}",
+            "X-RateLimit-Reset-After": f"{_ceil_ms(reset_after):.3f}",
             "X-RateLimit-Bucket": bucket_id,
         }
 
