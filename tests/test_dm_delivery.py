@@ -1,0 +1,171 @@
+"""DM digests end to end: at each user's time, one DM per mailing with what matched; closed DMs; crashes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.store import Store
+from bot.subscriptions import Schedule, parse_follow
+from tests.fakes.discord.models import Member
+from tests.fakes.discord.server import FakeDiscord
+from tests.lookup_world import MAILING, make_paper, running_bot, seed, settings_for, text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPERS = [
+    make_paper("2411.00001", "Diffusion for proteins", categories=("q-bio.BM",)),
+    make_paper("2411.00002", "Diffusion for images", categories=("cs.CV",)),
+    make_paper("2411.00003", "Bandits", categories=("cs.LG",)),
+]
+MORNING = datetime(2024, 11, 6, 10, 0, tzinfo=UTC)
+AFTERNOON = datetime(2024, 11, 6, 14, 30, tzinfo=UTC)  # the mailing is 12 h old from 13:00 UTC
+
+
+@pytest.fixture
+async def fake() -> FakeDiscord:  # type: ignore[misc]
+    async with FakeDiscord() as fake:
+        fake.build_standard_world()
+        yield fake
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "hot.db"
+    seed(path, PAPERS, hf={"2411.00002": 40, "2411.00003": 9})
+    return path
+
+
+async def command(fake: FakeDiscord, name: str, options: dict[str, str] | None, user: Member) -> str:
+    response = await fake.wait_for_response(await fake.slash(name, options, user=user))
+    assert response.ephemeral
+    return str(response.data["content"])
+
+
+def dms(fake: FakeDiscord, member: Member) -> list[str]:
+    channel = fake.dm_channels.get(member.user.id)
+    return [text_of(m) for m in fake.messages(channel)] if channel else []
+
+
+def opened_dm_channels(fake: FakeDiscord) -> int:
+    return sum(1 for r in fake.requests if r.route == "POST /users/@me/channels")
+
+
+async def test_one_dm_per_mailing_at_the_users_time_only_when_something_matches(fake: FakeDiscord,
+                                                                                db: Path) -> None:
+    clock = ManualClock(MORNING)
+    reader, stranger = fake.world.member, fake.world.admin
+    async with running_bot(fake, settings_for(fake, db), clock) as bot:
+        await command(fake, "subscribe keyword", {"value": "diffusion"}, reader)
+        await command(fake, "subscriptions settings", {"time": "14:00"}, reader)
+        await command(fake, "subscribe category", {"value": "math.AG"}, stranger)
+        await command(fake, "subscriptions settings", {"time": "14:00"}, stranger)
+
+        clock.set(datetime(2024, 11, 6, 13, 59, tzinfo=UTC))
+        await bot.scheduler.tick_now()
+        assert dms(fake, reader) == []  # not yet their time
+
+        clock.set(AFTERNOON)
+        await bot.scheduler.tick_now()
+        await bot.scheduler.tick_now()  # a second tick (or a doubled job) sends nothing more
+        (text,) = dms(fake, reader)
+        assert "2024-11-06" in text and "2 matching papers" in text
+        assert text.index("Diffusion for images") < text.index("Diffusion for proteins")  # hottest first
+        assert "matched keyword “diffusion”" in text
+        assert "Bandits" not in text
+        assert dms(fake, stranger) == []  # nothing matched: no DM
+        assert opened_dm_channels(fake) == 1
+
+        # The next day's mailing: one more DM, through the DM channel kept from yesterday.
+        seed(db, [make_paper("2411.00009", "Diffusion again", mailing=date(2024, 11, 7))],
+             mailing=date(2024, 11, 7))
+        clock.set(AFTERNOON + timedelta(days=1))
+        await bot.scheduler.tick_now()
+        assert len(dms(fake, reader)) == 2 and "Diffusion again" in dms(fake, reader)[1]
+        assert opened_dm_channels(fake) == 1
+
+
+async def test_a_user_with_closed_dms_is_paused_and_told_next_time(fake: FakeDiscord, db: Path) -> None:
+    clock = ManualClock(MORNING)
+    closed = fake.world.closed_dms
+    async with running_bot(fake, settings_for(fake, db), clock) as bot:
+        await command(fake, "subscribe category", {"value": "cs.LG"}, closed)
+        await command(fake, "subscriptions settings", {"time": "14:00"}, closed)
+        clock.set(AFTERNOON)
+        await bot.scheduler.tick_now()
+        invalid = fake.stats.invalid
+        await bot.scheduler.tick_now()
+        clock.set(AFTERNOON + timedelta(days=1))
+        await bot.scheduler.tick_now()
+        assert fake.stats.invalid == invalid  # paused: no more refused requests
+
+        text = await command(fake, "subscriptions list", None, closed)
+        assert text.startswith("⚠️") and "DMs are closed" in text and "/subscriptions resume" in text
+        assert "Paused" in text
+        assert not (await command(fake, "subscriptions list", None, closed)).startswith("⚠️")  # told once
+
+
+def _seed_subscribers(db: Path, users: list[int], when: datetime) -> None:
+    store = Store(db)
+    default = Schedule("14:00", "UTC", "daily")
+    for user in users:
+        store.add_follow(user, parse_follow("keyword", "diffusion"), max_follows=50, default=default,
+                         now=when)
+    store.close()
+
+
+async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake: FakeDiscord, db: Path,
+                                                              tmp_path: Path) -> None:
+    """A bot in its own process is killed (SIGKILL) while Discord is creating a DM it will never hear about;
+    the restarted bot finishes the round and nobody gets a DM twice."""
+    members = [fake.add_member(fake.world.guild) for _ in range(4)]
+    _seed_subscribers(db, [m.user.id for m in members], MORNING)
+    clock_file = tmp_path / "clock.txt"
+    FakeDiscord.write_bot_clock(clock_file, AFTERNOON)
+    env = {**os.environ, **fake.env(clock_file=clock_file), "HOTPAPERS_DB": str(db),
+           "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.1", "HOTPAPERS_LOG_LEVEL": "INFO",
+           "HOTPAPERS_CONFIG": str(tmp_path / "none.toml")}
+    (tmp_path / "none.toml").write_text("")
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(Path(sys.executable).parent / "hotpapers"), "run"], cwd=tmp_path,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    first = start()
+
+    def third_dm_created_then_kill() -> bool:
+        # Runs inside the fake the moment Discord has stored a message, before the bot gets the answer:
+        # the bot dies not knowing its third DM went out (the worst moment for a ledger).
+        if sum(len(dms(fake, m)) for m in members) < 3:
+            return False
+        first.send_signal(signal.SIGKILL)
+        return True
+
+    try:
+        await fake.wait_until(third_dm_created_then_kill, timeout=20, what="a third DM")
+        first.wait(5)
+        assert sum(len(dms(fake, m)) for m in members) == 3
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    second = start()
+    try:
+        await fake.wait_until(lambda: all(len(dms(fake, m)) >= 1 for m in members), timeout=20,
+                              what="every subscriber's DM")
+    finally:
+        second.send_signal(signal.SIGTERM)  # a clean stop finishes whatever it was sending
+        try:
+            second.wait(15)
+        except subprocess.TimeoutExpired:
+            second.kill()
+    assert [len(dms(fake, m)) for m in members] == [1, 1, 1, 1]
+    store = Store(db)
+    assert all(store.handled("dm", m.user.id, MAILING.isoformat()) for m in members)
+    store.close()
