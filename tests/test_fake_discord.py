@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -25,6 +27,8 @@ from tests.fakes.discord import (
 )
 from tests.fakes.discord.models import Channel, Guild, Member, Overwrite, Role, User, channel_permissions
 from tests.fakes.discord.rules import ApiError, SlidingWindow, Window, validate_message
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 
@@ -607,3 +611,60 @@ async def test_gateway_bot_and_app_info(fake: FakeDiscord) -> None:
     assert data["url"] == fake.gateway_url and data["shards"] == 1
     assert (await raw(fake, "GET", "/oauth2/applications/@me")).status == 200
     assert (await raw(fake, "GET", "/users/@me", token="nope")).status == 401
+
+
+async def test_ephemeral_defer_followups_edits_and_files(fake: FakeDiscord) -> None:
+    client = discord.Client(intents=discord.Intents.default())
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+
+    @tree.command(description="work")
+    async def work(inter: discord.Interaction) -> None:
+        await inter.response.defer(ephemeral=True, thinking=True)
+        await inter.followup.send("first", ephemeral=False)  # fills in the ephemeral "thinking" message
+        await inter.edit_original_response(content="first (edited)")
+        second = await inter.followup.send("second", wait=True)
+        await second.delete()
+        await inter.channel.send("report", file=discord.File(io.BytesIO(b"abc"), "report.txt"))  # type: ignore[union-attr]
+
+    async with run_client(fake, client):
+        guild = discord.Object(fake.world.guild.id)
+        tree.copy_global_to(guild=guild)
+        await tree.sync(guild=guild)
+        assert fake.guild_commands[fake.world.guild.id] and not fake.global_commands
+        inter = await fake.slash("work")
+        report = await fake.wait_for_message(fake.world.papers, predicate=lambda m: m.content == "report")
+        assert report.attachments[0]["filename"] == "report.txt" and report.attachments[0]["size"] == 3
+        assert inter.original is not None
+        assert inter.original.ephemeral and inter.original.content == "first (edited)"
+        [second] = inter.followups
+        assert second.deleted and not second.ephemeral
+        assert fake.messages(fake.world.papers) == [report]
+
+
+async def test_standalone_entry_point(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.discord",
+        "--port",
+        "0",
+        "--state-file",
+        str(state),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = await asyncio.wait_for(proc.stdout.readline(), 20)
+        assert first.strip() == b"{"
+        data = json.loads(state.read_text())
+        assert data["HOTPAPERS_DISCORD_API"].endswith("/api/v10") and "papers" in data["channels"]
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(data["api_url"] + "/users/@me", headers={"Authorization": f"Bot {data['token']}"}) as r,
+        ):
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        await proc.wait()

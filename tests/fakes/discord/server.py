@@ -497,11 +497,9 @@ class FakeDiscord:
         self.guilds[gid] = guild
         self.guild_commands.setdefault(gid, {})
         if with_bot:
-            self._dispatch(
-                "GUILD_CREATE",
-                guild.to_json(bot_user_id=self.bot.id, full=True) | {"unavailable": None},
-                guild_id=gid,
-            )
+            joined = guild.to_json(bot_user_id=self.bot.id, full=True)
+            del joined["unavailable"]  # a join, not a guild becoming available
+            self._dispatch("GUILD_CREATE", joined, guild_id=gid)
         return guild
 
     def remove_guild(self, guild: Guild | int) -> None:
