@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 # Loaded in this order; a cog that fails to load stops start-up.
 EXTENSIONS: tuple[str, ...] = (
     "cogs.digest",
+    "cogs.paper",
+    "cogs.top",
+    "cogs.subscriptions",
+    "cogs.help",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
 

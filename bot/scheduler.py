@@ -69,10 +69,12 @@ async def tick_job(runtime_id: str) -> TickReport | None:
     if rt is None or not rt.ready():
         return None
     async with rt.tick_lock:
+        log.debug("tick at %s", rt.clock.now().isoformat())
         report = await rt.digests.tick()
         rt.last_report = report
         for name, extra in list(rt.extra_ticks.items()):
             try:
+                log.debug("tick %r", name)
                 await extra()
             except Exception:
                 log.exception("tick %r failed", name)
@@ -193,11 +195,14 @@ class Scheduler:
         return await tick_job(self.runtime_id)
 
     async def _watch_clock(self, clock: FileClock) -> None:
-        clock.changed()
+        # Compare instants rather than trust changed(): a tick reading the clock may see the change first.
+        seen = clock.now()
         while True:
             await asyncio.sleep(self.poll_seconds)
-            if clock.changed():
-                log.info("test clock moved to %s", clock.now().isoformat())
+            current = clock.now()
+            if current != seen:
+                seen = current
+                log.info("test clock moved to %s", current.isoformat())
                 self.tick_soon()
 
     async def shutdown(self, within: float = 10.0) -> None:

@@ -230,7 +230,7 @@ class BotProcess:
             "HOTPAPERS_DB": str(db),
             "HOTPAPERS_CONFIG": str(_empty_config(workdir)),
             "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.2",
-            "HOTPAPERS_LOG_LEVEL": "INFO",
+            "HOTPAPERS_LOG_LEVEL": os.environ.get("HOTPAPERS_TEST_BOT_LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

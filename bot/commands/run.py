@@ -55,6 +55,7 @@ async def run(settings: Settings, token: str) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    failure: str | None = None
     async with bot:
         runner = asyncio.create_task(bot.start(token), name="bot")
         stopper = asyncio.create_task(stop.wait(), name="signals")
@@ -67,18 +68,16 @@ async def run(settings: Settings, token: str) -> int:
         try:
             await runner
         except discord.LoginFailure:
-            print(BAD_TOKEN, file=sys.stderr)
-            return 1
-        except (aiohttp.ClientConnectionError, discord.GatewayNotFound, OSError) as exc:
-            print(f"hotpapers: cannot reach Discord at {settings.discord_api} ({exc}); check the network or"
-                  " HOTPAPERS_DISCORD_API", file=sys.stderr)
-            return 1
+            failure = BAD_TOKEN
         except discord.PrivilegedIntentsRequired:
-            print("hotpapers: Discord refused the gateway intents; this bot needs none privileged",
-                  file=sys.stderr)
-            return 1
+            failure = "hotpapers: Discord refused the gateway intents; this bot needs none privileged"
+        except (aiohttp.ClientConnectionError, discord.GatewayNotFound, OSError) as exc:
+            failure = (f"hotpapers: cannot reach Discord at {settings.discord_api} ({exc}); check the network"
+                       " or HOTPAPERS_DISCORD_API")
         except Exception as exc:
             log.exception("the bot stopped on an error")
-            print(f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+            failure = f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}"
+    if failure:
+        print(failure, file=sys.stderr)
+        return 1
     return 0
