@@ -1,15 +1,60 @@
-"""Papers, their announcements per mailing, and full-text search."""
+"""Papers, their announcements per mailing, full-text search, and backfill checkpoints.
+
+Row ids are chosen, not assigned: :func:`paper_rowid` turns an arXiv id into a number that sorts in
+submission order (``YYYYMM·100000 + number``), so "newest matches first" is a walk down the full-text index's
+row ids whatever order papers were loaded in. Search relies on that to stay fast for very common words.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 
+from bot import search_query
 from bot.models import Announcement, Paper
 from bot.store.base import Migration
+
+# Old-style archives in a fixed order: a paper's row id encodes the position, so this list only grows at its end.
+_OLD_ARCHIVES = (
+    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
+    "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
+    "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph",
+    "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
+)
+_NEW_STYLE = re.compile(r"(\d\d)(\d\d)\.(\d{4,5})")
+_OLD_STYLE = re.compile(r"([a-z-]+)(?:\.[A-Za-z-]+)?/(\d\d)(\d\d)(\d{3})")
+# Ids that do not parse get row ids above every real one, so they never collide with a later real paper.
+_UNSORTED_ROWID_BASE = 10**11
+
+CANDIDATES = 300  # newest matches ranked when a query matches more papers than this
+TITLE_MATCHES = 5
+_PAPER_COLUMNS = ("id", "version", "title", "authors", "abstract", "primary_category", "categories", "comment",
+                  "journal_ref", "doi", "published", "updated")
+_SELECT_STORED = ("SELECT " + ", ".join(_PAPER_COLUMNS)
+                  + ", rowid, title, authors, abstract, category_tags FROM papers")
+_SELECT_PAPER = ("SELECT rowid, id, version, title, authors, abstract, primary_category, categories, comment, "
+                 "journal_ref, doi, published, updated, mailing FROM papers")
+
+
+def paper_rowid(paper_id: str) -> int | None:
+    """A row id that sorts papers by submission: ``YYYYMM·100000 + number`` (old style: ``+ archive·1000``)."""
+    new = _NEW_STYLE.fullmatch(paper_id)
+    if new:
+        year, month, number = 2000 + int(new[1]), int(new[2]), int(new[3])
+        return (year * 100 + month) * 100_000 + number
+    old = _OLD_STYLE.fullmatch(paper_id)
+    if old and old[1] in _OLD_ARCHIVES:
+        yy = int(old[2])
+        year = 1900 + yy if yy >= 91 else 2000 + yy
+        return (year * 100 + int(old[3])) * 100_000 + _OLD_ARCHIVES.index(old[1]) * 1000 + int(old[4])
+    return None
 
 
 @dataclass
@@ -21,45 +66,582 @@ class IngestCounts:
     cross_listed: int = 0
     skipped: int = 0
 
+    def add(self, other: IngestCounts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.cross_listed += other.cross_listed
+        self.skipped += other.skipped
+
+
+@dataclass(frozen=True)
+class BackfillCheckpoint:
+    """How far a backfill of one file got: the next byte and line to read, and the counts so far."""
+
+    path: str
+    signature: str
+    offset: int
+    line: int
+    counts: IngestCounts = field(default_factory=IngestCounts)
+    malformed: int = 0
+    done: bool = False
+
+
+# ---- migrations (each runs once, inside a transaction; the list only grows at its end)
+
 
 def _create_papers(db: sqlite_utils.Database) -> None:
-    raise NotImplementedError  # owned by the store engineer
+    db.execute("""
+        CREATE TABLE papers (
+            rowid INTEGER PRIMARY KEY,          -- paper_rowid(id): submission order
+            id TEXT NOT NULL UNIQUE,            -- canonical, versionless
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            authors TEXT NOT NULL,              -- JSON list of names as arXiv writes them
+            abstract TEXT NOT NULL,
+            primary_category TEXT NOT NULL,
+            categories TEXT NOT NULL,           -- space-separated, primary first
+            comment TEXT,
+            journal_ref TEXT,
+            doi TEXT,
+            published TEXT,                     -- ISO 8601 UTC, first version
+            updated TEXT,                       -- ISO 8601 UTC, latest version
+            mailing TEXT                        -- first mailing that announced it new or cross (YYYY-MM-DD)
+        )""")
+    db.execute("""
+        CREATE TABLE announcements (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            mailing TEXT NOT NULL,
+            category TEXT NOT NULL,
+            announce_type TEXT NOT NULL CHECK (announce_type IN ('new', 'cross', 'replace', 'replace-cross')),
+            PRIMARY KEY (paper_id, mailing, category)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX announcements_by_mailing ON announcements (mailing, announce_type)")
+    db.execute("CREATE INDEX papers_by_mailing ON papers (mailing) WHERE mailing IS NOT NULL")
+
+
+def _create_search(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE papers ADD COLUMN title_hash INTEGER")  # search_query.title_hash(title)
+    db.execute("ALTER TABLE papers ADD COLUMN category_tags TEXT NOT NULL DEFAULT ''")  # indexed category words
+    for rowid, title, categories in db.execute("SELECT rowid, title, categories FROM papers").fetchall():
+        db.execute("UPDATE papers SET title_hash = ?, category_tags = ? WHERE rowid = ?",
+                   [search_query.title_hash(title), search_query.category_tags(categories.split()), rowid])
+    db.execute("CREATE INDEX papers_by_title_hash ON papers (title_hash)")
+    # Column detail (not positions) keeps the index small; every query term is a single quoted word.
+    db.execute("""
+        CREATE VIRTUAL TABLE papers_fts USING fts5(
+            title, authors, abstract, category_tags,
+            content='papers', content_rowid='rowid', detail='column',
+            tokenize='unicode61 remove_diacritics 2')""")
+    # Titles alone, with prefix indexes, for autocomplete.
+    db.execute("""
+        CREATE VIRTUAL TABLE titles_fts USING fts5(
+            title, content='papers', content_rowid='rowid', detail='none', prefix='2 3',
+            tokenize='unicode61 remove_diacritics 2')""")
+    db.execute("CREATE VIRTUAL TABLE papers_fts_terms USING fts5vocab(papers_fts, 'row')")
+    # No triggers: PaperStore._write_papers keeps both indexes in step with papers (in bulk, which is several
+    # times faster for a backfill than a trigger per row).
+    db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
+    db.execute("INSERT INTO titles_fts (titles_fts) VALUES ('rebuild')")
+
+
+def _create_backfill_checkpoints(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE backfill_checkpoints (
+            path TEXT PRIMARY KEY,
+            signature TEXT NOT NULL,            -- size and mtime of the file when the backfill began
+            byte_offset INTEGER NOT NULL,
+            line INTEGER NOT NULL,
+            new INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            malformed INTEGER NOT NULL DEFAULT 0,
+            done INTEGER NOT NULL DEFAULT 0
+        )""")
+
+
+# ---- rows ↔ papers
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.astimezone(UTC).isoformat()
+
+
+def _row_values(paper: Paper) -> dict[str, Any]:
+    return {
+        "id": paper.id,
+        "version": paper.version,
+        "title": paper.title,
+        "authors": json.dumps(list(paper.authors), ensure_ascii=False),
+        "abstract": paper.abstract,
+        "primary_category": paper.primary_category,
+        "categories": " ".join(paper.categories),
+        "comment": paper.comment,
+        "journal_ref": paper.journal_ref,
+        "doi": paper.doi,
+        "published": _iso(paper.published),
+        "updated": _iso(paper.updated),
+    }
+
+
+def _paper(row: Sequence[Any]) -> Paper:
+    (_rowid, paper_id, version, title, authors, abstract, primary, categories, comment, journal_ref, doi,
+     published, updated, mailing) = row
+    return Paper(
+        id=paper_id, version=version, title=title, authors=tuple(json.loads(authors)), abstract=abstract,
+        primary_category=primary, categories=tuple(categories.split()),
+        published=datetime.fromisoformat(published) if published else None,
+        updated=datetime.fromisoformat(updated) if updated else None,
+        comment=comment, journal_ref=journal_ref, doi=doi,
+        mailing=date.fromisoformat(mailing) if mailing else None,
+    )
+
+
+def _merged(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any] | None:
+    """The row after applying ``incoming`` to ``stored``, or None when nothing would change.
+
+    An older version never overwrites a newer one, and a field the incoming source lacks keeps its value.
+    """
+    if incoming["version"] < stored["version"]:
+        return None
+    merged = dict(stored)
+    for column in _PAPER_COLUMNS:
+        value = incoming[column]
+        if (value is not None and value != "") or column in ("version", "title", "authors", "abstract"):
+            merged[column] = value
+    if merged == stored:
+        return None
+    return merged
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 class PaperStore:
     db: sqlite_utils.Database
-    PAPER_MIGRATIONS: Sequence[Migration] = (_create_papers,)
+    PAPER_MIGRATIONS: Sequence[Migration] = (_create_papers, _create_search, _create_backfill_checkpoints)
+
+    # ---- writing
 
     def record_announcements(self, announcements: Iterable[Announcement]) -> IngestCounts:
-        """Upsert the papers of feed entries and remember (mailing, category, announce type); idempotent."""
-        raise NotImplementedError
+        """Upsert the papers of feed entries and remember (mailing, category, announce type); idempotent.
+
+        Per entry: ``new`` or ``cross_listed`` when that announcement is first seen as new / cross, else
+        ``updated`` when the paper's metadata or version changed, else ``skipped``.
+        """
+        entries = list(announcements)
+        counts = IngestCounts()
+        if not entries:
+            return counts
+        conn = self.db.conn
+        with conn:
+            changed = self._write_papers([entry.paper for entry in entries])
+            ids = sorted({entry.paper.id for entry in entries})
+            known: set[tuple[str, str, str]] = set()
+            for chunk in _chunks(ids, 500):
+                marks = ",".join("?" * len(chunk))
+                known.update(conn.execute(
+                    f"SELECT paper_id, mailing, category FROM announcements WHERE paper_id IN ({marks})",  # noqa: S608
+                    chunk).fetchall())
+            for entry in entries:
+                key = (entry.paper.id, entry.mailing.isoformat(), entry.feed_category)
+                first_seen = key not in known
+                if first_seen:
+                    known.add(key)
+                    conn.execute("INSERT INTO announcements (paper_id, mailing, category, announce_type)"
+                                 " VALUES (?, ?, ?, ?)", [*key, entry.announce_type])
+                if entry.announce_type in ("new", "cross"):
+                    conn.execute("UPDATE papers SET mailing = ? WHERE id = ? AND (mailing IS NULL OR mailing > ?)",
+                                 [key[1], key[0], key[1]])
+                if first_seen and entry.announce_type == "new":
+                    counts.new += 1
+                elif first_seen and entry.announce_type == "cross":
+                    counts.cross_listed += 1
+                elif entry.paper.id in changed:
+                    counts.updated += 1
+                    changed.discard(entry.paper.id)
+                else:
+                    counts.skipped += 1
+        return counts
 
     def upsert_papers(self, papers: Iterable[Paper]) -> IngestCounts:
-        """Insert or update papers (from the API or a backfill) without touching their mailings."""
-        raise NotImplementedError
+        """Insert or update papers (from the API or a backfill) without touching their mailings.
+
+        A paper is ``new`` if unknown, ``updated`` if its metadata or version changed (an older version never
+        replaces a newer one), else ``skipped``.
+        """
+        batch = list(papers)
+        with self.db.conn:
+            return self._upsert_counts(batch)
+
+    def _upsert_counts(self, batch: Sequence[Paper]) -> IngestCounts:
+        existing = self._existing_ids([paper.id for paper in batch])
+        changed = self._write_papers(batch)
+        counts = IngestCounts()
+        seen: set[str] = set()
+        for paper in batch:
+            if paper.id in seen:
+                counts.skipped += 1
+            elif paper.id not in existing:
+                counts.new += 1
+            elif paper.id in changed:
+                counts.updated += 1
+            else:
+                counts.skipped += 1
+            seen.add(paper.id)
+        return counts
+
+    def _existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        unique = sorted(set(ids))
+        for chunk in _chunks(unique, 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(row[0] for row in self.db.conn.execute(
+                f"SELECT id FROM papers WHERE id IN ({marks})", chunk))  # noqa: S608
+        return found
+
+    def _write_papers(self, batch: Sequence[Paper]) -> set[str]:
+        """Insert unknown papers and update changed ones (inside the caller's transaction); returns the ids of
+        papers that existed and changed."""
+        conn = self.db.conn
+        stored: dict[str, dict[str, Any]] = {}
+        unique = sorted({paper.id for paper in batch})
+        indexed: dict[str, tuple[Any, ...]] = {}  # rowid and the values the full-text index holds now
+        for chunk in _chunks(unique, 500):
+            marks = ",".join("?" * len(chunk))
+            cursor = conn.execute(_SELECT_STORED + f" WHERE id IN ({marks})", chunk)
+            for row in cursor:
+                stored[row[0]] = dict(zip(_PAPER_COLUMNS, row, strict=False))
+                indexed[row[0]] = row[len(_PAPER_COLUMNS):]
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[str, dict[str, Any]] = {}
+        for paper in batch:
+            incoming = _row_values(paper)
+            if paper.id in inserts:
+                merged = _merged(inserts[paper.id], incoming)
+                if merged is not None:
+                    inserts[paper.id] = merged
+                continue
+            current = updates.get(paper.id) or stored.get(paper.id)
+            if current is None:
+                inserts[paper.id] = incoming
+                continue
+            merged = _merged(current, incoming)
+            if merged is not None:
+                updates[paper.id] = merged
+        if inserts:
+            self._insert_rows(list(inserts.values()))
+        if updates:
+            self._update_rows(list(updates.values()), indexed)
+        return set(updates)
+
+    def _update_rows(self, rows: Sequence[dict[str, Any]], indexed: dict[str, tuple[Any, ...]]) -> None:
+        conn = self.db.conn
+        reindex = []
+        for row in rows:
+            rowid, *old = indexed[row["id"]]
+            new = [row["title"], row["authors"], row["abstract"], _search_values(row)[1]]
+            if old != new:
+                reindex.append(rowid)
+                conn.execute("INSERT INTO papers_fts (papers_fts, rowid, title, authors, abstract, category_tags)"
+                             " VALUES ('delete', ?, ?, ?, ?, ?)", [rowid, *old])
+                conn.execute("INSERT INTO titles_fts (titles_fts, rowid, title) VALUES ('delete', ?, ?)",
+                             [rowid, old[0]])
+        assignments = ", ".join(f"{column} = ?" for column in _PAPER_COLUMNS[1:])
+        conn.executemany(
+            f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ? WHERE id = ?",  # noqa: S608
+            [[row[column] for column in _PAPER_COLUMNS[1:]] + [*_search_values(row), row["id"]] for row in rows])
+        self._index_rows(reindex)
+
+    def _index_rows(self, rowids: Sequence[int]) -> None:
+        """Add papers (already stored, not yet indexed) to both full-text indexes."""
+        for chunk in _chunks(sorted(rowids), 500):
+            marks = ",".join("?" * len(chunk))
+            self.db.conn.execute(
+                "INSERT INTO papers_fts (rowid, title, authors, abstract, category_tags)"
+                f" SELECT rowid, title, authors, abstract, category_tags FROM papers WHERE rowid IN ({marks})",
+                chunk)
+            self.db.conn.execute(
+                f"INSERT INTO titles_fts (rowid, title) SELECT rowid, title FROM papers WHERE rowid IN ({marks})",  # noqa: S608
+                chunk)
+
+    def _insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        conn = self.db.conn
+        values = []
+        unsorted_next: int | None = None
+        for row in rows:
+            rowid = paper_rowid(row["id"])
+            if rowid is None:
+                if unsorted_next is None:
+                    (highest,) = conn.execute("SELECT max(rowid) FROM papers").fetchone()
+                    unsorted_next = max(_UNSORTED_ROWID_BASE, (highest or 0) + 1)
+                rowid, unsorted_next = unsorted_next, unsorted_next + 1
+            values.append([rowid, *(row[column] for column in _PAPER_COLUMNS), *_search_values(row)])
+        columns = ", ".join(_PAPER_COLUMNS)
+        marks = ", ".join("?" * (len(_PAPER_COLUMNS) + 3))
+        conn.executemany(
+            f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags) VALUES ({marks})",  # noqa: S608
+            values)
+        self._index_rows([row[0] for row in values])
+
+    # ---- backfill
+
+    def backfill_checkpoint(self, path: str) -> BackfillCheckpoint | None:
+        """Where an earlier backfill of ``path`` stopped, if one ran."""
+        row = self.db.conn.execute(
+            "SELECT path, signature, byte_offset, line, new, updated, skipped, malformed, done"
+            " FROM backfill_checkpoints WHERE path = ?", [path]).fetchone()
+        if row is None:
+            return None
+        return BackfillCheckpoint(row[0], row[1], row[2], row[3], IngestCounts(row[4], row[5], 0, row[6]),
+                                  row[7], bool(row[8]))
+
+    def backfill_batch(self, papers: Sequence[Paper], checkpoint: BackfillCheckpoint) -> IngestCounts:
+        """Store one batch of backfilled papers and the checkpoint after it, in one transaction: an interrupted
+        backfill resumes exactly after the last batch stored."""
+        with self.db.conn:
+            counts = self._upsert_counts(papers)
+            total = IngestCounts()
+            total.add(checkpoint.counts)
+            total.add(counts)
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO backfill_checkpoints"
+                " (path, signature, byte_offset, line, new, updated, skipped, malformed, done)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [checkpoint.path, checkpoint.signature, checkpoint.offset, checkpoint.line, total.new,
+                 total.updated, total.skipped, checkpoint.malformed, int(checkpoint.done)])
+        return counts
+
+    def bulk_load_settings(self, on: bool) -> None:
+        """Tune the connection for loading many papers (bigger cache, no fsync per commit), or restore it."""
+        if on:
+            self.db.execute("PRAGMA cache_size = -262144")  # 256 MiB
+            self.db.execute("PRAGMA synchronous = OFF")
+            self.db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 16)")
+        else:
+            self.db.execute("PRAGMA cache_size = -8192")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 4)")
+
+    def optimize_search_index(self) -> None:
+        """Merge the full-text index into one segment per table (slow; makes later searches faster)."""
+        with self.db.conn:
+            self.db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('optimize')")
+            self.db.execute("INSERT INTO titles_fts (titles_fts) VALUES ('optimize')")
+
+    # ---- reading
 
     def paper(self, paper_id: str) -> Paper | None:
         """One paper by canonical (versionless) id."""
-        raise NotImplementedError
+        row = self.db.conn.execute(_SELECT_PAPER + " WHERE id = ?", [paper_id]).fetchone()
+        return None if row is None else _paper(row)
+
+    def paper_count(self) -> int:
+        """How many papers the store holds."""
+        (count,) = self.db.conn.execute("SELECT count(*) FROM papers").fetchone()
+        return int(count)
 
     def search(self, query: str, *, limit: int = 10, category: str | None = None,
-               since: date | None = None, until: date | None = None) -> list[Paper]:
-        """Best matches for any user text (never raises on odd input)."""
-        raise NotImplementedError
+               since: date | None = None, until: date | None = None, now: datetime | None = None
+               ) -> list[Paper]:
+        """Best matches for any user text (never raises on odd input); ranking in :mod:`bot.search_query`.
+
+        ``category`` is a category or archive code (aliases resolved); ``since``/``until`` bound the first
+        publication date, inclusive.
+        """
+        terms = search_query.query_terms(query)
+        if not terms or limit <= 0:
+            return []
+        category_filter = self._category_filter(category)
+        rowid_range = _rowid_range(since, until)
+
+        def wanted(paper: Paper) -> bool:
+            if paper.published is not None:
+                day = paper.published.date()
+                if (since and day < since) or (until and day > until):
+                    return False
+            elif since or until:
+                return False
+            return category is None or _in_category(paper, category)
+
+        exact = [paper for paper in self._papers_titled(query) if wanted(paper)]
+        exact_ids = {paper.id for paper in exact}
+
+        frequency = self._document_frequencies(terms)
+        chosen = search_query.rarest(terms, frequency)
+        content = search_query.match_expression(chosen)
+        candidates = self._newest_matches(content, category_filter, rowid_range, CANDIDATES)
+        if not candidates and len(chosen) > 1:
+            any_word = search_query.match_expression(chosen, any_term=True)
+            candidates = self._newest_matches(any_word, category_filter, rowid_range, CANDIDATES)
+        papers = [paper for paper in self._papers_by_rowid(candidates) if wanted(paper) and paper.id not in exact_ids]
+        ranked = _rank(papers, chosen, frequency, self._total_papers(), now)
+        return (exact + ranked)[:limit]
 
     def title_suggestions(self, text: str, *, limit: int = 25) -> list[Paper]:
-        """Papers whose titles best complete what a user is typing (autocomplete; must be fast)."""
-        raise NotImplementedError
+        """Papers whose titles best complete what a user is typing (autocomplete; must be fast).
+
+        Every word typed must appear in the title, the last one as a prefix (from two letters on); an exact
+        title comes first, then the newest papers.
+        """
+        terms = search_query.words(text)[:search_query.MAX_QUERY_TERMS]
+        if not terms or limit <= 0:
+            return []
+        exact = self._papers_titled(text)
+        prefix_last = len(terms[-1]) >= 2 and text == text.rstrip()  # "deep lea" → lea*, "deep " → deep
+        expression = " ".join(search_query.fts_string(term) for term in terms) + ("*" if prefix_last else "")
+        try:
+            rowids = [row[0] for row in self.db.conn.execute(
+                "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                [expression, limit])]
+        except sqlite3.OperationalError:
+            rowids = []
+        exact_ids = {paper.id for paper in exact}
+        return (exact + [p for p in self._papers_by_rowid(rowids) if p.id not in exact_ids])[:limit]
+
+    def _papers_titled(self, text: str) -> list[Paper]:
+        key = search_query.title_key(text)
+        if not key:
+            return []
+        rows = self.db.conn.execute(_SELECT_PAPER + " WHERE title_hash = ? ORDER BY rowid DESC LIMIT ?",
+                                    [search_query.title_hash(text), TITLE_MATCHES]).fetchall()
+        return [_paper(row) for row in rows if search_query.title_key(row[3]) == key]
+
+    def _category_filter(self, category: str | None) -> str | None:
+        if category is None:
+            return None
+        from bot import taxonomy
+
+        code = taxonomy.canonical_category(category)
+        tokens: set[str] = set()
+        if taxonomy.is_archive(code):
+            tokens.add(search_query.archive_token(code))
+            tokens.update(search_query.category_token(c) for c in taxonomy.expand([code])
+                          if c.split(".")[0].lower() != code.lower())
+        else:
+            tokens.update(search_query.category_token(c) for c in taxonomy.expand([code]))
+        return "{category_tags}: (" + " OR ".join(sorted(tokens)) + ")"
+
+    def _newest_matches(self, content: str, category_filter: str | None, rowid_range: tuple[int, int] | None,
+                        limit: int) -> list[int]:
+        expression = content if category_filter is None else f"{content} AND {category_filter}"
+        sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?"
+        params: list[Any] = [expression]
+        if rowid_range is not None:
+            sql += " AND rowid BETWEEN ? AND ?"
+            params += list(rowid_range)
+        sql += " ORDER BY rowid DESC LIMIT ?"
+        try:
+            return [row[0] for row in self.db.conn.execute(sql, [*params, limit])]
+        except sqlite3.OperationalError:  # defensive: the expression is built from quoted words only
+            return []
+
+    def _papers_by_rowid(self, rowids: Sequence[int]) -> list[Paper]:
+        papers: list[Paper] = []
+        for chunk in _chunks(list(rowids), 500):
+            marks = ",".join("?" * len(chunk))
+            papers += [_paper(row) for row in self.db.conn.execute(
+                _SELECT_PAPER + f" WHERE rowid IN ({marks}) ORDER BY rowid DESC", chunk)]
+        return papers
+
+    def _document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        frequency: dict[str, int] = {}
+        for term in terms:
+            row = self.db.conn.execute("SELECT doc FROM papers_fts_terms WHERE term = ?", [term]).fetchone()
+            frequency[term] = int(row[0]) if row else 0
+        return frequency
+
+    def _total_papers(self) -> int:
+        (highest,) = self.db.conn.execute("SELECT max(rowid) - min(rowid) FROM papers").fetchone()
+        return self.paper_count() if highest is None else self.paper_count()
+
+    # ---- mailings
 
     def mailing_papers(self, mailing: date, categories: Sequence[str] | None = None) -> list[Paper]:
         """Papers announced new or cross in ``mailing`` (in any of ``categories`` if given, aliases resolved)."""
-        raise NotImplementedError
+        rows = self.db.conn.execute(
+            _SELECT_PAPER + " WHERE id IN (SELECT paper_id FROM announcements"
+            " WHERE mailing = ? AND announce_type IN ('new', 'cross')) ORDER BY rowid",
+            [mailing.isoformat()]).fetchall()
+        papers = [_paper(row) for row in rows]
+        if categories is None:
+            return papers
+        from bot import taxonomy
+
+        wanted = categories  # validated up front so a bad code raises even on an empty mailing
+        taxonomy.expand(wanted)
+        return [paper for paper in papers if taxonomy.matches(paper.categories, wanted)]
 
     def latest_mailing(self, categories: Sequence[str] | None = None, *, on_or_before: date | None = None
                        ) -> date | None:
         """The most recent mailing we hold (for those categories)."""
-        raise NotImplementedError
+        bound = (on_or_before or date.max).isoformat()
+        if categories is None:
+            (latest,) = self.db.conn.execute(
+                "SELECT max(mailing) FROM announcements WHERE announce_type IN ('new', 'cross') AND mailing <= ?",
+                [bound]).fetchone()
+            return date.fromisoformat(latest) if latest else None
+        from bot import taxonomy
+
+        taxonomy.expand(categories)
+        cursor = self.db.conn.execute(
+            "SELECT a.mailing, p.categories FROM announcements a JOIN papers p ON p.id = a.paper_id"
+            " WHERE a.announce_type IN ('new', 'cross') AND a.mailing <= ? ORDER BY a.mailing DESC", [bound])
+        for mailing, paper_categories in cursor:
+            if taxonomy.matches(paper_categories.split(), categories):
+                return date.fromisoformat(mailing)
+        return None
 
     def mailings(self, *, since: date | None = None) -> list[date]:
         """Every mailing date we hold, oldest first."""
-        raise NotImplementedError
+        rows = self.db.conn.execute(
+            "SELECT DISTINCT mailing FROM announcements WHERE announce_type IN ('new', 'cross') AND mailing >= ?"
+            " ORDER BY mailing", [(since or date.min).isoformat()])
+        return [date.fromisoformat(row[0]) for row in rows]
+
+
+def _search_values(row: dict[str, Any]) -> tuple[int, str]:
+    return search_query.title_hash(row["title"]), search_query.category_tags(row["categories"].split())
+
+
+def _rowid_range(since: date | None, until: date | None) -> tuple[int, int] | None:
+    """Row ids that can hold papers first published in [since, until], a month wider each side (an id's month
+    can differ from its publication date at month ends)."""
+    if since is None and until is None:
+        return None
+    low = 0
+    high = _UNSORTED_ROWID_BASE - 1
+    if since is not None:
+        start = since.replace(day=1) - timedelta(days=1)
+        low = (start.year * 100 + start.month) * 100_000
+    if until is not None:
+        end = (until.replace(day=28) + timedelta(days=10))
+        high = (end.year * 100 + end.month) * 100_000 + 99_999
+    return low, high
+
+
+def _in_category(paper: Paper, category: str) -> bool:
+    from bot import taxonomy
+
+    return taxonomy.matches(paper.categories, [category])
+
+
+def _rank(papers: Sequence[Paper], terms: Sequence[str], frequency: dict[str, int], total: int,
+          now: datetime | None) -> list[Paper]:
+    if not papers:
+        return []
+    weights = {term: search_query.idf(frequency.get(term, 0), total) for term in terms}
+    dates = [paper.published for paper in papers if paper.published is not None]
+    reference = now or (max(dates) if dates else datetime(1970, 1, 1, tzinfo=UTC))
+    scored = []
+    for position, paper in enumerate(papers):
+        fields = {
+            "title": search_query.words(paper.title),
+            "authors": search_query.words(" ".join(paper.authors)),
+            "abstract": search_query.words(paper.abstract),
+        }
+        relevance = search_query.relevance(fields, weights)
+        scored.append((-search_query.score(relevance, paper.published, reference), position, paper))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [paper for _, _, paper in scored]

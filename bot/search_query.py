@@ -1,0 +1,144 @@
+"""Turning any text a user types into a safe full-text query, and the ranking formula for search results.
+
+Pure functions: no SQL runs here. The store asks SQLite FTS5 for candidates with :func:`match_expression`
+and orders them with :func:`score`.
+
+Ranking (what ``hotpapers search`` and ``/paper`` keywords return, best first):
+
+1. A paper whose whole title equals the query (case, punctuation and spacing ignored) comes first.
+2. Every other match is scored ``relevance × recency × hotness`` where
+
+   - ``relevance = Σ_term idf(term) · Σ_field weight(field) · tf / (tf + 1.2)`` over the query's terms, with
+     field weights title 3, authors 2, abstract 1, ``tf`` the term's count in that field and
+     ``idf = ln(1 + N / df)`` (N papers, df papers containing the term) — a BM25F-style sum without length
+     normalisation;
+   - ``recency = 1 + 2^(−age_days / 365)``: a paper published today counts up to twice as much as a very old
+     one, with a one-year half-life, ``age`` measured from the newest candidate (or the ``now`` given);
+   - ``hotness = 1 + ln(1 + h)`` where ``h`` is an engagement score; it is 0 (factor 1) until engagement is
+     wired into search — the hook is the ``hotness`` argument of :func:`score`.
+
+   When a term is very common, only the newest matching papers are candidates (see ``PaperStore.search``), so
+   a common word lists recent papers rather than scanning a million.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+# FTS5's unicode61 tokenizer keeps letters, digits and private-use characters together and splits on the rest.
+_WORD = re.compile(r"[^\W_]+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+FIELD_WEIGHTS: Mapping[str, float] = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
+TF_SATURATION = 1.2
+RECENCY_HALF_LIFE_DAYS = 365.0
+MAX_QUERY_TERMS = 8  # a pasted abstract is searched by its rarest words, not by hundreds of them
+MAX_TERM_LENGTH = 64
+
+
+def words(text: str) -> list[str]:
+    """Lowercase words of ``text`` without diacritics, split the way the search index splits them."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text.lower())
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WORD.findall(stripped.lower())
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct words of a query, in order, each short enough to be a real word."""
+    seen: dict[str, None] = {}
+    for word in words(text):
+        if len(word) <= MAX_TERM_LENGTH:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def title_key(text: str) -> str:
+    """A title reduced to its words, so a pasted title matches however it was wrapped or punctuated."""
+    return " ".join(words(text))
+
+
+def title_hash(text: str) -> int:
+    """A signed 64-bit hash of :func:`title_key` (what the store indexes to find a pasted title)."""
+    digest = hashlib.blake2b(title_key(text).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def fts_string(term: str) -> str:
+    """``term`` as an FTS5 string literal: nothing inside it is syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def match_expression(terms: Sequence[str], *, columns: Sequence[str] = ("title", "authors", "abstract"),
+                     any_term: bool = False, prefix_last: bool = False) -> str:
+    """An FTS5 MATCH expression requiring every term (or any, with ``any_term``) in ``columns``."""
+    quoted = [fts_string(term) for term in terms]
+    if prefix_last and quoted:
+        quoted[-1] += "*"
+    joined = (" OR " if any_term else " ").join(quoted)
+    return "{" + " ".join(columns) + "}: (" + joined + ")"
+
+
+def category_token(category: str) -> str:
+    """The single index word standing for a category (``cs.LG`` → ``zccsxlg``): no separators inside."""
+    return "zc" + category.lower().replace(".", "x").replace("-", "q")
+
+
+def archive_token(category: str) -> str:
+    """The index word standing for a category's archive (``cs.LG`` → ``zacs``)."""
+    return "za" + category.split(".")[0].lower().replace("-", "q")
+
+
+def category_tags(categories: Iterable[str]) -> str:
+    """What the store indexes in the hidden ``category_tags`` column of a paper."""
+    tags: dict[str, None] = {}
+    for category in categories:
+        tags.setdefault(category_token(category), None)
+        tags.setdefault(archive_token(category), None)
+    return " ".join(tags)
+
+
+def rarest(terms: Sequence[str], document_frequency: Mapping[str, int], limit: int = MAX_QUERY_TERMS
+           ) -> list[str]:
+    """At most ``limit`` of ``terms``, the rarest first kept, in their original order."""
+    if len(terms) <= limit:
+        return list(terms)
+    keep = set(sorted(terms, key=lambda term: (document_frequency.get(term, 0), terms.index(term)))[:limit])
+    return [term for term in terms if term in keep]
+
+
+def idf(document_frequency: int, total: int) -> float:
+    """Inverse document frequency, ``ln(1 + N / df)``; an unknown term counts as rare."""
+    return math.log(1.0 + max(total, 1) / max(document_frequency, 1))
+
+
+def relevance(fields: Mapping[str, list[str]], weights: Mapping[str, float]) -> float:
+    """The BM25F-style relevance of one paper whose fields are given as word lists, for query terms weighted
+    by ``weights`` (their idf; see the module docstring)."""
+    total = 0.0
+    for field, field_words in fields.items():
+        field_weight = FIELD_WEIGHTS.get(field, 1.0)
+        for term, weight in weights.items():
+            tf = field_words.count(term)
+            if tf:
+                total += weight * field_weight * tf / (tf + TF_SATURATION)
+    return total
+
+
+def recency(published: datetime | None, reference: datetime) -> float:
+    """``1 + 2^(−age_days / 365)``; a paper of unknown date gets the minimum, 1."""
+    if published is None:
+        return 1.0
+    age_days = max((reference - published).total_seconds() / 86400.0, 0.0)
+    return 1.0 + 2.0 ** (-age_days / RECENCY_HALF_LIFE_DAYS)
+
+
+def score(relevance_value: float, published: datetime | None, reference: datetime, hotness: float = 0.0
+          ) -> float:
+    """The final search score: ``relevance × recency × (1 + ln(1 + hotness))``."""
+    return relevance_value * recency(published, reference) * (1.0 + math.log1p(max(hotness, 0.0)))
