@@ -74,7 +74,9 @@ class Pacer:
             if wait > 0:
                 await asyncio.sleep(wait)
                 now = loop.time()
-            self._next = max(now, self._next) + self.interval
+            # Keep to the schedule despite timer lateness (a late wake-up does not push later slots back);
+            # after an idle spell start afresh. The window above still caps any second at ``per_window``.
+            self._next = (self._next if now - self._next < self.interval else now) + self.interval
             self._recent.append(now)
             self.acquired += 1
 
@@ -379,16 +381,21 @@ class ChannelDigests:
     def min_score(self, cfg: ChannelDigest) -> float:
         return cfg.min_score if cfg.min_score is not None else self.settings.ranking.min_score
 
+    async def _rank(self, mailing: date) -> list[RankedPaper]:
+        papers = await self.store.run(Store.mailing_papers, mailing, None)
+        signals = await self.store.run(Store.latest_signals, [p.id for p in papers], self.clock.now())
+        return ranking.rank(papers, signals, self.settings.ranking.weights, 0.0)
+
     async def build(self, cfg: ChannelDigest, mailing: date,
-                    ranked_cache: dict[date, list[RankedPaper]] | None = None) -> Digest:
-        """The channel's digest of ``mailing``: the mailing ranked by engagement as of now, then filtered."""
-        ranked = ranked_cache.get(mailing) if ranked_cache is not None else None
-        if ranked is None:
-            papers = await self.store.run(Store.mailing_papers, mailing, None)
-            signals = await self.store.run(Store.latest_signals, [p.id for p in papers], self.clock.now())
-            ranked = ranking.rank(papers, signals, self.settings.ranking.weights, 0.0)
-            if ranked_cache is not None:
-                ranked_cache[mailing] = ranked
+                    ranked_cache: dict[date, asyncio.Task[list[RankedPaper]]] | None = None) -> Digest:
+        """The channel's digest of ``mailing``: the mailing ranked by engagement as of now, then filtered.
+        With ``ranked_cache`` (one tick), each mailing is ranked once, however many channels ask at once."""
+        if ranked_cache is None:
+            ranked = await self._rank(mailing)
+        else:
+            if mailing not in ranked_cache:
+                ranked_cache[mailing] = asyncio.ensure_future(self._rank(mailing))
+            ranked = await asyncio.shield(ranked_cache[mailing])
         return digest_rules.build_digest(mailing, ranked, categories=cfg.categories, size=cfg.size,
                                          min_score=self.min_score(cfg))
 
@@ -443,8 +450,8 @@ class ChannelDigests:
             now = self.clock.now()
             digests = {d.channel_id: d for d in await self.store.run(Store.channel_digests, None)}
             await self._resume(digests, now, report)
-            ranked_cache: dict[date, list[RankedPaper]] = {}
-            mailing_cache: dict[tuple[tuple[str, ...], date], date | None] = {}
+            ranked_cache: dict[date, asyncio.Task[list[RankedPaper]]] = {}
+            mailing_cache: dict[tuple[tuple[str, ...], date], asyncio.Task[date | None]] = {}
             queue: asyncio.Queue[ChannelDigest] = asyncio.Queue()
             for cfg in digests.values():
                 queue.put_nowait(cfg)
@@ -462,17 +469,18 @@ class ChannelDigests:
         return report
 
     async def _tick_one(self, cfg: ChannelDigest, now: datetime, report: TickReport,
-                        ranked_cache: dict[date, list[RankedPaper]],
-                        mailing_cache: dict[tuple[tuple[str, ...], date], date | None]) -> None:
+                        ranked_cache: dict[date, asyncio.Task[list[RankedPaper]]],
+                        mailing_cache: dict[tuple[tuple[str, ...], date], asyncio.Task[date | None]]
+                        ) -> None:
         query = digest_rules.slot_query(cfg, now, min_age_hours=self.settings.digest.min_age_hours,
                                         max_failures=self.settings.digest.max_failures)
         if query is None:
             return
         key = (cfg.categories, query.newest)
         if key not in mailing_cache:
-            mailing_cache[key] = await self.store.run(Store.latest_mailing, list(cfg.categories),
-                                                      on_or_before=query.newest)
-        mailing = mailing_cache[key]
+            mailing_cache[key] = asyncio.ensure_future(self.store.run(
+                Store.latest_mailing, list(cfg.categories), on_or_before=query.newest))
+        mailing = await asyncio.shield(mailing_cache[key])
         handled = mailing is not None and await self.store.run(
             Store.handled, "channel", cfg.channel_id, mailing.isoformat())
         decision = digest_rules.decide(query, mailing, handled, now,

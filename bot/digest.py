@@ -150,13 +150,18 @@ class Digest:
 
 def build_digest(mailing: date, ranked: Sequence[RankedPaper], *, categories: Sequence[str], size: int,
                  min_score: float) -> Digest:
-    """The papers of ``ranked`` in the channel's categories scoring at least ``min_score``, hottest first,
-    at most ``size``, ranked from 1."""
-    chosen = [r for r in ranked if r.score >= min_score and taxonomy.matches(r.paper.categories, categories)]
-    chosen.sort(key=lambda r: (-r.score, r.rank, r.paper.id))
+    """The papers of ``ranked`` (best first, as ``bot.ranking.rank`` returns them) in the channel's
+    categories scoring at least ``min_score``, at most ``size``, ranked from 1. Stops at ``size`` matches,
+    so a thousand channels over one mailing cost little."""
+    chosen: list[RankedPaper] = []
+    for r in ranked:
+        if len(chosen) >= size:
+            break
+        if r.score >= min_score and taxonomy.matches(r.paper.categories, categories):
+            chosen.append(r)
     papers = tuple(
         RankedPaper(paper=r.paper, rank=i, score=r.score, signals=r.signals)
-        for i, r in enumerate(chosen[:size], start=1))
+        for i, r in enumerate(chosen, start=1))
     return Digest(mailing, tuple(categories), papers, min_score)
 
 

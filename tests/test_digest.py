@@ -187,9 +187,9 @@ def test_build_digest_filters_by_category_alias_archive_and_score_then_ranks_fro
         _ranked("1", 500, ("cs.CV",)),
         _ranked("2", 400, ("cs.LG",)),
         _ranked("3", 300, ("eess.SY",)),
-        _ranked("4", 40, ("cs.LG",)),
         _ranked("5", 200, ("math.AG",)),
         _ranked("6", 100, ("stat.ML", "cs.LG")),
+        _ranked("4", 40, ("cs.LG",)),
     ]
     digest = rules.build_digest(
         date(2026, 11, 25), ranked, categories=("cs.LG", "cs.SY"), size=10, min_score=50
