@@ -29,14 +29,16 @@ COMMON = ["the", "of", "and", "a", "in", "to", "we", "is", "for", "that", "this"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 VOCABULARY_SIZE = 60_000
+TAIL_SIZE = 100_000
 
 
-def _vocabulary(rng: random.Random) -> list[str]:
+def _vocabulary(rng: random.Random, size: int = VOCABULARY_SIZE, first: list[str] = COMMON) -> list[str]:
     syllables = [c + v for c in "bcdfghklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
-    words: list[str] = list(COMMON)
+    words: list[str] = list(first)
     seen = set(words)
-    while len(words) < VOCABULARY_SIZE:
-        word = "".join(rng.choice(syllables) for _ in range(rng.choice((2, 3, 3, 4))))
+    lengths = (2, 3, 3, 4) if first else (4, 5)
+    while len(words) < size:
+        word = "".join(rng.choice(syllables) for _ in range(rng.choice(lengths)))
         if word not in seen:
             seen.add(word)
             words.append(word)
@@ -93,6 +95,8 @@ def generate(path: Path, count: int, seed: int = 7) -> dict[str, object]:
     words = _vocabulary(rng)
     zipf = _Zipf(words, 1.0, rng)
     surnames = _vocabulary(random.Random(seed + 1))[len(COMMON):len(COMMON) + 20_000]
+    # A long tail of rare words (names, acronyms, compounds): most appear in one to a few dozen papers.
+    tail = _vocabulary(random.Random(seed + 2), TAIL_SIZE, first=[])
     document_frequency: Counter[str] = Counter()
     sample_titles: list[str] = []
     started = time.monotonic()
@@ -104,6 +108,8 @@ def generate(path: Path, count: int, seed: int = 7) -> dict[str, object]:
                 cut = len(title) // 2
                 title = title[:cut] + "\n  " + title[cut:]
             abstract_words = zipf.sample(rng.randint(80, 200))
+            if rng.random() < 0.6:
+                abstract_words.insert(rng.randrange(len(abstract_words)), rng.choice(tail))
             abstract = "  " + " ".join(abstract_words) + ".\n"
             document_frequency.update(set(title_words) | set(abstract_words))
             authors_parsed = [[rng.choice(surnames).capitalize(), rng.choice("ABCDEFGHJKLMNPRSTW") + ".", ""]
@@ -146,7 +152,7 @@ def pick_queries(stats: dict[str, object]) -> dict[str, object]:
         target = share * count
         return [w for w, _ in sorted(frequency.items(), key=lambda item: abs(item[1] - target))[:n]]
 
-    rare = [w for w, f in frequency.items() if 3 <= f <= 30][:20]
+    rare = [w for w, f in frequency.items() if 3 <= f <= 30][:40]
     return {
         "count": count,
         "rare": rare,

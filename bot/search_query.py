@@ -37,6 +37,8 @@ FIELD_WEIGHTS: Mapping[str, float] = {"title": 3.0, "authors": 2.0, "abstract": 
 TF_SATURATION = 1.2
 RECENCY_HALF_LIFE_DAYS = 365.0
 MAX_QUERY_TERMS = 8  # a pasted abstract is searched by its rarest words, not by hundreds of them
+COMMON_SHARE = 0.05
+MAX_CONSIDERED_TERMS = 16  # of a long query, the longest words are weighed to find the rarest
 MAX_TERM_LENGTH = 64
 
 
@@ -109,6 +111,19 @@ def rarest(terms: Sequence[str], document_frequency: Mapping[str, int], limit: i
     if len(terms) <= limit:
         return list(terms)
     keep = set(sorted(terms, key=lambda term: (document_frequency.get(term, 0), terms.index(term)))[:limit])
+    return [term for term in terms if term in keep]
+
+
+def required_terms(terms: Sequence[str], document_frequency: Mapping[str, int], total: int) -> list[str]:
+    """The terms a match must contain: all of them, except that words in more than COMMON_SHARE of papers
+    are left out when rarer ones remain (they add little, and make the index walk long lists)."""
+    rarer = [term for term in terms if document_frequency.get(term, 0) <= COMMON_SHARE * total]
+    return rarer or list(terms)
+
+
+def longest(terms: Sequence[str], limit: int = MAX_CONSIDERED_TERMS) -> list[str]:
+    """At most ``limit`` of ``terms``, the longest kept (long words tend to be rare), in their original order."""
+    keep = set(sorted(terms, key=lambda term: (-len(term), terms.index(term)))[:limit])
     return [term for term in terms if term in keep]
 
 

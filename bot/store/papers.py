@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -159,6 +160,13 @@ def _create_backfill_checkpoints(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _create_paper_months(db: sqlite_utils.Database) -> None:
+    # Papers per id month (rowid // 100000): how many papers are newer than a row id, in microseconds, which
+    # search uses to estimate how common a word is from its newest matches.
+    db.execute("CREATE TABLE paper_months (month INTEGER PRIMARY KEY, papers INTEGER NOT NULL)")
+    db.execute("INSERT INTO paper_months (month, papers) SELECT rowid / 100000, count(*) FROM papers GROUP BY 1")
+
+
 # ---- rows ↔ papers
 
 
@@ -220,7 +228,8 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 class PaperStore:
     db: sqlite_utils.Database
-    PAPER_MIGRATIONS: Sequence[Migration] = (_create_papers, _create_search, _create_backfill_checkpoints)
+    PAPER_MIGRATIONS: Sequence[Migration] = (
+        _create_papers, _create_search, _create_backfill_checkpoints, _create_paper_months)
 
     # ---- writing
 
@@ -384,6 +393,10 @@ class PaperStore:
             f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags) VALUES ({marks})",  # noqa: S608
             values)
         self._index_rows([row[0] for row in values])
+        per_month = Counter(row[0] // 100_000 for row in values)
+        conn.executemany(
+            "INSERT INTO paper_months (month, papers) VALUES (?, ?)"
+            " ON CONFLICT (month) DO UPDATE SET papers = papers + excluded.papers", sorted(per_month.items()))
 
     # ---- backfill
 
@@ -439,7 +452,7 @@ class PaperStore:
 
     def paper_count(self) -> int:
         """How many papers the store holds."""
-        (count,) = self.db.conn.execute("SELECT count(*) FROM papers").fetchone()
+        (count,) = self.db.conn.execute("SELECT coalesce(sum(papers), 0) FROM paper_months").fetchone()
         return int(count)
 
     def search(self, query: str, *, limit: int = 10, category: str | None = None,
@@ -468,15 +481,17 @@ class PaperStore:
         exact = [paper for paper in self._papers_titled(query) if wanted(paper)]
         exact_ids = {paper.id for paper in exact}
 
-        frequency = self._document_frequencies(terms)
-        chosen = search_query.rarest(terms, frequency)
-        content = search_query.match_expression(chosen)
+        considered = search_query.longest(terms) if len(terms) > search_query.MAX_QUERY_TERMS else terms
+        frequency = self._document_frequencies(considered)
+        chosen = search_query.rarest(considered, frequency)
+        required = search_query.required_terms(chosen, frequency, self.paper_count())
+        content = search_query.match_expression(required)
         candidates = self._newest_matches(content, category_filter, rowid_range, CANDIDATES)
         if not candidates and len(chosen) > 1:
             any_word = search_query.match_expression(chosen, any_term=True)
             candidates = self._newest_matches(any_word, category_filter, rowid_range, CANDIDATES)
         papers = [paper for paper in self._papers_by_rowid(candidates) if wanted(paper) and paper.id not in exact_ids]
-        ranked = _rank(papers, chosen, frequency, self._total_papers(), now)
+        ranked = _rank(papers, chosen, frequency, self.paper_count(), now)
         return (exact + ranked)[:limit]
 
     def title_suggestions(self, text: str, *, limit: int = 25) -> list[Paper]:
@@ -546,15 +561,29 @@ class PaperStore:
         return papers
 
     def _document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many papers hold each term: exact below CANDIDATES, else estimated from how far back the term's
+        CANDIDATES newest matches reach (a bounded walk, where an exact count of a very common word would
+        read its whole posting list)."""
         frequency: dict[str, int] = {}
+        total: int | None = None
         for term in terms:
-            row = self.db.conn.execute("SELECT doc FROM papers_fts_terms WHERE term = ?", [term]).fetchone()
-            frequency[term] = int(row[0]) if row else 0
+            rowids = self._newest_matches(search_query.match_expression([term]), None, None, CANDIDATES)
+            if len(rowids) < CANDIDATES:
+                frequency[term] = len(rowids)
+                continue
+            if total is None:
+                total = self.paper_count()
+            newer = self._papers_from(rowids[-1])
+            frequency[term] = min(total, round(CANDIDATES * total / max(newer, CANDIDATES)))
         return frequency
 
-    def _total_papers(self) -> int:
-        (highest,) = self.db.conn.execute("SELECT max(rowid) - min(rowid) FROM papers").fetchone()
-        return self.paper_count() if highest is None else self.paper_count()
+    def _papers_from(self, rowid: int) -> int:
+        """About how many papers have a row id at or above ``rowid``."""
+        month = rowid // 100_000
+        (later,) = self.db.conn.execute(
+            "SELECT coalesce(sum(papers), 0) FROM paper_months WHERE month > ?", [month]).fetchone()
+        row = self.db.conn.execute("SELECT papers FROM paper_months WHERE month = ?", [month]).fetchone()
+        return int(later) + (int(row[0]) // 2 if row else 0)
 
     # ---- mailings
 
