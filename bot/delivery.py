@@ -498,24 +498,29 @@ class ChannelDigests:
             bucket.append((cfg.channel_id, digest.period))
 
     async def _resume(self, digests: dict[int, ChannelDigest], now: datetime, report: TickReport) -> None:
-        for record in await self.store.run(Store.unfinished_deliveries, "channel"):
+        """Finish deliveries a crash or shutdown left unfinished, several at once (the pacer paces)."""
+        records = await self.store.run(Store.unfinished_deliveries, "channel")
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def resume(record: DeliveryRecord) -> None:
             cfg = digests.get(record.target_id)
             target = Target.channel(record.target_id, record.period, record.guild_id)
             if cfg is None:
                 await self.store.run(Store.finish_delivery, "channel", record.target_id, record.period, now,
                                      "failed", "the digest was removed before it was fully sent")
-                continue
+                return
             if cfg.paused or cfg.disabled_reason:
-                continue
+                return
             backoff = self.retry_after * cfg.failures
             if cfg.failures and cfg.last_error_at and now < cfg.last_error_at + backoff:
-                continue
-            outcome = await self.deliverer.deliver(target, None)
+                return
+            async with semaphore:
+                outcome = await self.deliverer.deliver(target, None)
             await self._record_outcome(cfg, target, outcome)
-            if outcome.status in ("sent", "already"):
-                report.resumed.append((record.target_id, record.period))
-            else:
-                report.failed.append((record.target_id, record.period))
+            bucket = report.resumed if outcome.status in ("sent", "already") else report.failed
+            bucket.append((record.target_id, record.period))
+
+        await asyncio.gather(*(resume(record) for record in records))
 
     async def pending_retry(self) -> bool:
         """True if some delivery is unfinished (the scheduler then ticks sooner)."""
