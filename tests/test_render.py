@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -234,3 +235,34 @@ def test_terminal_text_in_the_seed_shape() -> None:
         "",
         "We demonstrate that language models work.",
     ]
+
+
+def test_hotpapers_preview_prints_the_days_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+    from bot.clock import FileClock
+    from tests.harness import seed_store
+
+    seed = seed_store(tmp_path / "s.db")
+    (tmp_path / "empty.toml").write_text("")
+    FileClock.write(tmp_path / "clock.txt", datetime(2026, 11, 26, 9, tzinfo=UTC))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOTPAPERS_DB", str(seed.db))
+    monkeypatch.setenv("HOTPAPERS_CONFIG", str(tmp_path / "empty.toml"))
+    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(tmp_path / "clock.txt"))
+
+    assert cli.main(["preview", "--date", "2026-11-25", "--category", "cs.CV"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "Hot Papers 2026-11-25 · cs.CV"
+    headings = [line for line in lines if line.startswith("# ")]
+    assert headings == [f"# {i}. Paper number {n} on learning" for i, n in enumerate((2, 4, 6, 8, 10, 12), 1)]
+    assert "- Hacker News: 950 points · 3 comments (score 950)" in lines
+
+    assert cli.main(["preview", "--date", "2026-11-28", "--category", "cs.CV"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "hotpapers: no cs.CV papers in a 2026-11-28 mailing (weekends and holidays have none);"
+        " the latest mailing is 2026-11-25"
+    )
