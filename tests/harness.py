@@ -174,11 +174,14 @@ async def running_bot(
         extensions=extensions or EXTENSIONS,
         retry_delays=(0.05, 0.1),
     )
-    async with run_client(fake, bot, guild_ready_timeout=0.05):
-        # on_ready schedules a background tick; let it settle so tests start from a quiet bot
-        await asyncio.sleep(0)
-        await bot.scheduler.tick_now()
-        yield bot
+    try:
+        async with run_client(fake, bot, guild_ready_timeout=0.05):
+            # on_ready schedules a background tick; let it settle so tests start from a quiet bot
+            await asyncio.sleep(0)
+            await bot.scheduler.tick_now()
+            yield bot
+    finally:
+        await bot.close()  # also when start-up failed (idempotent otherwise)
 
 
 async def slash_reply(

@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.store import Store
 from tests import harness
@@ -323,3 +325,28 @@ class Store_:
 
     async def __aexit__(self, *exc: object) -> None:
         self.store.close()
+
+
+async def test_a_cog_that_fails_to_load_stops_start_up(
+    world: FakeDiscord, seeded: Seed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from discord.ext import commands
+
+    from bot.client import EXTENSIONS
+
+    (tmp_path / "broken_cog_for_tests.py").write_text(
+        "async def setup(bot):\n    raise RuntimeError('the cog is broken')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(commands.ExtensionFailed, match="the cog is broken"):
+        async with running_bot(
+            world, bot_settings(world, seeded.db), extensions=(*EXTENSIONS, "broken_cog_for_tests")
+        ):
+            pass
+
+
+async def test_the_bot_asks_for_no_privileged_intent(world: FakeDiscord, seeded: Seed) -> None:
+    privileged = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+    async with running_bot(world, bot_settings(world, seeded.db)) as bot:
+        assert bot.intents.value & privileged == 0
+        assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
