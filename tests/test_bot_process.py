@@ -130,3 +130,19 @@ async def test_sigkill_during_a_multi_message_digest_then_restart_sends_every_me
         assert await bot.terminate() == 0
     finally:
         bot.close()
+
+
+def test_run_with_discord_unreachable_says_so_in_one_line(tmp_path: Path) -> None:
+    env = _clean_env(
+        tmp_path,
+        DISCORD_TOKEN="MTIz.some.token",
+        HOTPAPERS_DISCORD_API="http://127.0.0.1:9/api/v10",
+        HOTPAPERS_DISCORD_GATEWAY="ws://127.0.0.1:9/gateway",
+    )
+    result = subprocess.run(
+        [HOTPAPERS, "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("hotpapers: cannot reach Discord at http://127.0.0.1:9/api/v10")
+    assert "MTIz.some.token" not in result.stderr + result.stdout
