@@ -333,3 +333,28 @@ def digest_text(digest: Digest) -> str:
         lines.append("- " + " | ".join(f"[{c}](https://arxiv.org/list/{c}/recent)" for c in paper.categories))
         lines += ["", tidy(paper.abstract), "", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# ---- compact lists (/paper keyword results, DM digests) ----------------------------------------------------
+
+
+def paper_list_embed(title: str, entries: Sequence[tuple[Paper, str]], *, start: int = 1,
+                     footer: str | None = None, empty: str = "Nothing found.") -> discord.Embed:
+    """A numbered list of papers, one short line each: linked title, first author, and a note (engagement,
+    why it matched) — up to 25 entries within one embed's limits."""
+    per_entry = max(120, (EMBED_DESCRIPTION_LIMIT - 100) // max(len(entries), 1))
+    lines = []
+    for number, (paper, note) in enumerate(entries, start=start):
+        name = safe(_trim(tidy(paper.title).replace("[", "(").replace("]", ")"), 110))
+        authors = paper.authors
+        who = safe(tidy(authors[0])) + (" et al." if len(authors) > 1 else "") if authors else ""
+        line = f"**{number}.** [{name}]({paper.abs_url}) · {paper.id}"
+        extra = " · ".join(part for part in (who, note) if part)
+        if extra:
+            line += "\n" + _trim(extra, max(per_entry - len(line) - 1, 20))
+        lines.append(line)
+    embed = discord.Embed(title=_trim(title, EMBED_TITLE_LIMIT), description="\n".join(lines) or empty,
+                          color=COLOR)
+    if footer:
+        embed.set_footer(text=_trim(footer, 2048))
+    return embed
