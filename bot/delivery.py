@@ -296,7 +296,8 @@ class Deliverer:
         destinations = {target.channel_id}
         if record.thread_id:
             destinations.add(record.thread_id)
-        seen: dict[str, tuple[int, int]] = {}
+        footers: dict[str, tuple[int, int]] = {}  # embed footer text → (message id, channel id)
+        contents: list[tuple[str, tuple[int, int]]] = []
         for channel_id in destinations:
             await self.pacer.acquire()
             try:
@@ -310,15 +311,20 @@ class Deliverer:
                 author: dict[str, Any] = dict(data.get("author") or {})
                 if int(author.get("id", 0)) != me.id:
                     continue
-                texts = [data.get("content") or ""]
-                texts += [str((e.get("footer") or {}).get("text", "")) for e in data.get("embeds") or ()]
-                for text in texts:
-                    if text:
-                        seen.setdefault(text, (int(data["id"]), channel_id))
+                hit = (int(data["id"]), channel_id)
+                if data.get("content"):
+                    contents.append((str(data["content"]), hit))
+                for embed in data.get("embeds") or ():
+                    footer = str((embed.get("footer") or {}).get("text", ""))
+                    if footer:
+                        footers.setdefault(footer, hit)
         adopted = 0
         for message in record.pending:
-            found = next((hit for text, hit in seen.items() if message.marker and message.marker in text),
-                         None)
+            if not message.marker:
+                continue
+            # A footer marker is the whole footer; a content marker may follow a role mention.
+            found = footers.get(message.marker) or next(
+                (hit for text, hit in contents if text.endswith(message.marker)), None)
             if found is not None:
                 await self.store.run(Store.complete_message, target.kind, target.key_id, target.period,
                                      message.seq, found[0], found[1])

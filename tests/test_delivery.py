@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import discord
+import pytest
 
 from bot.delivery import Outcome, Pacer, Target, make_nonce
 from bot.digest import build_digest
@@ -16,7 +17,7 @@ from bot.render import OutgoingMessage, digest_messages
 from bot.store import Store
 from bot.store.digests import ChannelDigest, PlannedMessage
 from tests import harness
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import FakeDiscord, P
 from tests.harness import Seed, bot_settings, running_bot
 
 seeded = harness.seeded  # fixtures
@@ -119,11 +120,15 @@ async def test_delivering_twice_sends_once(world: FakeDiscord, seeded: Seed) -> 
     assert all(isinstance(m.nonce, str) and len(m.nonce) <= 25 for m in world.messages(channel))
 
 
+@pytest.mark.parametrize("history", ["readable", "unreadable"])
 async def test_a_message_discord_got_but_the_ledger_missed_is_not_sent_again(
-    world: FakeDiscord, seeded: Seed
+    world: FakeDiscord, seeded: Seed, history: str
 ) -> None:
-    """The crash window: the POST succeeded, the process died before recording the id."""
+    """The crash window: the POST succeeded, the process died before recording the id. The bot finds the
+    message in the channel's history; where it cannot read history, the nonce stops the repeat."""
     channel = world.world.papers
+    if history == "unreadable":
+        world.set_overwrite(channel, world.bot_member(world.world.guild), deny=P.READ_MESSAGE_HISTORY)
     async with running_bot(world, bot_settings(world, seeded.db)) as bot:
         messages = _messages(3)
         planned = [
@@ -136,10 +141,11 @@ async def test_a_message_discord_got_but_the_ledger_missed_is_not_sent_again(
         await bot.store.run(
             Store.complete_message, "channel", channel.id, "2026-11-25", 0, sent.id, channel.id
         )
-        await partial.send(messages[1].content, nonce=planned[1].nonce)  # accepted, never recorded
+        lost = await partial.send(messages[1].content, nonce=planned[1].nonce)  # accepted, never recorded
         outcome = await bot.deliverer.deliver(Target.channel(channel.id, "2026-11-25"), None)
-    assert outcome.status == "sent" and outcome.sent == 1
+    assert outcome.status == "sent"
     assert [m.content for m in world.messages(channel)] == [m.content for m in messages]
+    assert outcome.message_ids[1] == lost.id
 
 
 async def test_refusals_come_back_as_outcomes(world: FakeDiscord, seeded: Seed) -> None:
