@@ -350,3 +350,16 @@ async def test_the_bot_asks_for_no_privileged_intent(world: FakeDiscord, seeded:
     async with running_bot(world, bot_settings(world, seeded.db)) as bot:
         assert bot.intents.value & privileged == 0
         assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
+
+
+async def test_back_too_late_skips_the_mailing_and_show_says_why(world: FakeDiscord, seeded: Seed) -> None:
+    w = world.world
+    clock = ManualClock(datetime(2026, 11, 25, 12, tzinfo=UTC))
+    async with running_bot(world, bot_settings(world, seeded.db), clock) as bot:
+        await slash_reply(world, "digest setup", {"channel": w.papers, **SETUP}, user=w.admin)
+        clock.set(datetime(2026, 11, 26, 14, 30, tzinfo=UTC))  # 6.5 h after 09:00 Paris: beyond the 6 h grace
+        await bot.scheduler.tick_now()
+        assert world.messages(w.papers) == []
+        text, _, _ = await slash_reply(world, "digest show", {"channel": w.papers}, user=w.admin)
+    assert "2026-11-25: skipped — the bot was offline at 2026-11-26 08:00 UTC" in text
+    assert "beyond the 6 h grace period" in text
