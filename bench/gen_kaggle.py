@@ -21,11 +21,73 @@ from pathlib import Path
 
 OLD_ARCHIVES = ("hep-th", "hep-ph", "astro-ph", "cond-mat", "math", "quant-ph", "gr-qc", "nucl-th")
 NEW_CATEGORIES = (
-    "cs.LG", "cs.CV", "cs.CL", "cs.AI", "stat.ML", "math.AG", "math.PR", "hep-th", "hep-ph", "quant-ph",
-    "astro-ph.GA", "astro-ph.CO", "cond-mat.mtrl-sci", "cond-mat.stat-mech", "eess.SY", "cs.SY", "physics.optics",
-    "q-bio.NC", "econ.GN", "math.NA", "cs.NA", "cs.RO", "cs.CR", "gr-qc",
+    "cs.LG",
+    "cs.CV",
+    "cs.CL",
+    "cs.AI",
+    "stat.ML",
+    "math.AG",
+    "math.PR",
+    "hep-th",
+    "hep-ph",
+    "quant-ph",
+    "astro-ph.GA",
+    "astro-ph.CO",
+    "cond-mat.mtrl-sci",
+    "cond-mat.stat-mech",
+    "eess.SY",
+    "cs.SY",
+    "physics.optics",
+    "q-bio.NC",
+    "econ.GN",
+    "math.NA",
+    "cs.NA",
+    "cs.RO",
+    "cs.CR",
+    "gr-qc",
 )
-COMMON = ["the", "of", "and", "a", "in", "to", "we", "is", "for", "that", "this", "on", "with", "by", "are", "an", "as", "be", "model", "from", "which", "our", "results", "show", "these", "it", "at", "paper", "using", "can", "method", "data", "based", "network", "learning", "two", "new", "approach", "problem", "also"]
+COMMON = [
+    "the",
+    "of",
+    "and",
+    "a",
+    "in",
+    "to",
+    "we",
+    "is",
+    "for",
+    "that",
+    "this",
+    "on",
+    "with",
+    "by",
+    "are",
+    "an",
+    "as",
+    "be",
+    "model",
+    "from",
+    "which",
+    "our",
+    "results",
+    "show",
+    "these",
+    "it",
+    "at",
+    "paper",
+    "using",
+    "can",
+    "method",
+    "data",
+    "based",
+    "network",
+    "learning",
+    "two",
+    "new",
+    "approach",
+    "problem",
+    "also",
+]
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 VOCABULARY_SIZE = 60_000
@@ -48,7 +110,9 @@ def _vocabulary(rng: random.Random, size: int = VOCABULARY_SIZE, first: list[str
 class _Zipf:
     def __init__(self, words: list[str], exponent: float, rng: random.Random) -> None:
         self.words = words
-        self.cumulative = list(itertools.accumulate(1.0 / (rank ** exponent) for rank in range(1, len(words) + 1)))
+        self.cumulative = list(
+            itertools.accumulate(1.0 / (rank**exponent) for rank in range(1, len(words) + 1))
+        )
         self.total = self.cumulative[-1]
         self.rng = rng
 
@@ -59,10 +123,12 @@ class _Zipf:
 
 
 def _ids(count: int, rng: random.Random) -> list[tuple[str, int, int]]:
-    """(id, year, month): old-style ids for a tenth, then new-style ids month by month, as Kaggle orders them."""
+    """(id, year, month): new-style ids month by month, then old-style ones for a tenth, as Kaggle orders."""
     old = count // 10
     new = count - old
-    months = [(year, month) for year in range(2007, 2026) for month in range(1, 13) if (year, month) >= (2007, 4)]
+    months = [
+        (year, month) for year in range(2007, 2026) for month in range(1, 13) if (year, month) >= (2007, 4)
+    ]
     per_month = new // len(months) + 1
     result: list[tuple[str, int, int]] = []
     for year, month in months:
@@ -71,7 +137,9 @@ def _ids(count: int, rng: random.Random) -> list[tuple[str, int, int]]:
                 break
             digits = f"{number:04d}" if year < 2015 else f"{number:05d}"
             result.append((f"{year % 100:02d}{month:02d}.{digits}", year, month))
-    old_months = [(year, month) for year in range(1992, 2008) for month in range(1, 13) if (year, month) < (2007, 4)]
+    old_months = [
+        (year, month) for year in range(1992, 2008) for month in range(1, 13) if (year, month) < (2007, 4)
+    ]
     old_ids = []
     for index in range(old):
         year, month = old_months[index % len(old_months)]
@@ -86,15 +154,17 @@ def _ids(count: int, rng: random.Random) -> list[tuple[str, int, int]]:
 def _created(year: int, month: int, rng: random.Random) -> str:
     day = rng.randint(1, 28)
     weekday = DAYS[(day + month + year) % 7]  # not a real weekday; parsers must not care
-    return (f"{weekday}, {day} {MONTHS[month - 1]} {year} "
-            f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} GMT")
+    return (
+        f"{weekday}, {day} {MONTHS[month - 1]} {year} "
+        f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} GMT"
+    )
 
 
 def generate(path: Path, count: int, seed: int = 7) -> dict[str, object]:
     rng = random.Random(seed)
     words = _vocabulary(rng)
     zipf = _Zipf(words, 1.0, rng)
-    surnames = _vocabulary(random.Random(seed + 1))[len(COMMON):len(COMMON) + 20_000]
+    surnames = _vocabulary(random.Random(seed + 1))[len(COMMON) : len(COMMON) + 20_000]
     # A long tail of rare words (names, acronyms, compounds): most appear in one to a few dozen papers.
     tail = _vocabulary(random.Random(seed + 2), TAIL_SIZE, first=[])
     document_frequency: Counter[str] = Counter()
@@ -112,10 +182,14 @@ def generate(path: Path, count: int, seed: int = 7) -> dict[str, object]:
                 abstract_words.insert(rng.randrange(len(abstract_words)), rng.choice(tail))
             abstract = "  " + " ".join(abstract_words) + ".\n"
             document_frequency.update(set(title_words) | set(abstract_words))
-            authors_parsed = [[rng.choice(surnames).capitalize(), rng.choice("ABCDEFGHJKLMNPRSTW") + ".", ""]
-                              for _ in range(rng.randint(1, 6))]
-            versions = [{"version": f"v{v}", "created": _created(year, month, rng)}
-                        for v in range(1, rng.choice((1, 1, 1, 2, 2, 3)) + 1)]
+            authors_parsed = [
+                [rng.choice(surnames).capitalize(), rng.choice("ABCDEFGHJKLMNPRSTW") + ".", ""]
+                for _ in range(rng.randint(1, 6))
+            ]
+            versions = [
+                {"version": f"v{v}", "created": _created(year, month, rng)}
+                for v in range(1, rng.choice((1, 1, 1, 2, 2, 3)) + 1)
+            ]
             categories = rng.sample(NEW_CATEGORIES, rng.randint(1, 3))
             if "/" in paper_id:
                 categories = [paper_id.split("/")[0]]
@@ -157,7 +231,7 @@ def pick_queries(stats: dict[str, object]) -> dict[str, object]:
         "count": count,
         "rare": rare,
         "ten_percent": near(0.10, 20),
-        "common": near(0.6, 10) + ["the", "of", "model", "network"],
+        "common": [*near(0.6, 10), "the", "of", "model", "network"],
         "two_common": [f"{a} {b}" for a, b in zip(near(0.4, 10), near(0.3, 10), strict=True)],
         "titles": stats["titles"],
         "frequency": {w: frequency[w] for w in [*rare, *near(0.10, 20), *near(0.6, 10), "the", "of"]},
@@ -168,15 +242,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=Path, help="where to write the query terms (default: PATH.queries.json)")
+    parser.add_argument(
+        "--queries", type=Path, help="where to write the query terms (default: PATH.queries.json)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     stats = generate(args.path, args.count)
     queries_path = args.queries or args.path.with_suffix(".queries.json")
     queries_path.write_text(json.dumps(pick_queries(stats), indent=1))
     size = args.path.stat().st_size
-    print(f"wrote {args.count:,} papers ({size / 1e6:.0f} MB) to {args.path} in {time.monotonic() - started:.0f} s; "
-          f"queries in {queries_path}")
+    print(
+        f"wrote {args.count:,} papers ({size / 1e6:.0f} MB) to {args.path} "
+        f"in {time.monotonic() - started:.0f} s; "
+        f"queries in {queries_path}"
+    )
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ def _authors(record: dict[str, Any]) -> tuple[str, ...]:
     if parsed:
         names = []
         for parts in parsed:
-            last, first, suffix = (list(parts) + ["", "", ""])[:3]
+            last, first, suffix = [*parts, "", "", ""][:3]
             name = " ".join(part.strip() for part in (first, last, suffix) if part and part.strip())
             if name:
                 names.append(name)
@@ -182,8 +182,8 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
         for batch in batches:
             malformed += batch.malformed
             session_malformed += batch.malformed
-            counts = _store_batch(store, batch.papers, key, signature, batch.offset, batch.line, counts, malformed,
-                                  session, done=batch.last)
+            counts = _store_batch(store, batch.papers, key, signature, batch.offset, batch.line, counts,
+                                  malformed, session, done=batch.last)
             offset, line_number = batch.offset, batch.line
             if progress is not None:
                 progress(BackfillProgress(offset, total, line_number, counts, malformed))

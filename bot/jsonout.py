@@ -15,9 +15,10 @@ def _iso(when: datetime | None) -> str | None:
 
 
 def paper_json(paper: Paper) -> dict[str, Any]:
-    """A paper as DESIGN.md's JSON object: ``id`` (canonical), ``version`` (int), ``title``, ``authors`` (list),
-    ``primary_category``, ``categories``, ``abstract``, ``published``/``updated`` (ISO 8601 UTC or null),
-    ``url`` (versionless abs URL), ``mailing`` (YYYY-MM-DD or null), plus ``comment``, ``journal_ref``, ``doi``."""
+    """A paper as DESIGN.md's JSON object: ``id`` (canonical), ``version`` (int), ``title``, ``authors``
+    (list), ``primary_category``, ``categories``, ``abstract``, ``published``/``updated`` (ISO 8601 UTC or
+    null), ``url`` (versionless abs URL), ``mailing`` (YYYY-MM-DD or null), plus ``comment``, ``journal_ref``
+    and ``doi``."""
     return {
         "id": paper.id,
         "version": paper.version,

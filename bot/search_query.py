@@ -42,19 +42,31 @@ MAX_CONSIDERED_TERMS = 16  # of a long query, the longest words are weighed to f
 MAX_TERM_LENGTH = 64
 
 
-def words(text: str) -> list[str]:
-    """Lowercase words of ``text`` without diacritics, split the way the search index splits them."""
+def words(text: str, *, conservative: bool = False) -> list[str]:
+    """Lowercase words of ``text`` without diacritics, split the way the search index splits them.
+
+    SQLite's tokenizer knows Unicode 6.1; Python knows a newer Unicode. ``conservative`` splits on every
+    character that was not a letter, digit or private-use character as far back as Unicode 3.2, for when a
+    word from a newer script made SQLite see two words where Python saw one.
+    """
     if text.isascii():
         return _ASCII_WORD.findall(text.lower())
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFD", text)  # canonical only: NFKD would turn symbols into letters
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if conservative:
+        stripped = "".join(ch if _old_token_character(ch) else " " for ch in stripped)
     return _WORD.findall(stripped.lower())
 
 
-def query_terms(text: str) -> list[str]:
+def _old_token_character(ch: str) -> bool:
+    category = unicodedata.ucd_3_2_0.category(ch)
+    return category[0] in "LN" or category == "Co"
+
+
+def query_terms(text: str, *, conservative: bool = False) -> list[str]:
     """The distinct words of a query, in order, each short enough to be a real word."""
     seen: dict[str, None] = {}
-    for word in words(text):
+    for word in words(text, conservative=conservative):
         if len(word) <= MAX_TERM_LENGTH:
             seen.setdefault(word, None)
     return list(seen)
@@ -122,7 +134,7 @@ def required_terms(terms: Sequence[str], document_frequency: Mapping[str, int], 
 
 
 def longest(terms: Sequence[str], limit: int = MAX_CONSIDERED_TERMS) -> list[str]:
-    """At most ``limit`` of ``terms``, the longest kept (long words tend to be rare), in their original order."""
+    """At most ``limit`` of ``terms``, the longest (long words tend to be rare), in their original order."""
     keep = set(sorted(terms, key=lambda term: (-len(term), terms.index(term)))[:limit])
     return [term for term in terms if term in keep]
 
@@ -150,7 +162,7 @@ def recency(published: datetime | None, reference: datetime) -> float:
     if published is None:
         return 1.0
     age_days = max((reference - published).total_seconds() / 86400.0, 0.0)
-    return 1.0 + 2.0 ** (-age_days / RECENCY_HALF_LIFE_DAYS)
+    return 1.0 + float(2.0 ** (-age_days / RECENCY_HALF_LIFE_DAYS))
 
 
 def score(relevance_value: float, published: datetime | None, reference: datetime, hotness: float = 0.0

@@ -70,5 +70,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     counts = result.counts
     resumed = f" (resumed at line {result.resumed_from_line + 1:,})" if result.resumed_from_line else ""
     print(f"backfilled {path}{resumed} in {time.monotonic() - started:.0f} s: {counts.new:,} new, "
-          f"{counts.updated:,} updated, {counts.skipped:,} unchanged, {result.malformed:,} malformed lines skipped")
+          f"{counts.updated:,} updated, {counts.skipped:,} unchanged, "
+          f"{result.malformed:,} malformed lines skipped")
     return 0

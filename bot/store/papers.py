@@ -22,7 +22,7 @@ from bot import search_query
 from bot.models import Announcement, Paper
 from bot.store.base import Migration
 
-# Old-style archives in a fixed order: a paper's row id encodes the position, so this list only grows at its end.
+# Old-style archives in a fixed order: row ids encode the position, so this list only ever grows at its end.
 _OLD_ARCHIVES = (
     "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
     "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
@@ -36,16 +36,17 @@ _UNSORTED_ROWID_BASE = 10**11
 
 CANDIDATES = 300  # newest matches ranked when a query matches more papers than this
 TITLE_MATCHES = 5
-_PAPER_COLUMNS = ("id", "version", "title", "authors", "abstract", "primary_category", "categories", "comment",
-                  "journal_ref", "doi", "published", "updated")
-_SELECT_STORED = ("SELECT " + ", ".join(_PAPER_COLUMNS)
+TITLE_WORDS = 4  # whole words an autocomplete query keeps
+_PAPER_COLUMNS = ("id", "version", "title", "authors", "abstract", "primary_category", "categories",
+                  "comment", "journal_ref", "doi", "published", "updated")
+_SELECT_STORED = ("SELECT " + ", ".join(_PAPER_COLUMNS)  # noqa: S608 (column names are constants)
                   + ", rowid, title, authors, abstract, category_tags FROM papers")
-_SELECT_PAPER = ("SELECT rowid, id, version, title, authors, abstract, primary_category, categories, comment, "
-                 "journal_ref, doi, published, updated, mailing FROM papers")
+_SELECT_PAPER = ("SELECT rowid, id, version, title, authors, abstract, primary_category, categories, "
+                 "comment, journal_ref, doi, published, updated, mailing FROM papers")
 
 
 def paper_rowid(paper_id: str) -> int | None:
-    """A row id that sorts papers by submission: ``YYYYMM·100000 + number`` (old style: ``+ archive·1000``)."""
+    """A row id sorting papers by submission: ``YYYYMM·100000 + number`` (old style: ``+ archive·1000``)."""
     new = _NEW_STYLE.fullmatch(paper_id)
     if new:
         year, month, number = 2000 + int(new[1]), int(new[2]), int(new[3])
@@ -60,7 +61,7 @@ def paper_rowid(paper_id: str) -> int | None:
 
 @dataclass
 class IngestCounts:
-    """What one ingest changed: new papers, updated ones, cross-lists, and entries skipped as unchanged/bad."""
+    """What one ingest changed: new papers, updated ones, cross-lists, entries skipped as unchanged/bad."""
 
     new: int = 0
     updated: int = 0
@@ -122,7 +123,8 @@ def _create_papers(db: sqlite_utils.Database) -> None:
 
 def _create_search(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE papers ADD COLUMN title_hash INTEGER")  # search_query.title_hash(title)
-    db.execute("ALTER TABLE papers ADD COLUMN category_tags TEXT NOT NULL DEFAULT ''")  # indexed category words
+    # The words search_query.category_tags makes of the categories, so the index can filter by category.
+    db.execute("ALTER TABLE papers ADD COLUMN category_tags TEXT NOT NULL DEFAULT ''")
     for rowid, title, categories in db.execute("SELECT rowid, title, categories FROM papers").fetchall():
         db.execute("UPDATE papers SET title_hash = ?, category_tags = ? WHERE rowid = ?",
                    [search_query.title_hash(title), search_query.category_tags(categories.split()), rowid])
@@ -164,7 +166,8 @@ def _create_paper_months(db: sqlite_utils.Database) -> None:
     # Papers per id month (rowid // 100000): how many papers are newer than a row id, in microseconds, which
     # search uses to estimate how common a word is from its newest matches.
     db.execute("CREATE TABLE paper_months (month INTEGER PRIMARY KEY, papers INTEGER NOT NULL)")
-    db.execute("INSERT INTO paper_months (month, papers) SELECT rowid / 100000, count(*) FROM papers GROUP BY 1")
+    db.execute("INSERT INTO paper_months (month, papers)"
+               " SELECT rowid / 100000, count(*) FROM papers GROUP BY 1")
 
 
 # ---- rows ↔ papers
@@ -261,8 +264,9 @@ class PaperStore:
                     conn.execute("INSERT INTO announcements (paper_id, mailing, category, announce_type)"
                                  " VALUES (?, ?, ?, ?)", [*key, entry.announce_type])
                 if entry.announce_type in ("new", "cross"):
-                    conn.execute("UPDATE papers SET mailing = ? WHERE id = ? AND (mailing IS NULL OR mailing > ?)",
-                                 [key[1], key[0], key[1]])
+                    conn.execute(
+                        "UPDATE papers SET mailing = ? WHERE id = ? AND (mailing IS NULL OR mailing > ?)",
+                        [key[1], key[0], key[1]])
                 if first_seen and entry.announce_type == "new":
                     counts.new += 1
                 elif first_seen and entry.announce_type == "cross":
@@ -353,14 +357,16 @@ class PaperStore:
             new = [row["title"], row["authors"], row["abstract"], _search_values(row)[1]]
             if old != new:
                 reindex.append(rowid)
-                conn.execute("INSERT INTO papers_fts (papers_fts, rowid, title, authors, abstract, category_tags)"
-                             " VALUES ('delete', ?, ?, ?, ?, ?)", [rowid, *old])
+                conn.execute(
+                    "INSERT INTO papers_fts (papers_fts, rowid, title, authors, abstract, category_tags)"
+                    " VALUES ('delete', ?, ?, ?, ?, ?)", [rowid, *old])
                 conn.execute("INSERT INTO titles_fts (titles_fts, rowid, title) VALUES ('delete', ?, ?)",
                              [rowid, old[0]])
         assignments = ", ".join(f"{column} = ?" for column in _PAPER_COLUMNS[1:])
         conn.executemany(
             f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ? WHERE id = ?",  # noqa: S608
-            [[row[column] for column in _PAPER_COLUMNS[1:]] + [*_search_values(row), row["id"]] for row in rows])
+            [[row[column] for column in _PAPER_COLUMNS[1:]] + [*_search_values(row), row["id"]]
+             for row in rows])
         self._index_rows(reindex)
 
     def _index_rows(self, rowids: Sequence[int]) -> None:
@@ -368,12 +374,12 @@ class PaperStore:
         for chunk in _chunks(sorted(rowids), 500):
             marks = ",".join("?" * len(chunk))
             self.db.conn.execute(
-                "INSERT INTO papers_fts (rowid, title, authors, abstract, category_tags)"
-                f" SELECT rowid, title, authors, abstract, category_tags FROM papers WHERE rowid IN ({marks})",
-                chunk)
+                "INSERT INTO papers_fts (rowid, title, authors, abstract, category_tags)"  # noqa: S608
+                " SELECT rowid, title, authors, abstract, category_tags FROM papers"
+                f" WHERE rowid IN ({marks})", chunk)
             self.db.conn.execute(
-                f"INSERT INTO titles_fts (rowid, title) SELECT rowid, title FROM papers WHERE rowid IN ({marks})",  # noqa: S608
-                chunk)
+                "INSERT INTO titles_fts (rowid, title)"  # noqa: S608
+                f" SELECT rowid, title FROM papers WHERE rowid IN ({marks})", chunk)
 
     def _insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         conn = self.db.conn
@@ -411,8 +417,8 @@ class PaperStore:
                                   row[7], bool(row[8]))
 
     def backfill_batch(self, papers: Sequence[Paper], checkpoint: BackfillCheckpoint) -> IngestCounts:
-        """Store one batch of backfilled papers and the checkpoint after it, in one transaction: an interrupted
-        backfill resumes exactly after the last batch stored."""
+        """Store one batch of backfilled papers and the checkpoint after it, in one transaction: an
+        interrupted backfill resumes exactly after the last batch stored."""
         with self.db.conn:
             counts = self._upsert_counts(papers)
             total = IngestCounts()
@@ -463,8 +469,7 @@ class PaperStore:
         ``category`` is a category or archive code (aliases resolved); ``since``/``until`` bound the first
         publication date, inclusive.
         """
-        terms = search_query.query_terms(query)
-        if not terms or limit <= 0:
+        if limit <= 0 or not search_query.query_terms(query):
             return []
         category_filter = self._category_filter(category)
         rowid_range = _rowid_range(since, until)
@@ -479,8 +484,27 @@ class PaperStore:
             return category is None or _in_category(paper, category)
 
         exact = [paper for paper in self._papers_titled(query) if wanted(paper)]
+        try:
+            candidates, terms, frequency = self._candidates(search_query.query_terms(query), category_filter,
+                                                            rowid_range)
+        except sqlite3.OperationalError:  # a word SQLite splits in two; see search_query.words
+            try:
+                candidates, terms, frequency = self._candidates(
+                    search_query.query_terms(query, conservative=True), category_filter, rowid_range)
+            except sqlite3.OperationalError:
+                return exact[:limit]
         exact_ids = {paper.id for paper in exact}
+        papers = [paper for paper in self._papers_by_rowid(candidates)
+                  if wanted(paper) and paper.id not in exact_ids]
+        ranked = _rank(papers, terms, frequency, self.paper_count(), now)
+        return (exact + ranked)[:limit]
 
+    def _candidates(self, terms: list[str], category_filter: str | None, rowid_range: tuple[int, int] | None
+                    ) -> tuple[list[int], list[str], dict[str, int]]:
+        """Row ids worth ranking (at most CANDIDATES, newest first), the terms to rank them by, and those
+        terms' document frequencies."""
+        if not terms:
+            return [], [], {}
         considered = search_query.longest(terms) if len(terms) > search_query.MAX_QUERY_TERMS else terms
         frequency = self._document_frequencies(considered)
         chosen = search_query.rarest(considered, frequency)
@@ -490,9 +514,7 @@ class PaperStore:
         if not candidates and len(chosen) > 1:
             any_word = search_query.match_expression(chosen, any_term=True)
             candidates = self._newest_matches(any_word, category_filter, rowid_range, CANDIDATES)
-        papers = [paper for paper in self._papers_by_rowid(candidates) if wanted(paper) and paper.id not in exact_ids]
-        ranked = _rank(papers, chosen, frequency, self.paper_count(), now)
-        return (exact + ranked)[:limit]
+        return candidates, chosen, frequency
 
     def title_suggestions(self, text: str, *, limit: int = 25) -> list[Paper]:
         """Papers whose titles best complete what a user is typing (autocomplete; must be fast).
@@ -500,20 +522,32 @@ class PaperStore:
         Every word typed must appear in the title, the last one as a prefix (from two letters on); an exact
         title comes first, then the newest papers.
         """
-        terms = search_query.words(text)[:search_query.MAX_QUERY_TERMS]
-        if not terms or limit <= 0:
+        if limit <= 0 or not search_query.words(text):
             return []
         exact = self._papers_titled(text)
-        prefix_last = len(terms[-1]) >= 2 and text == text.rstrip()  # "deep lea" → lea*, "deep " → deep
-        expression = " ".join(search_query.fts_string(term) for term in terms) + ("*" if prefix_last else "")
         try:
-            rowids = [row[0] for row in self.db.conn.execute(
-                "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-                [expression, limit])]
-        except sqlite3.OperationalError:
-            rowids = []
+            rowids = self._title_matches(search_query.words(text), text, limit)
+        except sqlite3.OperationalError:  # a word SQLite splits in two; see search_query.words
+            try:
+                rowids = self._title_matches(search_query.words(text, conservative=True), text, limit)
+            except sqlite3.OperationalError:
+                rowids = []
         exact_ids = {paper.id for paper in exact}
         return (exact + [p for p in self._papers_by_rowid(rowids) if p.id not in exact_ids])[:limit]
+
+    def _title_matches(self, terms: list[str], text: str, limit: int) -> list[int]:
+        if not terms:
+            return []
+        prefix_last = len(terms[-1]) >= 2 and text == text.rstrip()  # "deep lea" → lea*, "deep " → deep
+        done = terms[:-1] if prefix_last else terms
+        # The longest whole words are the rarest: a few of them narrow the titles as well as all would.
+        done = search_query.longest(list(dict.fromkeys(done)), TITLE_WORDS)
+        quoted = [search_query.fts_string(term) for term in done]
+        if prefix_last:
+            quoted.append(search_query.fts_string(terms[-1]) + "*")
+        return [row[0] for row in self.db.conn.execute(
+            "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            [" ".join(quoted), limit])]
 
     def _papers_titled(self, text: str) -> list[Paper]:
         key = search_query.title_key(text)
@@ -547,10 +581,7 @@ class PaperStore:
             sql += " AND rowid BETWEEN ? AND ?"
             params += list(rowid_range)
         sql += " ORDER BY rowid DESC LIMIT ?"
-        try:
-            return [row[0] for row in self.db.conn.execute(sql, [*params, limit])]
-        except sqlite3.OperationalError:  # defensive: the expression is built from quoted words only
-            return []
+        return [row[0] for row in self.db.conn.execute(sql, [*params, limit])]
 
     def _papers_by_rowid(self, rowids: Sequence[int]) -> list[Paper]:
         papers: list[Paper] = []
@@ -588,9 +619,10 @@ class PaperStore:
     # ---- mailings
 
     def mailing_papers(self, mailing: date, categories: Sequence[str] | None = None) -> list[Paper]:
-        """Papers announced new or cross in ``mailing`` (in any of ``categories`` if given, aliases resolved)."""
+        """Papers announced new or cross in ``mailing`` (in any of ``categories`` if given, aliases
+        resolved)."""
         rows = self.db.conn.execute(
-            _SELECT_PAPER + " WHERE id IN (SELECT paper_id FROM announcements"
+            _SELECT_PAPER + " WHERE id IN (SELECT paper_id FROM announcements"  # noqa: S608
             " WHERE mailing = ? AND announce_type IN ('new', 'cross')) ORDER BY rowid",
             [mailing.isoformat()]).fetchall()
         papers = [_paper(row) for row in rows]
@@ -608,7 +640,8 @@ class PaperStore:
         bound = (on_or_before or date.max).isoformat()
         if categories is None:
             (latest,) = self.db.conn.execute(
-                "SELECT max(mailing) FROM announcements WHERE announce_type IN ('new', 'cross') AND mailing <= ?",
+                "SELECT max(mailing) FROM announcements"
+                " WHERE announce_type IN ('new', 'cross') AND mailing <= ?",
                 [bound]).fetchone()
             return date.fromisoformat(latest) if latest else None
         from bot import taxonomy
@@ -625,7 +658,8 @@ class PaperStore:
     def mailings(self, *, since: date | None = None) -> list[date]:
         """Every mailing date we hold, oldest first."""
         rows = self.db.conn.execute(
-            "SELECT DISTINCT mailing FROM announcements WHERE announce_type IN ('new', 'cross') AND mailing >= ?"
+            "SELECT DISTINCT mailing FROM announcements"
+            " WHERE announce_type IN ('new', 'cross') AND mailing >= ?"
             " ORDER BY mailing", [(since or date.min).isoformat()])
         return [date.fromisoformat(row[0]) for row in rows]
 

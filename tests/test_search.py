@@ -1,0 +1,250 @@
+"""Full-text search: any text is safe, pasted titles come first, filters hold, ranking is sensible; CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.cli import main as cli
+from bot.errors import UnknownCategory
+from bot.models import Paper
+from bot.store import Store
+from bot.store import papers as store_papers
+
+
+def make_paper(paper_id: str, title: str, *, abstract: str = "Nothing in particular.",
+               authors: tuple[str, ...] = ("Ada Lovelace",), categories: tuple[str, ...] = ("cs.LG",),
+               published: datetime | None = None) -> Paper:
+    return Paper(id=paper_id, version=1, title=title, authors=authors, abstract=abstract,
+                 primary_category=categories[0], categories=categories,
+                 published=published or datetime(2024, 1, 15, tzinfo=UTC), updated=None)
+
+
+LIBRARY = [
+    make_paper("1706.03762", "Attention Is All You Need",
+               abstract="The dominant sequence transduction models.",
+               authors=("Ashish Vaswani", "Noam Shazeer"), categories=("cs.CL", "cs.LG"),
+               published=datetime(2017, 6, 12, tzinfo=UTC)),
+    make_paper("2401.00001", "Attention is all you need for graphs, too",
+               abstract="Attention on graphs is all we need.", categories=("cs.LG",),
+               published=datetime(2024, 1, 2, tzinfo=UTC)),
+    make_paper("2401.00002", "Sparse attention kernels",
+               abstract="We need fast attention for all sizes.",
+               categories=("cs.DC",), published=datetime(2024, 1, 3, tzinfo=UTC)),
+    make_paper("2402.00003", "Control of power grids", abstract="Feedback control with attention.",
+               categories=("eess.SY", "cs.SY"), published=datetime(2024, 2, 5, tzinfo=UTC)),
+    make_paper("2403.00004", "Zebrafish fin regeneration", abstract="Biology, not attention.",
+               authors=("Émile Borel",), categories=("q-bio.TO",),
+               published=datetime(2024, 3, 1, tzinfo=UTC)),
+    make_paper("hep-th/9901001", "Strings with attention", abstract="Old strings.", categories=("hep-th",),
+               published=datetime(1999, 1, 4, tzinfo=UTC)),
+    make_paper("2405.00005", "Power flows", abstract="Models of graphs and flows.", categories=("math.CO",),
+               published=datetime(2024, 5, 20, tzinfo=UTC)),
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store(tmp_path / "search.db")
+    opened.upsert_papers(LIBRARY)
+    yield opened
+    opened.close()
+
+
+def ids(papers: list[Paper]) -> list[str]:
+    return [paper.id for paper in papers]
+
+
+NASTY = [
+    'attention AND (', '"', '""', "'", "*", "attention*", "NEAR(attention kernels, 2)", "NEAR", "-attention",
+    "title:attention", "{title}: attention", "attention OR", "AND", "NOT attention", "^attention", "(((",
+    "))", "attention)", "a:b:c", "\\", "%_", "'; DROP TABLE papers; --", "\x00attention", "attention\u0000",
+    "🧠🚀", "attention 🧠", "\ud800attention", "ａｔｔｅｎｔｉｏｎ", "ATTENTION", "attention" * 800,
+    "attention " * 1000, "x" * 5000, " ", "", "\n\t", "+attention +kernels", "a-b-c-d", "_", "__init__",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_any_text_is_searched_without_error(store: Store, text: str) -> None:
+    assert isinstance(store.search(text), list)
+    assert isinstance(store.title_suggestions(text), list)
+
+
+@pytest.mark.parametrize("text", ['attention AND (', '"attention', "attention*", "NEAR(attention)",
+                                  "-attention", "attention:", "🧠attention🚀", "ATTENTION!!!",
+                                  "attention " * 1000])
+def test_a_query_with_a_word_in_it_finds_that_word(store: Store, text: str) -> None:
+    assert "2401.00002" in ids(store.search(text, limit=10))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_random_text_never_raises(store: Store, text: str) -> None:
+    assert isinstance(store.search(text), list)
+    assert isinstance(store.title_suggestions(text), list)
+
+
+JUNK = st.text(alphabet=st.characters(categories=("P", "S", "Z", "Cc")), max_size=20)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(JUNK, JUNK)
+def test_a_word_wrapped_in_any_punctuation_is_still_found(store: Store, before: str, after: str) -> None:
+    assert ids(store.search(f"{before}zebrafish{after}")) == ["2403.00004"]
+
+
+def test_a_pasted_title_comes_first_however_it_is_written(store: Store) -> None:
+    pasted = "  attention is ALL you need\n"  # the 2017 paper; newer papers share every word
+    assert ids(store.search(pasted))[0] == "1706.03762"
+    assert ids(store.search("Attention Is All You Need."))[0] == "1706.03762"
+    assert ids(store.search("Attention is all you need for graphs, too"))[0] == "2401.00001"
+
+
+def test_a_title_match_outranks_a_newer_abstract_match(store: Store) -> None:
+    assert ids(store.search("graphs")) == ["2401.00001", "2405.00005"]
+
+
+def test_among_equal_matches_the_newer_paper_ranks_higher(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.upsert_papers([
+        make_paper("1801.00001", "Graph neural networks", published=datetime(2018, 1, 1, tzinfo=UTC)),
+        make_paper("2405.00001", "Graph neural networks", published=datetime(2024, 5, 1, tzinfo=UTC)),
+        make_paper("2101.00001", "Graph neural networks", published=datetime(2021, 1, 1, tzinfo=UTC)),
+    ])
+    assert ids(store.search("neural graph")) == ["2405.00001", "2101.00001", "1801.00001"]
+    store.close()
+
+
+def test_authors_are_searched_with_or_without_accents(store: Store) -> None:
+    assert ids(store.search("vaswani")) == ["1706.03762"]
+    assert ids(store.search("Emile Borel")) == ["2403.00004"]
+    assert ids(store.search("émile")) == ["2403.00004"]
+
+
+def test_words_that_never_appear_together_still_return_the_closest_papers(store: Store) -> None:
+    found = ids(store.search("zebrafish quasicrystal"))
+    assert found == ["2403.00004"]
+
+
+def test_category_filter_keeps_only_that_category(store: Store) -> None:
+    assert set(ids(store.search("attention", category="cs.LG"))) == {"1706.03762", "2401.00001"}
+    assert ids(store.search("attention", category="cs.DC")) == ["2401.00002"]
+    assert ids(store.search("attention", category="hep-th")) == ["hep-th/9901001"]
+    assert store.search("zebrafish", category="cs.LG") == []
+
+
+def test_category_filter_resolves_archives_and_aliases(store: Store) -> None:
+    assert set(ids(store.search("attention", category="cs"))) == {"1706.03762", "2401.00001", "2401.00002",
+                                                                   "2402.00003"}
+    assert ids(store.search("control", category="eess.SY")) == ["2402.00003"]
+    assert ids(store.search("control", category="cs.sy")) == ["2402.00003"]
+    assert ids(store.search("control", category="eess")) == ["2402.00003"]
+
+
+def test_a_pasted_title_outside_the_category_is_not_returned(store: Store) -> None:
+    assert "1706.03762" not in ids(store.search("Attention Is All You Need", category="cs.DC"))
+
+
+def test_an_unknown_category_is_an_error_not_an_empty_result(store: Store) -> None:
+    with pytest.raises(UnknownCategory, match=r"cs\.XX"):
+        store.search("attention", category="cs.XX")
+
+
+def test_date_filters_bound_the_first_publication_date(store: Store) -> None:
+    found = ids(store.search("attention", since=date(2024, 1, 3), until=date(2024, 2, 29)))
+    assert set(found) == {"2401.00002", "2402.00003"}
+    assert ids(store.search("attention", until=date(2000, 1, 1))) == ["hep-th/9901001"]
+    assert ids(store.search("attention is all you need", since=date(2020, 1, 1)))[0] == "2401.00001"
+
+
+def test_limit_is_respected(store: Store) -> None:
+    assert len(store.search("attention", limit=2)) == 2
+    assert store.search("attention", limit=0) == []
+
+
+def test_a_very_common_word_lists_the_newest_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_papers, "CANDIDATES", 20)
+    store = Store(tmp_path / "db")
+    store.upsert_papers([make_paper(f"2401.{n:05d}", f"Paper {n} on networks",
+                                    published=datetime(2024, 1, 1, tzinfo=UTC)) for n in range(1, 101)])
+    found = ids(store.search("networks", limit=10))
+    assert len(found) == 10 and all(int(paper_id.split(".")[1]) > 80 for paper_id in found)
+    store.close()
+
+
+def test_title_suggestions_complete_the_last_word(store: Store) -> None:
+    assert ids(store.title_suggestions("sparse att")) == ["2401.00002"]
+    assert set(ids(store.title_suggestions("atten"))) == {"1706.03762", "2401.00001", "2401.00002",
+                                                           "hep-th/9901001"}
+    assert ids(store.title_suggestions("atten"))[0] == "2401.00002"  # newest first
+    assert ids(store.title_suggestions("Attention Is All You Need"))[0] == "1706.03762"
+    assert store.title_suggestions("zzz") == []
+    assert len(store.title_suggestions("atten", limit=2)) == 2
+
+
+# ---- the command line
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cli.db"
+    store = Store(path)
+    store.upsert_papers(LIBRARY)
+    store.close()
+    monkeypatch.setenv("HOTPAPERS_DB", str(path))
+    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
+    return path
+
+
+def test_cli_search_json_has_the_documented_shape(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["search", "Attention is all you need", "--json", "--limit", "3"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["query"] == "Attention is all you need"
+    assert len(document["results"]) == 2  # the title, and the one other paper holding all those words
+    first = document["results"][0]
+    assert first == {
+        "id": "1706.03762", "version": 1, "title": "Attention Is All You Need",
+        "authors": ["Ashish Vaswani", "Noam Shazeer"], "primary_category": "cs.CL",
+        "categories": ["cs.CL", "cs.LG"], "abstract": "The dominant sequence transduction models.",
+        "published": "2017-06-12T00:00:00Z", "updated": None, "url": "https://arxiv.org/abs/1706.03762",
+        "mailing": None, "comment": None, "journal_ref": None, "doi": None,
+    }
+
+
+def test_cli_search_prints_a_readable_list(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["search", "zebrafish"]) == 0
+    out = capsys.readouterr().out
+    assert "Zebrafish fin regeneration" in out and "https://arxiv.org/abs/2403.00004" in out
+
+
+def test_cli_search_with_a_category(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["search", "attention", "--category", "cs.DC", "--json"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == ["2401.00002"]
+
+
+def test_cli_search_odd_text_is_searched(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["search", 'attention AND (', "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"]
+
+
+def test_cli_search_with_a_bad_category_fails_with_one_line(database: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["search", "attention", "--category", "cs.XX"]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and "cs.XX" in captured.err
+
+
+def test_cli_search_without_a_database_fails_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOTPAPERS_DB", str(tmp_path / "missing.db"))
+    assert cli(["search", "attention"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no database" in err[0]
+    assert not (tmp_path / "missing.db").exists()
