@@ -22,6 +22,7 @@ from bot.errors import HotPapersError
 from bot.ids import ArxivId
 from bot.lookup import SearchPage
 from bot.render import paper_embed, paper_list_embed
+from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
@@ -151,6 +152,13 @@ async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T],
     return await task, True
 
 
+async def tell_pending_notice(bot: HotPapersBot, interaction: discord.Interaction[Any]) -> None:
+    """After answering, tell the user privately anything pending about them (e.g. their DMs were closed)."""
+    notice = await bot.store.run(Store.take_notice, interaction.user.id)
+    if notice:
+        await interaction.followup.send(f"⚠️ {notice}", ephemeral=True)
+
+
 class Paper(commands.Cog):
     """Looking papers up."""
 
@@ -182,12 +190,14 @@ class Paper(commands.Cog):
                 await interaction.followup.send(embed=embed, view=view)
             else:
                 await interaction.response.send_message(embed=embed, view=view)
+            await tell_pending_notice(self.bot, interaction)
             return
         assert parsed.arxiv_id is not None
         stored, deferred = await answer_soon(interaction,
                                              lookup.stored_paper(self.bot.store, parsed.arxiv_id, now))
         if stored is not None and not deferred:
             await interaction.response.send_message(embed=paper_embed(stored.paper, stored.signals))
+            await tell_pending_notice(self.bot, interaction)
             return
         if not deferred:
             await interaction.response.defer(thinking=True)  # arXiv may be slow: answer within 3 s first
@@ -199,6 +209,7 @@ class Paper(commands.Cog):
             await interaction.followup.send(str(exc))
             return
         await interaction.followup.send(embed=paper_embed(found.paper, found.signals))
+        await tell_pending_notice(self.bot, interaction)
 
     @paper.autocomplete("query")
     async def paper_autocomplete(self, interaction: discord.Interaction[Any], current: str

@@ -12,6 +12,7 @@ from bot import lookup, taxonomy
 from bot.digest import Digest
 from bot.errors import HotPapersError
 from bot.render import digest_messages
+from cogs.paper import tell_pending_notice
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
@@ -58,6 +59,7 @@ class Top(commands.Cog):
         for message in digest_messages(digest):
             await interaction.followup.send(content=message.content or discord.utils.MISSING,
                                             embeds=list(message.embeds) or discord.utils.MISSING)
+        await tell_pending_notice(self.bot, interaction)
 
     @top.autocomplete("category")
     async def top_category(self, interaction: discord.Interaction[Any], current: str

@@ -105,10 +105,16 @@ async def test_a_user_with_closed_dms_is_paused_and_told_next_time(fake: FakeDis
         await bot.scheduler.tick_now()
         assert fake.stats.invalid == invalid  # paused: no more refused requests
 
+        # Any command tells them: here a public /paper, with the notice as a private follow-up.
+        lookup = await fake.slash("paper", {"query": "2411.00003"}, user=closed)
+        await fake.wait_until(lambda: len(lookup.messages) >= 2, what="the answer and the notice")
+        public, notice = lookup.messages[:2]
+        assert not public.ephemeral and "Bandits" in text_of(public)
+        assert notice.ephemeral and "DMs are closed" in notice.content
+        assert "/subscriptions resume" in notice.content
         text = await command(fake, "subscriptions list", None, closed)
-        assert text.startswith("⚠️") and "DMs are closed" in text and "/subscriptions resume" in text
-        assert "Paused" in text
-        assert not (await command(fake, "subscriptions list", None, closed)).startswith("⚠️")  # told once
+        assert "Paused (your DMs were closed to the bot)" in text
+        assert not text.startswith("⚠️")  # told once
 
 
 def _seed_subscribers(db: Path, users: list[int], when: datetime) -> None:
