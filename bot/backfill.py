@@ -10,9 +10,12 @@ with a checkpoint, so an interrupted run continues where it stopped and a finish
 from __future__ import annotations
 
 import json
+import multiprocessing
+import multiprocessing.process
 import os
 import queue
 import re
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,9 +26,10 @@ from typing import Any, Protocol
 from bot.errors import InvalidPaperId
 from bot.ids import parse_arxiv_id
 from bot.models import Paper
-from bot.store.papers import BackfillCheckpoint, IngestCounts
+from bot.store.papers import BackfillCheckpoint, IngestCounts, PaperRow, paper_row
 
 BATCH_SIZE = 5000
+PROCESS_THRESHOLD_BYTES = 64 * 1024 * 1024  # parse files bigger than this in a child process
 _MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
 _SHORT_NEW_STYLE = re.compile(r"\d{3}\.\d{4,5}")  # "704.0001": a new-style id that lost its leading zero
@@ -127,7 +131,7 @@ def _authors(record: dict[str, Any]) -> tuple[str, ...]:
 
 class BackfillStore(Protocol):
     def backfill_checkpoint(self, path: str) -> BackfillCheckpoint | None: ...
-    def backfill_batch(self, papers: list[Paper], checkpoint: BackfillCheckpoint) -> IngestCounts: ...
+    def backfill_rows(self, rows: list[PaperRow], checkpoint: BackfillCheckpoint) -> IngestCounts: ...
 
 
 @dataclass(frozen=True)
@@ -177,12 +181,13 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
     resumed_from = line_number
     session = IngestCounts()
     session_malformed = 0
-    batches = _ParsedBatches(path, offset, line_number, batch_size)
+    batches = _ParsedBatches(path, offset, line_number, batch_size,
+                             in_process=total - offset >= PROCESS_THRESHOLD_BYTES)
     try:
         for batch in batches:
             malformed += batch.malformed
             session_malformed += batch.malformed
-            counts = _store_batch(store, batch.papers, key, signature, batch.offset, batch.line, counts,
+            counts = _store_batch(store, batch.rows, key, signature, batch.offset, batch.line, counts,
                                   malformed, session, done=batch.last)
             offset, line_number = batch.offset, batch.line
             if progress is not None:
@@ -194,7 +199,7 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
 
 @dataclass(frozen=True)
 class _Batch:
-    papers: list[Paper]
+    rows: list[PaperRow]  # what the store keeps of each paper, computed where the line was parsed
     offset: int  # the byte after the batch's last line
     line: int
     malformed: int
@@ -202,19 +207,39 @@ class _Batch:
 
 
 class _ParsedBatches:
-    """Reads and parses the file on a helper thread, a few batches ahead, while the caller stores batches:
-    SQLite releases the GIL while it indexes, so parsing and indexing overlap."""
+    """Reads and parses the file a few batches ahead of the caller, who stores them meanwhile.
 
-    def __init__(self, path: Path, offset: int, line: int, batch_size: int) -> None:
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=3)
+    A big file is parsed in a child process (JSON decoding then uses a second core); a small one on a
+    thread, which starts at once and still overlaps with SQLite's indexing, as SQLite releases the GIL.
+    """
+
+    def __init__(self, path: Path, offset: int, line: int, batch_size: int, *, in_process: bool) -> None:
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._read, args=(path, offset, line, batch_size),
-                                        name="backfill-parser", daemon=True)
-        self._thread.start()
+        self._queue: Any
+        self._worker: threading.Thread | multiprocessing.process.BaseProcess
+        arguments = (path, offset, line, batch_size)
+        if in_process:
+            context = multiprocessing.get_context("spawn")  # no fork: this process holds threads and SQLite
+            self._queue = context.Queue(maxsize=4)
+            self._worker = context.Process(target=_parse_in_child, args=(*arguments, self._queue),
+                                           name="backfill-parser", daemon=True)
+        else:
+            self._queue = queue.Queue(maxsize=3)
+            self._worker = threading.Thread(target=_produce, args=(*arguments, self._put),
+                                            name="backfill-parser", daemon=True)
+        self._worker.start()
 
     def __iter__(self) -> Iterator[_Batch]:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=1.0)
+            except queue.Empty:
+                if self._worker.is_alive():
+                    continue
+                try:
+                    item = self._queue.get(timeout=1.0)
+                except queue.Empty:
+                    raise RuntimeError("the backfill parser stopped unexpectedly") from None
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, _Batch)
@@ -224,7 +249,11 @@ class _ParsedBatches:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=5)
+        if isinstance(self._worker, threading.Thread):
+            self._worker.join(timeout=5)
+        else:
+            self._worker.terminate()
+            self._worker.join(timeout=5)
 
     def _put(self, item: object) -> bool:
         while not self._stopping.is_set():
@@ -235,33 +264,50 @@ class _ParsedBatches:
                 continue
         return False
 
-    def _read(self, path: Path, offset: int, line: int, batch_size: int) -> None:
-        try:
-            with path.open("rb") as source:
-                source.seek(offset)
-                papers: list[Paper] = []
-                malformed = 0
-                for raw in source:
-                    offset += len(raw)
-                    line += 1
-                    if raw.strip():
-                        try:
-                            papers.append(parse_line(raw))
-                        except MalformedLine:
-                            malformed += 1
-                    if len(papers) >= batch_size:
-                        if not self._put(_Batch(papers, offset, line, malformed, last=False)):
-                            return
-                        papers, malformed = [], 0
-                self._put(_Batch(papers, offset, line, malformed, last=True))
-        except Exception as exc:  # handed to the consumer, which raises it
-            self._put(exc)
+
+def _read_batches(path: Path, offset: int, line: int, batch_size: int) -> Iterator[_Batch]:
+    with path.open("rb") as source:
+        source.seek(offset)
+        rows: list[PaperRow] = []
+        malformed = 0
+        for raw in source:
+            offset += len(raw)
+            line += 1
+            if raw.strip():
+                try:
+                    rows.append(paper_row(parse_line(raw)))
+                except MalformedLine:
+                    malformed += 1
+            if len(rows) >= batch_size:
+                yield _Batch(rows, offset, line, malformed, last=False)
+                rows, malformed = [], 0
+        yield _Batch(rows, offset, line, malformed, last=True)
 
 
-def _store_batch(store: BackfillStore, batch: list[Paper], key: str, signature: str, offset: int, line: int,
-                 counts: IngestCounts, malformed: int, session: IngestCounts, *, done: bool) -> IngestCounts:
+def _produce(path: Path, offset: int, line: int, batch_size: int, put: Callable[[object], bool]) -> None:
+    try:
+        for batch in _read_batches(path, offset, line, batch_size):
+            if not put(batch):
+                return
+    except Exception as exc:  # handed to the consumer, which raises it
+        put(exc)
+
+
+def _parse_in_child(path: Path, offset: int, line: int, batch_size: int, out: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops this process
+
+    def put(item: object) -> bool:
+        out.put(item)
+        return True
+
+    _produce(path, offset, line, batch_size, put)
+
+
+def _store_batch(store: BackfillStore, batch: list[PaperRow], key: str, signature: str, offset: int,
+                 line: int, counts: IngestCounts, malformed: int, session: IngestCounts, *, done: bool
+                 ) -> IngestCounts:
     checkpoint = BackfillCheckpoint(key, signature, offset, line, counts, malformed, done)
-    stored = store.backfill_batch(batch, checkpoint)
+    stored = store.backfill_rows(batch, checkpoint)
     session.add(stored)
     total = IngestCounts()
     total.add(counts)

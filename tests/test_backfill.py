@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import backfill as backfill_module
 from bot.backfill import BackfillProgress, MalformedLine, backfill_file, parse_line
 from bot.cli import main as cli
 from bot.store import Store
@@ -206,3 +207,23 @@ def test_cli_backfill_of_a_missing_file_fails_with_one_line(tmp_path: Path, monk
     assert cli(["backfill", str(tmp_path / "nope.json")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no such file" in err[0]
+
+
+def test_a_big_file_is_parsed_in_a_child_process_and_resumes_too(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backfill_module, "PROCESS_THRESHOLD_BYTES", 0)  # every file counts as big
+    path = kaggle_file(tmp_path, count=10, malformed_at=4)
+    store = Store(tmp_path / "db")
+
+    def stop(progress: BackfillProgress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backfill_file(store, path, batch_size=3, progress=stop)
+    assert store.paper_count() == 3
+
+    resumed = backfill_file(store, path, batch_size=3)
+
+    assert (resumed.counts.new, resumed.malformed) == (7, 1)
+    assert store.paper_count() == 10
+    store.close()

@@ -55,7 +55,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     try:
         store.bulk_load_settings(True)
-        result = backfill_file(store, path, progress=report)
+        try:
+            result = backfill_file(store, path, progress=report)
+        finally:
+            store.bulk_load_settings(False)
     except KeyboardInterrupt:
         report.finish()
         print("hotpapers: backfill interrupted; run the same command again to continue where it stopped",

@@ -39,6 +39,8 @@ TITLE_MATCHES = 5
 TITLE_WORDS = 4  # whole words an autocomplete query keeps
 _PAPER_COLUMNS = ("id", "version", "title", "authors", "abstract", "primary_category", "categories",
                   "comment", "journal_ref", "doi", "published", "updated")
+ROW_COLUMNS = (*_PAPER_COLUMNS, "title_hash", "category_tags")
+PaperRow = tuple[Any, ...]  # one value per ROW_COLUMNS entry; see paper_row
 _SELECT_STORED = ("SELECT " + ", ".join(_PAPER_COLUMNS)  # noqa: S608 (column names are constants)
                   + ", rowid, title, authors, abstract, category_tags FROM papers")
 _SELECT_PAPER = ("SELECT rowid, id, version, title, authors, abstract, primary_category, categories, "
@@ -177,21 +179,14 @@ def _iso(when: datetime | None) -> str | None:
     return None if when is None else when.astimezone(UTC).isoformat()
 
 
-def _row_values(paper: Paper) -> dict[str, Any]:
-    return {
-        "id": paper.id,
-        "version": paper.version,
-        "title": paper.title,
-        "authors": json.dumps(list(paper.authors), ensure_ascii=False),
-        "abstract": paper.abstract,
-        "primary_category": paper.primary_category,
-        "categories": " ".join(paper.categories),
-        "comment": paper.comment,
-        "journal_ref": paper.journal_ref,
-        "doi": paper.doi,
-        "published": _iso(paper.published),
-        "updated": _iso(paper.updated),
-    }
+def paper_row(paper: Paper) -> PaperRow:
+    """The values the store keeps for ``paper``, in ``ROW_COLUMNS`` order (pure: a backfill computes rows on
+    another core and hands them to :meth:`PaperStore.backfill_rows`)."""
+    categories = " ".join(paper.categories)
+    return (paper.id, paper.version, paper.title, json.dumps(list(paper.authors), ensure_ascii=False),
+            paper.abstract, paper.primary_category, categories, paper.comment, paper.journal_ref, paper.doi,
+            _iso(paper.published), _iso(paper.updated), search_query.title_hash(paper.title),
+            search_query.category_tags(paper.categories))
 
 
 def _paper(row: Sequence[Any]) -> Paper:
@@ -219,8 +214,9 @@ def _merged(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any] 
         value = incoming[column]
         if (value is not None and value != "") or column in ("version", "title", "authors", "abstract"):
             merged[column] = value
-    if merged == stored:
+    if all(merged[column] == stored[column] for column in _PAPER_COLUMNS):
         return None
+    merged["title_hash"], merged["category_tags"] = _search_values(merged)
     return merged
 
 
@@ -284,25 +280,26 @@ class PaperStore:
         A paper is ``new`` if unknown, ``updated`` if its metadata or version changed (an older version never
         replaces a newer one), else ``skipped``.
         """
-        batch = list(papers)
+        rows = [paper_row(paper) for paper in papers]
         with self.db.conn:
-            return self._upsert_counts(batch)
+            return self._upsert_counts(rows)
 
-    def _upsert_counts(self, batch: Sequence[Paper]) -> IngestCounts:
-        existing = self._existing_ids([paper.id for paper in batch])
-        changed = self._write_papers(batch)
+    def _upsert_counts(self, rows: Sequence[PaperRow]) -> IngestCounts:
+        ids = [row[0] for row in rows]
+        existing = self._existing_ids(ids)
+        changed = self._write_rows(rows)
         counts = IngestCounts()
         seen: set[str] = set()
-        for paper in batch:
-            if paper.id in seen:
+        for paper_id in ids:
+            if paper_id in seen:
                 counts.skipped += 1
-            elif paper.id not in existing:
+            elif paper_id not in existing:
                 counts.new += 1
-            elif paper.id in changed:
+            elif paper_id in changed:
                 counts.updated += 1
             else:
                 counts.skipped += 1
-            seen.add(paper.id)
+            seen.add(paper_id)
         return counts
 
     def _existing_ids(self, ids: Sequence[str]) -> set[str]:
@@ -315,11 +312,14 @@ class PaperStore:
         return found
 
     def _write_papers(self, batch: Sequence[Paper]) -> set[str]:
+        return self._write_rows([paper_row(paper) for paper in batch])
+
+    def _write_rows(self, batch: Sequence[PaperRow]) -> set[str]:
         """Insert unknown papers and update changed ones (inside the caller's transaction); returns the ids of
         papers that existed and changed."""
         conn = self.db.conn
         stored: dict[str, dict[str, Any]] = {}
-        unique = sorted({paper.id for paper in batch})
+        unique = sorted({row[0] for row in batch})
         indexed: dict[str, tuple[Any, ...]] = {}  # rowid and the values the full-text index holds now
         for chunk in _chunks(unique, 500):
             marks = ",".join("?" * len(chunk))
@@ -329,20 +329,21 @@ class PaperStore:
                 indexed[row[0]] = row[len(_PAPER_COLUMNS):]
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[str, dict[str, Any]] = {}
-        for paper in batch:
-            incoming = _row_values(paper)
-            if paper.id in inserts:
-                merged = _merged(inserts[paper.id], incoming)
+        for row in batch:
+            incoming = dict(zip(ROW_COLUMNS, row, strict=True))
+            paper_id = row[0]
+            if paper_id in inserts:
+                merged = _merged(inserts[paper_id], incoming)
                 if merged is not None:
-                    inserts[paper.id] = merged
+                    inserts[paper_id] = merged
                 continue
-            current = updates.get(paper.id) or stored.get(paper.id)
+            current = updates.get(paper_id) or stored.get(paper_id)
             if current is None:
-                inserts[paper.id] = incoming
+                inserts[paper_id] = incoming
                 continue
             merged = _merged(current, incoming)
             if merged is not None:
-                updates[paper.id] = merged
+                updates[paper_id] = merged
         if inserts:
             self._insert_rows(list(inserts.values()))
         if updates:
@@ -354,7 +355,7 @@ class PaperStore:
         reindex = []
         for row in rows:
             rowid, *old = indexed[row["id"]]
-            new = [row["title"], row["authors"], row["abstract"], _search_values(row)[1]]
+            new = [row["title"], row["authors"], row["abstract"], row["category_tags"]]
             if old != new:
                 reindex.append(rowid)
                 conn.execute(
@@ -365,8 +366,7 @@ class PaperStore:
         assignments = ", ".join(f"{column} = ?" for column in _PAPER_COLUMNS[1:])
         conn.executemany(
             f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ? WHERE id = ?",  # noqa: S608
-            [[row[column] for column in _PAPER_COLUMNS[1:]] + [*_search_values(row), row["id"]]
-             for row in rows])
+            [[row[column] for column in ROW_COLUMNS[1:]] + [row["id"]] for row in rows])
         self._index_rows(reindex)
 
     def _index_rows(self, rowids: Sequence[int]) -> None:
@@ -392,7 +392,7 @@ class PaperStore:
                     (highest,) = conn.execute("SELECT max(rowid) FROM papers").fetchone()
                     unsorted_next = max(_UNSORTED_ROWID_BASE, (highest or 0) + 1)
                 rowid, unsorted_next = unsorted_next, unsorted_next + 1
-            values.append([rowid, *(row[column] for column in _PAPER_COLUMNS), *_search_values(row)])
+            values.append([rowid, *(row[column] for column in ROW_COLUMNS)])
         columns = ", ".join(_PAPER_COLUMNS)
         marks = ", ".join("?" * (len(_PAPER_COLUMNS) + 3))
         conn.executemany(
@@ -417,10 +417,14 @@ class PaperStore:
                                   row[7], bool(row[8]))
 
     def backfill_batch(self, papers: Sequence[Paper], checkpoint: BackfillCheckpoint) -> IngestCounts:
+        """:meth:`backfill_rows` for papers."""
+        return self.backfill_rows([paper_row(paper) for paper in papers], checkpoint)
+
+    def backfill_rows(self, rows: Sequence[PaperRow], checkpoint: BackfillCheckpoint) -> IngestCounts:
         """Store one batch of backfilled papers and the checkpoint after it, in one transaction: an
         interrupted backfill resumes exactly after the last batch stored."""
         with self.db.conn:
-            counts = self._upsert_counts(papers)
+            counts = self._upsert_counts(rows)
             total = IngestCounts()
             total.add(checkpoint.counts)
             total.add(counts)
@@ -433,15 +437,17 @@ class PaperStore:
         return counts
 
     def bulk_load_settings(self, on: bool) -> None:
-        """Tune the connection for loading many papers (bigger cache, no fsync per commit), or restore it."""
-        if on:
-            self.db.execute("PRAGMA cache_size = -262144")  # 256 MiB
-            self.db.execute("PRAGMA synchronous = OFF")
-            self.db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 16)")
-        else:
-            self.db.execute("PRAGMA cache_size = -8192")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            self.db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 4)")
+        """Tune for loading many papers (bigger cache, bigger index flushes), or restore the defaults."""
+        # FTS5 keeps these two in the database: merge segments less eagerly and flush pending words less often
+        # while loading (fewer, bigger segments), then back to SQLite's defaults.
+        automerge, hashsize = (16, 64 * 1024 * 1024) if on else (4, 1024 * 1024)
+        with self.db.conn:
+            for table in ("papers_fts", "titles_fts"):
+                self.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', ?)",  # noqa: S608
+                                [automerge])
+                self.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('hashsize', ?)",  # noqa: S608
+                                [hashsize])
+        self.db.execute(f"PRAGMA cache_size = {-262144 if on else -2000}")  # KiB: 256 MiB, or the default
 
     def optimize_search_index(self) -> None:
         """Merge the full-text index into one segment per table (slow; makes later searches faster)."""
