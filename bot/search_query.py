@@ -3,22 +3,29 @@
 Pure functions: no SQL runs here. The store asks SQLite FTS5 for candidates with :func:`match_expression`
 and orders them with :func:`score`.
 
+Which papers match: the query is cut into words the way the index cuts text (letters and digits; case and
+accents ignored; everything else, FTS5 syntax included, is a separator), and each word is quoted, so no text
+is ever a syntax error. A paper matches when it holds every word in its title, authors or abstract, except
+that words found in more than 5% of papers are not required when the query also has rarer ones; a long query
+is searched by its 8 rarest words (of its 16 longest). If no paper holds them all, papers holding any of them
+are ranked instead. A word in more papers than the candidate bound (300) makes only its 300 newest matches
+candidates, so a common word lists recent papers instead of scoring a million.
+
 Ranking (what ``hotpapers search`` and ``/paper`` keywords return, best first):
 
 1. A paper whose whole title equals the query (case, punctuation and spacing ignored) comes first.
-2. Every other match is scored ``relevance × recency × hotness`` where
+2. Every other candidate is scored ``relevance × recency × hotness`` where
 
    - ``relevance = Σ_term idf(term) · Σ_field weight(field) · tf / (tf + 1.2)`` over the query's terms, with
      field weights title 3, authors 2, abstract 1, ``tf`` the term's count in that field and
-     ``idf = ln(1 + N / df)`` (N papers, df papers containing the term) — a BM25F-style sum without length
-     normalisation;
+     ``idf = ln(1 + N / df)`` (N papers, df papers containing the term, estimated for common words) — a
+     BM25F-style sum without length normalisation;
    - ``recency = 1 + 2^(−age_days / 365)``: a paper published today counts up to twice as much as a very old
      one, with a one-year half-life, ``age`` measured from the newest candidate (or the ``now`` given);
    - ``hotness = 1 + ln(1 + h)`` where ``h`` is an engagement score; it is 0 (factor 1) until engagement is
      wired into search — the hook is the ``hotness`` argument of :func:`score`.
 
-   When a term is very common, only the newest matching papers are candidates (see ``PaperStore.search``), so
-   a common word lists recent papers rather than scanning a million.
+   Ties keep the newer paper first.
 """
 
 from __future__ import annotations

@@ -248,3 +248,18 @@ def test_cli_search_without_a_database_fails_with_one_line(tmp_path: Path, monke
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no database" in err[0]
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_pasted_abstract_finds_its_paper(tmp_path: Path) -> None:
+    vocabulary = ("graph", "neural", "network", "learning", "model", "quantum", "field", "theory", "sparse",
+                  "random", "matrix", "spectral", "kernel", "method", "data", "optimal", "transport", "flow")
+    store = Store(tmp_path / "db")
+    papers = []
+    for n in range(1, 41):
+        words = [vocabulary[(n * k) % len(vocabulary)] for k in range(1, 60)] + [f"marker{n}"]
+        papers.append(make_paper(f"2401.{n:05d}", f"Paper {n}", abstract=" ".join(words)))
+    store.upsert_papers(papers)
+
+    pasted = papers[16].abstract + " " + papers[16].abstract
+    assert ids(store.search(pasted))[0] == "2401.00017"
+    store.close()
