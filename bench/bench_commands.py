@@ -8,7 +8,7 @@ Environment (all optional):
                          without it a store of ``HOTPAPERS_BENCH_PAPERS`` (default 20,000) synthetic papers is
                          built in a temporary directory;
 ``HOTPAPERS_BENCH_SUBSCRIBERS``  subscribers with stored DM channels (default 1,000; the target is 10,000);
-``HOTPAPERS_BENCH_RATE``  the bot's bulk pace in requests/s (default 49; Discord allows 50).
+``HOTPAPERS_BENCH_RATE``  the bot's bulk pace in requests/s (default 48; Discord allows 50).
 
 Latency is measured from the moment the fake Discord dispatches INTERACTION_CREATE to the moment the bot's
 callback reached it (both in this process, on one event loop, so it includes the gateway and REST hops).
@@ -179,7 +179,7 @@ async def _run(db: Path, subscribers: int, rate: float) -> None:
 
 def main() -> None:
     subscribers = int(os.environ.get("HOTPAPERS_BENCH_SUBSCRIBERS", "1000"))
-    rate = float(os.environ.get("HOTPAPERS_BENCH_RATE", "49"))
+    rate = float(os.environ.get("HOTPAPERS_BENCH_RATE", "48"))
     given = os.environ.get("HOTPAPERS_BENCH_DB")
     with tempfile.TemporaryDirectory(prefix="hp-bench-") as tmp:
         if given:
