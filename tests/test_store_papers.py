@@ -96,7 +96,7 @@ def test_recording_a_feed_twice_reports_everything_skipped(store: Store) -> None
     first = store.record_announcements(feed)
     second = store.record_announcements(feed)
 
-    assert first == IngestCounts(new=1, cross_listed=1, skipped=1)
+    assert first == IngestCounts(new=1, cross_listed=1, updated=1)  # the replacement brought a paper
     assert second == IngestCounts(skipped=3)
     assert [p.id for p in store.mailing_papers(TUESDAY)] == ["2411.00001", "2411.00002"]
 
@@ -118,7 +118,9 @@ def test_a_replacement_updates_metadata_but_stays_in_its_first_mailing(store: St
 
 
 def test_a_paper_seen_only_as_replaced_belongs_to_no_mailing(store: Store) -> None:
-    store.record_announcements([announce(make_paper(), WEDNESDAY, "replace-cross")])
+    counts = store.record_announcements([announce(make_paper(), WEDNESDAY, "replace-cross")])
+
+    assert counts == IngestCounts(updated=1)
 
     stored = store.paper("2411.00001")
     assert stored is not None and stored.mailing is None

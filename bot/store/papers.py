@@ -59,6 +59,7 @@ def paper_rowid(paper_id: str) -> int | None:
         year = 1900 + yy if yy >= 91 else 2000 + yy
         return (year * 100 + int(old[3])) * 100_000 + _OLD_ARCHIVES.index(old[1]) * 1000 + int(old[4])
     return None
+    return None
 
 
 @dataclass
@@ -236,7 +237,8 @@ class PaperStore:
         """Upsert the papers of feed entries and remember (mailing, category, announce type); idempotent.
 
         Per entry: ``new`` or ``cross_listed`` when that announcement is first seen as new / cross, else
-        ``updated`` when the paper's metadata or version changed, else ``skipped``.
+        ``updated`` when the paper's metadata or version changed (or a replacement brought a paper we did not
+        know), else ``skipped``.
         """
         entries = list(announcements)
         counts = IngestCounts()
@@ -244,7 +246,8 @@ class PaperStore:
             return counts
         conn = self.db.conn
         with conn:
-            changed = self._write_papers([entry.paper for entry in entries])
+            inserted, updated = self._write_rows([paper_row(entry.paper) for entry in entries])
+            changed = inserted | updated
             ids = sorted({entry.paper.id for entry in entries})
             known: set[tuple[str, str, str]] = set()
             for chunk in _chunks(ids, 500):
@@ -285,38 +288,25 @@ class PaperStore:
             return self._upsert_counts(rows)
 
     def _upsert_counts(self, rows: Sequence[PaperRow]) -> IngestCounts:
-        ids = [row[0] for row in rows]
-        existing = self._existing_ids(ids)
-        changed = self._write_rows(rows)
+        inserted, updated = self._write_rows(rows)
         counts = IngestCounts()
         seen: set[str] = set()
-        for paper_id in ids:
+        for row in rows:
+            paper_id = row[0]
             if paper_id in seen:
                 counts.skipped += 1
-            elif paper_id not in existing:
+            elif paper_id in inserted:
                 counts.new += 1
-            elif paper_id in changed:
+            elif paper_id in updated:
                 counts.updated += 1
             else:
                 counts.skipped += 1
             seen.add(paper_id)
         return counts
 
-    def _existing_ids(self, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        unique = sorted(set(ids))
-        for chunk in _chunks(unique, 500):
-            marks = ",".join("?" * len(chunk))
-            found.update(row[0] for row in self.db.conn.execute(
-                f"SELECT id FROM papers WHERE id IN ({marks})", chunk))  # noqa: S608
-        return found
-
-    def _write_papers(self, batch: Sequence[Paper]) -> set[str]:
-        return self._write_rows([paper_row(paper) for paper in batch])
-
-    def _write_rows(self, batch: Sequence[PaperRow]) -> set[str]:
-        """Insert unknown papers and update changed ones (inside the caller's transaction); returns the ids of
-        papers that existed and changed."""
+    def _write_rows(self, batch: Sequence[PaperRow]) -> tuple[set[str], set[str]]:
+        """Insert unknown papers and update changed ones (inside the caller's transaction); returns the ids
+        inserted and the ids of papers that existed and changed."""
         conn = self.db.conn
         stored: dict[str, dict[str, Any]] = {}
         unique = sorted({row[0] for row in batch})
@@ -348,7 +338,7 @@ class PaperStore:
             self._insert_rows(list(inserts.values()))
         if updates:
             self._update_rows(list(updates.values()), indexed)
-        return set(updates)
+        return set(inserts), set(updates)
 
     def _update_rows(self, rows: Sequence[dict[str, Any]], indexed: dict[str, tuple[Any, ...]]) -> None:
         conn = self.db.conn
