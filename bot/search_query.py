@@ -50,19 +50,25 @@ MAX_TERM_LENGTH = 64
 
 
 def words(text: str, *, conservative: bool = False) -> list[str]:
-    """Lowercase words of ``text`` without diacritics, split the way the search index splits them.
+    """Lowercase words of ``text`` without diacritics, split where the search index splits text.
 
-    SQLite's tokenizer knows Unicode 6.1; Python knows a newer Unicode. ``conservative`` splits on every
-    character that was not a letter, digit or private-use character as far back as Unicode 3.2, for when a
-    word from a newer script made SQLite see two words where Python saw one.
+    SQLite's tokenizer knows Unicode 6.1; Python knows a newer Unicode. ``conservative`` also splits on every
+    character that was not a letter, digit or private-use character as far back as Unicode 3.2, for when
+    Python saw one word where SQLite sees two.
     """
     if text.isascii():
         return _ASCII_WORD.findall(text.lower())
-    decomposed = unicodedata.normalize("NFD", text)  # canonical only: NFKD would turn symbols into letters
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    composed = unicodedata.normalize("NFC", text).lower()  # "e" + U+0301 is the letter "é", as in the index
     if conservative:
-        stripped = "".join(ch if _old_token_character(ch) else " " for ch in stripped)
-    return _WORD.findall(stripped.lower())
+        composed = "".join(ch if _old_token_character(ch) else " " for ch in composed)
+    return [_without_diacritics(word) for word in _WORD.findall(composed)]
+
+
+def _without_diacritics(word: str) -> str:
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFD", word)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def _old_token_character(ch: str) -> bool:

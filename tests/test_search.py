@@ -263,3 +263,18 @@ def test_a_pasted_abstract_finds_its_paper(tmp_path: Path) -> None:
     pasted = papers[16].abstract + " " + papers[16].abstract
     assert ids(store.search(pasted))[0] == "2401.00017"
     store.close()
+
+
+def test_scripts_with_composed_letters_are_found(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db")
+    store.upsert_papers([make_paper("2401.00001", "한국어 논문 on Émile's café")])
+    for query in ("한국어", "논문", "Emile", "émile", "e\u0301mile", "CAFÉ"):
+        assert ids(store.search(query)) == ["2401.00001"], query
+    assert ids(store.title_suggestions("한국")) == ["2401.00001"]
+    store.close()
+
+
+def test_a_word_sqlite_splits_differently_is_still_searched(store: Store) -> None:
+    # U+19B0 is a letter to Python's Unicode but not to SQLite's (6.1): SQLite sees "a" and "b" here.
+    assert "2401.00002" in ids(store.search("sparse a\u19b0b"))
+    assert isinstance(store.title_suggestions("sparse a\u19b0b"), list)
