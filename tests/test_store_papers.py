@@ -194,3 +194,19 @@ def test_a_feed_of_two_thousand_entries_is_stored_in_one_go(store: Store) -> Non
     assert counts == IngestCounts(new=2000)
     assert len(store.mailing_papers(TUESDAY)) == 2000
     assert store.paper_count() == 2000
+
+
+def test_papers_are_listed_in_id_order_whatever_order_they_arrived_in(store: Store) -> None:
+    store.record_announcements([announce(make_paper(paper_id), TUESDAY, "new")
+                                for paper_id in ("2411.00002", "hep-th/9901001", "2411.00010", "0704.0001")])
+
+    assert [p.id for p in store.mailing_papers(TUESDAY)] == ["hep-th/9901001", "0704.0001", "2411.00002",
+                                                             "2411.00010"]
+
+
+def test_an_id_outside_arxivs_schemes_is_still_kept_and_found(store: Store) -> None:
+    odd = make_paper("local/odd-1", title="An oddly numbered note")
+    store.upsert_papers([odd, make_paper("2411.00001")])
+
+    assert store.paper("local/odd-1") == odd
+    assert [p.id for p in store.search("oddly numbered")] == ["local/odd-1"]
