@@ -65,6 +65,36 @@ def test_a_line_becomes_a_paper() -> None:
     assert paper.mailing is None
 
 
+# The first record of the Kaggle dataset (abstract shortened): TeX accents in "authors", a wrapped title.
+FIRST_KAGGLE_LINE = json.dumps({
+    "id": "0704.0001", "submitter": "Pavel Nadolsky",
+    "authors": "C. Bal\\'azs, E. L. Berger, P. M. Nadolsky, C.-P. Yuan",
+    "title": "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies",
+    "comments": "37 pages, 15 figures; published version", "journal-ref": "Phys.Rev.D76:013009,2007",
+    "doi": "10.1103/PhysRevD.76.013009", "report-no": "ANL-HEP-PR-07-12", "categories": "hep-ph",
+    "license": None,
+    "abstract": "  A fully differential calculation in perturbative quantum chromodynamics is\npresented.\n",
+    "versions": [{"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"},
+                 {"version": "v2", "created": "Tue, 24 Jul 2007 20:10:27 GMT"}],
+    "update_date": "2008-11-13",
+    "authors_parsed": [["Balázs", "C.", ""], ["Berger", "E. L.", ""], ["Nadolsky", "P. M.", ""],
+                       ["Yuan", "C. -P.", ""]],
+}, separators=(",", ":"), ensure_ascii=True)
+
+
+def test_a_real_kaggle_line() -> None:
+    paper = parse_line(FIRST_KAGGLE_LINE)
+
+    assert paper.id == "0704.0001" and paper.version == 2
+    assert paper.title == ("Calculation of prompt diphoton production cross sections at Tevatron and LHC"
+                           " energies")
+    assert paper.authors == ("C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan")
+    assert paper.categories == ("hep-ph",) and paper.primary_category == "hep-ph"
+    assert paper.journal_ref == "Phys.Rev.D76:013009,2007" and paper.doi == "10.1103/PhysRevD.76.013009"
+    assert paper.abstract.startswith("A fully differential calculation") and "\n" not in paper.abstract
+    assert paper.published == datetime(2007, 4, 2, 19, 18, 42, tzinfo=UTC)
+
+
 def test_ids_keep_their_digits_even_when_written_as_numbers() -> None:
     line = json.dumps(kaggle_record("X")).replace('"id": "X"', '"id": 704.0010')
     assert parse_line(line).id == "0704.0010"
