@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from datetime import UTC, datetime
@@ -13,7 +14,8 @@ import pytest
 from bot import backfill as backfill_module
 from bot.backfill import BackfillProgress, MalformedLine, backfill_file, parse_line
 from bot.cli import main as cli
-from bot.store import Store
+from bot.commands.backfill import ProgressReport
+from bot.store import IngestCounts, Store
 
 
 def kaggle_record(paper_id: str, n: int = 0, **fields: Any) -> dict[str, Any]:
@@ -257,3 +259,22 @@ def test_a_big_file_is_parsed_in_a_child_process_and_resumes_too(tmp_path: Path,
     assert (resumed.counts.new, resumed.malformed) == (7, 1)
     assert store.paper_count() == 10
     store.close()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_progress_bar_is_redrawn_in_place() -> None:
+    terminal = _Terminal()
+    report = ProgressReport(terminal)
+
+    report(BackfillProgress(50, 100, 5, IngestCounts(new=5), 0))
+    report(BackfillProgress(100, 100, 10, IngestCounts(new=10), 1))
+    report.finish()
+
+    shown = terminal.getvalue()
+    assert shown.count("\r") == 2 and shown.endswith("\n")
+    assert "[###############...............]  50.0%" in shown
+    assert "100.0% 10 lines · 10 new · 0 updated · 0 unchanged · 1 malformed" in shown

@@ -278,3 +278,8 @@ def test_a_word_sqlite_splits_differently_is_still_searched(store: Store) -> Non
     # U+19B0 is a letter to Python's Unicode but not to SQLite's (6.1): SQLite sees "a" and "b" here.
     assert "2401.00002" in ids(store.search("sparse a\u19b0b"))
     assert isinstance(store.title_suggestions("sparse a\u19b0b"), list)
+
+
+def test_cli_search_refuses_a_limit_out_of_range(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["search", "attention", "--limit", "0"]) == 1
+    assert "--limit" in capsys.readouterr().err
