@@ -70,7 +70,7 @@ class SubscriptionSettings:
 @dataclass(frozen=True)
 class DiscordSettings:
     ready_timeout: float = 2.0
-    requests_per_second: float = 45.0  # stay under the token's global 50/s
+    requests_per_second: float = 48.0  # stay under the token's global 50/s (1,000 digests: 20.9 s)
 
 
 @dataclass(frozen=True)
