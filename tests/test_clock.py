@@ -31,4 +31,4 @@ def test_manual_clock_refuses_naive_times() -> None:
     clock.advance(timedelta(hours=1))
     assert clock.now().hour == 1
     with pytest.raises(ValueError):
-        clock.set(datetime(2026, 1, 1))  # noqa: DTZ001
+        clock.set(datetime(2026, 1, 1))
