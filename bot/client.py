@@ -82,13 +82,14 @@ class HotPapersBot(commands.Bot):
         self.deliverer = Deliverer(self, self.store, self.pacer, self.clock, retry_delays=self.retry_delays)
         self.channel_digests = ChannelDigests(self.store, self.deliverer, self.clock, self.settings)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        # Built before the cogs load so a cog registers its tick once, in cog_load; started after they load.
+        runtime = Runtime(self.settings, self.clock, self.store, self.channel_digests, self.session,
+                          ready=self.is_ready)
+        self.scheduler = Scheduler(runtime, runtime_id=f"bot-{id(self)}", tick_seconds=self.tick_seconds)
         for name in self.extension_names:
             await self.load_extension(name)  # raises: a broken cog must not start a half-working bot
             log.info("loaded %s", name)
         await self.sync_commands_if_changed()
-        runtime = Runtime(self.settings, self.clock, self.store, self.channel_digests, self.session,
-                          ready=self.is_ready)
-        self.scheduler = Scheduler(runtime, runtime_id=f"bot-{id(self)}", tick_seconds=self.tick_seconds)
         self.scheduler.start()
 
     async def on_ready(self) -> None:

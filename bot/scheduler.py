@@ -151,6 +151,9 @@ class Scheduler:
         """Run ``tick`` after the channel digests on every tick (e.g. DM digests)."""
         self.runtime.extra_ticks[name] = tick
 
+    def unregister_tick(self, name: str) -> None:
+        self.runtime.extra_ticks.pop(name, None)
+
     def start(self) -> None:
         """Build the jobs (inside the running event loop) and start ticking."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler

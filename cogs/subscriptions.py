@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DM_TICK = "dm-digests"
+
 
 def describe_follows(follows: list[subs.Follow]) -> str:
     if not follows:
@@ -46,16 +48,11 @@ class Subscriptions(commands.Cog):
         self.dms = DmDigests(bot, bot.store, bot.deliverer, bot.clock, bot.settings)
 
     async def cog_load(self) -> None:
-        self._register()
+        # The bot builds its scheduler before loading cogs, so this runs once per load (never per reconnect).
+        self.bot.scheduler.register_tick(DM_TICK, self.dms.tick)
 
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        self._register()
-
-    def _register(self) -> None:
-        scheduler = getattr(self.bot, "scheduler", None)
-        if scheduler is not None:
-            scheduler.register_tick("dm-digests", self.dms.tick)
+    async def cog_unload(self) -> None:
+        self.bot.scheduler.unregister_tick(DM_TICK)
 
     @property
     def _default(self) -> subs.Schedule:
