@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from bot import taxonomy
 from bot.errors import HotPapersError, UnknownCategory
+from bot.mailing import ANNOUNCEMENT_TIME, EASTERN
+from bot.mailing import announced_at as announced_at  # re-exported: the digest rules are read with it
 from bot.models import RankedPaper
 from bot.store.digests import ChannelDigest
 
-EASTERN = ZoneInfo("America/New_York")
-ANNOUNCEMENT_TIME = time(20, 0)
 MAX_SIZE = 25
 
 
@@ -34,11 +34,6 @@ class DigestSetupError(HotPapersError, ValueError):
 
 
 # ---- when --------------------------------------------------------------------------------------------------
-
-
-def announced_at(mailing: date) -> datetime:
-    """20:00 US Eastern of the evening before the mailing's date: when it was announced."""
-    return datetime.combine(mailing - timedelta(days=1), ANNOUNCEMENT_TIME, tzinfo=EASTERN).astimezone(UTC)
 
 
 def newest_mailing_allowed(at: datetime, min_age_hours: float) -> date:

@@ -26,14 +26,14 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from bot.clock import Clock
 from bot.config import SOURCES, Settings
+from bot.mailing import announced_at
 from bot.ranking import score
 from bot.sources import bluesky, hackernews, huggingface, x
 from bot.sources.observations import JsonClient, Observation, Sleep, SourceError
@@ -43,15 +43,9 @@ from bot.store.signals import RefreshRecord
 log = logging.getLogger(__name__)
 
 FALLBACK_LIMIT = 30  # per-paper lookups per source and refresh, for papers already engaged elsewhere
-ANNOUNCEMENT_ZONE = ZoneInfo("America/New_York")
 # A story may link a paper a little before its mailing (the id is known from submission).
 LOOKBACK = timedelta(days=1)
 Status = Literal["ok", "partial", "failed", "off"]
-
-
-def announced_at(mailing: date) -> datetime:
-    """When ``mailing`` went out: 20:00 US Eastern the evening before its date, in UTC."""
-    return datetime.combine(mailing - timedelta(days=1), time(20, 0), ANNOUNCEMENT_ZONE).astimezone(UTC)
 
 
 def refresh_interval(now: datetime, mailing: date, settings: Settings) -> timedelta | None:

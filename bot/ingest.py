@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from bot.mailing import EASTERN
 from bot.models import Announcement
 from bot.sources.arxiv import ArxivClient, feed_groups
-from bot.sources.arxiv_parse import EASTERN
 from bot.store import AsyncStore, IngestCounts, Store
 
 log = logging.getLogger(__name__)

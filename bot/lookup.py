@@ -17,6 +17,7 @@ from bot import ranking
 from bot.config import Settings
 from bot.errors import HotPapersError, NotFound, UpstreamError
 from bot.ids import EXAMPLES, ArxivId, looks_like_arxiv_id, parse_arxiv_id
+from bot.mailing import parse_mailing_date
 from bot.models import Paper, RankedPaper, SourceSignal
 from bot.search_query import words
 from bot.store import AsyncStore, Store
@@ -182,10 +183,7 @@ def parse_top(category: str | None, when: str | None, count: int | None) -> TopR
         code = canonical_category(category.strip()[:40])
     mailing = None
     if when and when.strip():
-        try:
-            mailing = date.fromisoformat(when.strip()[:10]) if len(when.strip()) == 10 else None
-        except ValueError:
-            mailing = None
+        mailing = parse_mailing_date(when)
         if mailing is None:
             raise HotPapersError(f"{when.strip()[:20]!r} is not a date: use YYYY-MM-DD, such as 2024-11-06 "
                                  "(leave it out for the latest mailing)")

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot import digest
 from bot.errors import HotPapersError, UnknownCategory
+from bot.mailing import announced_at
 from bot.models import Paper, RankedPaper
 from bot.search_query import words
 from bot.taxonomy import canonical_category, expand
@@ -363,7 +364,7 @@ def parse_frequency(text: str) -> Frequency:
 
 def ready_at(mailing: date, min_age_hours: float) -> datetime:
     """When a mailing is old enough to send: ``min_age_hours`` after its announcement."""
-    return digest.announced_at(mailing) + timedelta(hours=min_age_hours)
+    return announced_at(mailing) + timedelta(hours=min_age_hours)
 
 
 def last_slot(schedule: Schedule, now: datetime) -> datetime:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
 from bot import ranking, taxonomy
 from bot.clock import clock_from_env
+from bot.commands.top import parse_mailing_date
 from bot.config import Settings
 from bot.digest import build_digest
 from bot.errors import HotPapersError
@@ -17,12 +17,7 @@ from bot.store import Store
 def main(args: argparse.Namespace, settings: Settings) -> int:
     categories = (taxonomy.resolve_categories([args.category]) if args.category
                   else settings.ingest.categories)
-    wanted: date | None = None
-    if args.date:
-        try:
-            wanted = date.fromisoformat(args.date)
-        except ValueError:
-            raise HotPapersError(f"--date {args.date!r} is not a date: use YYYY-MM-DD") from None
+    wanted = parse_mailing_date(args.date)
     store = Store(settings.db_path)
     try:
         latest = store.latest_mailing(list(categories))

@@ -11,6 +11,7 @@ from typing import Any
 from bot.clock import clock_from_env
 from bot.config import Settings
 from bot.errors import HotPapersError
+from bot.mailing import parse_mailing_date as parse_day
 from bot.models import Paper, RankedPaper
 from bot.ranking import DayRanking, display_score, rank_day
 from bot.store import Store
@@ -23,10 +24,10 @@ def parse_mailing_date(text: str | None) -> date | None:
     """``--date`` as a date, None when absent; a bad one is an expected failure with an example."""
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise HotPapersError(f"--date {text!r} is not a date like 2021-07-14") from None
+    day = parse_day(text)
+    if day is None:
+        raise HotPapersError(f"--date {text!r} is not a date like 2021-07-14")
+    return day
 
 
 def resolve_mailing(store: Store, wanted: date | None, categories: Sequence[str] | None = None) -> date:

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from bot.errors import InvalidPaperId, UnknownCategory, UpstreamError
 from bot.ids import parse_arxiv_id
+from bot.mailing import EASTERN
 from bot.models import ANNOUNCE_TYPES, Announcement, AnnounceType, Paper
 from bot.taxonomy import expand
 
@@ -35,7 +35,6 @@ ATOM = "http://www.w3.org/2005/Atom"
 ARXIV = "http://arxiv.org/schemas/atom"
 OPENSEARCH = "http://a9.com/-/spec/opensearch/1.1/"
 DC = "http://purl.org/dc/elements/1.1/"
-EASTERN = ZoneInfo("America/New_York")
 
 _A = f"{{{ATOM}}}"
 _X = f"{{{ARXIV}}}"
