@@ -131,11 +131,12 @@ class SearchPage:
         return self.page * PAGE_SIZE + 1
 
 
-async def search_page(store: AsyncStore, query: str, page: int, now: datetime) -> SearchPage:
+async def search_page(store: AsyncStore, query: str, page: int, now: datetime,
+                      weights: Mapping[str, float] | None = None) -> SearchPage:
     """One page of keyword results (``PAGE_SIZE`` papers, at most ``MAX_PAGES`` pages)."""
     page = max(0, min(page, MAX_PAGES - 1))
     wanted = (page + 1) * PAGE_SIZE + 1
-    found = await store.run(Store.search, query, limit=wanted, now=now)
+    found = await store.run(Store.search, query, limit=wanted, now=now, weights=weights)
     papers = tuple(found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
     has_next = len(found) > (page + 1) * PAGE_SIZE and page + 1 < MAX_PAGES
     return SearchPage(query, papers, page, has_next)

@@ -22,8 +22,8 @@ Ranking (what ``hotpapers search`` and ``/paper`` keywords return, best first):
      BM25F-style sum without length normalisation;
    - ``recency = 1 + 2^(−age_days / 365)``: a paper published today counts up to twice as much as a very old
      one, with a one-year half-life, ``age`` measured from the newest candidate (or the ``now`` given);
-   - ``hotness = 1 + ln(1 + h)`` where ``h`` is an engagement score; it is 0 (factor 1) until engagement is
-     wired into search — the hook is the ``hotness`` argument of :func:`score`.
+   - ``hotness = 1 + ln(1 + h)`` where ``h`` is the paper's engagement score (:mod:`bot.ranking`, as of
+     ``now``); a paper nobody engaged with has factor 1.
 
    Ties keep the newer paper first.
 """

@@ -91,7 +91,8 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
                                                     ephemeral=True)
             return
         bot: HotPapersBot = interaction.client
-        page = await lookup.search_page(bot.store, state[0], self.page, bot.clock.now())
+        page = await lookup.search_page(bot.store, state[0], self.page, bot.clock.now(),
+                                              bot.settings.ranking.weights)
         embed, view = results_message(page, self.owner)
         await interaction.response.edit_message(embed=embed, view=view)
 
@@ -184,7 +185,8 @@ class Paper(commands.Cog):
         now = self.bot.clock.now()
         if parsed.keywords is not None:
             page, deferred = await answer_soon(interaction,
-                                               lookup.search_page(self.bot.store, parsed.keywords, 0, now))
+                                               lookup.search_page(self.bot.store, parsed.keywords, 0, now,
+                                                                  self.bot.settings.ranking.weights))
             embed, view = results_message(page, interaction.user.id)
             if deferred:
                 await interaction.followup.send(embed=embed, view=view)

@@ -283,3 +283,21 @@ def test_a_word_sqlite_splits_differently_is_still_searched(store: Store) -> Non
 def test_cli_search_refuses_a_limit_out_of_range(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["search", "attention", "--limit", "0"]) == 1
     assert "--limit" in capsys.readouterr().err
+
+
+def test_engagement_lifts_an_equally_relevant_paper(tmp_path: Path) -> None:
+    from bot.sources.observations import Observation
+
+    store = Store(tmp_path / "hot.db")
+    quiet = make_paper("2401.00001", "Sparse attention for graphs")
+    talked_about = make_paper("2401.00002", "Sparse attention for meshes")
+    store.upsert_papers([quiet, talked_about])
+    assert [p.id for p in store.search("sparse attention")] == ["2401.00002", "2401.00001"]  # newer first on a tie
+
+    when = datetime(2024, 1, 16, tzinfo=UTC)
+    store.record_observations([Observation("hn", "story-1", ("2401.00001",), {"points": 120, "comments": 30},
+                                           "https://news.ycombinator.com/item?id=1", when)])
+    assert [p.id for p in store.search("sparse attention", now=when)] == ["2401.00001", "2401.00002"]
+    # As of a moment before anyone engaged, the tie stands.
+    before = datetime(2024, 1, 15, 12, tzinfo=UTC)
+    assert [p.id for p in store.search("sparse attention", now=before)] == ["2401.00002", "2401.00001"]

@@ -24,7 +24,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
                              "'hotpapers backfill FILE' first (or set HOTPAPERS_DB)")
     store = Store(settings.db_path)
     try:
-        papers = store.search(args.query, limit=args.limit, category=category)
+        papers = store.search(args.query, limit=args.limit, category=category, weights=settings.ranking.weights)
     finally:
         store.close()
     if args.json:

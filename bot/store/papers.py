@@ -11,15 +11,16 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from bot import search_query
-from bot.models import Announcement, Paper
+from bot import ranking, search_query
+from bot.config import RankingSettings
+from bot.models import Announcement, Paper, SourceSignal
 from bot.store.base import Migration
 
 # Old-style archives in a fixed order: row ids encode the position, so this list only ever grows at its end.
@@ -228,6 +229,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 class PaperStore:
     db: sqlite_utils.Database
+
+    if TYPE_CHECKING:  # provided by SignalsStore in the composed Store; search weighs engagement with it
+        def latest_signals(self, paper_ids: Sequence[str], as_of: datetime
+                           ) -> dict[str, dict[str, SourceSignal]]: ...
     PAPER_MIGRATIONS: Sequence[Migration] = (
         _create_papers, _create_search, _create_backfill_checkpoints, _create_paper_months)
 
@@ -458,12 +463,13 @@ class PaperStore:
         return int(count)
 
     def search(self, query: str, *, limit: int = 10, category: str | None = None,
-               since: date | None = None, until: date | None = None, now: datetime | None = None
-               ) -> list[Paper]:
+               since: date | None = None, until: date | None = None, now: datetime | None = None,
+               weights: Mapping[str, float] | None = None) -> list[Paper]:
         """Best matches for any user text (never raises on odd input); ranking in :mod:`bot.search_query`.
 
         ``category`` is a category or archive code (aliases resolved); ``since``/``until`` bound the first
-        publication date, inclusive.
+        publication date, inclusive. ``weights`` weigh engagement as in :mod:`bot.ranking` (default: the
+        default ``[ranking.weights]``).
         """
         if limit <= 0 or not search_query.query_terms(query):
             return []
@@ -492,7 +498,10 @@ class PaperStore:
         exact_ids = {paper.id for paper in exact}
         papers = [paper for paper in self._papers_by_rowid(candidates)
                   if wanted(paper) and paper.id not in exact_ids]
-        ranked = _rank(papers, terms, frequency, self.paper_count(), now)
+        signals = self.latest_signals([paper.id for paper in papers], now or _END_OF_TIME)
+        weights = weights if weights is not None else RankingSettings().weights
+        hotness = {paper_id: ranking.score(by_source, weights) for paper_id, by_source in signals.items()}
+        ranked = _rank(papers, terms, frequency, self.paper_count(), now, hotness)
         return (exact + ranked)[:limit]
 
     def _candidates(self, terms: list[str], category_filter: str | None, rowid_range: tuple[int, int] | None
@@ -680,6 +689,9 @@ def _rowid_range(since: date | None, until: date | None) -> tuple[int, int] | No
     return low, high
 
 
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def _in_category(paper: Paper, category: str) -> bool:
     from bot import taxonomy
 
@@ -687,7 +699,7 @@ def _in_category(paper: Paper, category: str) -> bool:
 
 
 def _rank(papers: Sequence[Paper], terms: Sequence[str], frequency: dict[str, int], total: int,
-          now: datetime | None) -> list[Paper]:
+          now: datetime | None, hotness: dict[str, float]) -> list[Paper]:
     if not papers:
         return []
     weights = {term: search_query.idf(frequency.get(term, 0), total) for term in terms}
@@ -701,6 +713,7 @@ def _rank(papers: Sequence[Paper], terms: Sequence[str], frequency: dict[str, in
             "abstract": search_query.words(paper.abstract),
         }
         relevance = search_query.relevance(fields, weights)
-        scored.append((-search_query.score(relevance, paper.published, reference), position, paper))
+        scored.append((-search_query.score(relevance, paper.published, reference, hotness.get(paper.id, 0.0)),
+                       position, paper))
     scored.sort(key=lambda item: (item[0], item[1]))
     return [paper for _, _, paper in scored]
