@@ -115,14 +115,15 @@ def _trim(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def shorten_authors(authors: Sequence[str], limit: int = 4) -> str:
-    """``A, B, C`` or ``A, B, C, D et al.`` when there are more than ``limit``."""
+def shorten_authors(authors: Sequence[str], limit: int = 4, *, unknown: str = "Unknown authors") -> str:
+    """``A, B, C, D`` or, when there are more than ``limit``, the first ``limit - 1`` (at least one) and
+    "et al."; ``unknown`` when there are none. Plain text: callers escape it for Markdown."""
     names = [tidy(a) for a in authors if a.strip()]
     if not names:
-        return "Unknown authors"
+        return unknown
     if len(names) <= limit:
         return ", ".join(names)
-    return ", ".join(names[: limit - 1]) + " et al."
+    return ", ".join(names[: max(limit - 1, 1)]) + " et al."
 
 
 def _number(value: int) -> str:
@@ -346,8 +347,7 @@ def paper_list_embed(title: str, entries: Sequence[tuple[Paper, str]], *, start:
     lines = []
     for number, (paper, note) in enumerate(entries, start=start):
         name = safe(_trim(tidy(paper.title).replace("[", "(").replace("]", ")"), 110))
-        authors = paper.authors
-        who = safe(tidy(authors[0])) + (" et al." if len(authors) > 1 else "") if authors else ""
+        who = safe(shorten_authors(paper.authors, limit=1, unknown=""))
         line = f"**{number}.** [{name}]({paper.abs_url}) · {paper.id}"
         extra = " · ".join(part for part in (who, note) if part)
         if extra:

@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.jsonout import paper_json
 from bot.models import Paper
+from bot.render import shorten_authors
 from bot.store import Store
 from bot.taxonomy import canonical_category
 
@@ -39,7 +40,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 def format_result(rank: int, paper: Paper) -> str:
     """One search result as three lines: title, authors and facts, link."""
-    authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+    authors = shorten_authors(paper.authors)
     when = paper.published.date().isoformat() if paper.published else "date unknown"
     return (f"{rank:>2}. {paper.title}\n"
             f"    {authors} · {paper.primary_category} · {when}\n"
