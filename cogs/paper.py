@@ -149,7 +149,11 @@ async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T],
     done, _ = await asyncio.wait({task}, timeout=FAST_ANSWER)
     if done:
         return task.result(), False
-    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    try:
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    except BaseException:
+        task.cancel()  # nobody will await it now
+        raise
     return await task, True
 
 
