@@ -13,10 +13,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from bot.sources.observations import FormatChanged, JsonClient, Observation, count, linked_paper_ids
+from bot.sources.observations import (
+    FormatChanged,
+    JsonClient,
+    Observation,
+    Page,
+    count,
+    linked_paper_ids,
+    paged,
+    utc_stamp,
+)
 
 SOURCE = "bluesky"
 PAGE_SIZE = 100
@@ -85,10 +94,6 @@ def parse_search_posts(payload: Any, observed_at: datetime) -> SearchPage:
     return SearchPage(observations, cursor if more else None)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class BlueskyClient:
     def __init__(self, client: JsonClient, base_url: str, handle: str, password: str) -> None:
         self.client = client
@@ -107,27 +112,23 @@ class BlueskyClient:
 
     async def _search(self, params: Mapping[str, str | int], observed_at: datetime, max_pages: int
                       ) -> list[Observation]:
-        observations: list[Observation] = []
-        cursor: str | None = None
-        for _ in range(max_pages):
+        async def fetch(cursor: str | None) -> Page:
             page_params = {**params, "limit": PAGE_SIZE, **({"cursor": cursor} if cursor else {})}
             payload = await self.client.get(f"{self.base_url}/app.bsky.feed.searchPosts", page_params)
             page = parse_search_posts(payload, observed_at)
-            observations.extend(page.observations)
-            cursor = page.cursor
-            if cursor is None:
-                break
-        return observations
+            return page.observations, page.cursor
+
+        return await paged(fetch, max_pages)
 
     async def posts_since(self, since: datetime, observed_at: datetime) -> list[Observation]:
         """Posts linking arxiv.org since ``since``, most engaged first (the bulk query)."""
         params: dict[str, str | int] = {
-            "q": "arxiv.org", "domain": "arxiv.org", "since": _iso(since), "sort": "top"}
+            "q": "arxiv.org", "domain": "arxiv.org", "since": utc_stamp(since), "sort": "top"}
         return await self._search(params, observed_at, MAX_PAGES)
 
     async def posts_of(self, paper_id: str, since: datetime, observed_at: datetime) -> list[Observation]:
         """Posts linking one paper's abs page (the bounded per-paper fallback)."""
         params: dict[str, str | int] = {
-            "q": "arxiv.org", "url": f"https://arxiv.org/abs/{paper_id}", "since": _iso(since), "sort": "top"}
+            "q": "arxiv.org", "url": f"https://arxiv.org/abs/{paper_id}", "since": utc_stamp(since), "sort": "top"}
         found = await self._search(params, observed_at, 1)
         return [o for o in found if paper_id in o.paper_ids]

@@ -16,14 +16,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import aiohttp
 
 from bot.clock import Clock
 from bot.ids import find_arxiv_ids
-from bot.sources.http import USER_AGENT, retry_after_seconds
+from bot.sources.http import RETRY_STATUSES, USER_AGENT, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,27 @@ def count(value: Any) -> int:
     return max(int(value), 0)
 
 
+def utc_stamp(moment: datetime) -> str:
+    """``moment`` as the ``YYYY-MM-DDTHH:MM:SSZ`` the search APIs take."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Page = tuple[list[Observation], str | None]  # a page's observations, the next page's token
+
+
+async def paged(fetch: Callable[[str | None], Awaitable[Page]], max_pages: int) -> list[Observation]:
+    """Observations of up to ``max_pages`` pages: ``fetch(token)`` returns a page and the next page's token
+    (None on the first call, and from the last page)."""
+    observations: list[Observation] = []
+    token: str | None = None
+    for _ in range(max_pages):
+        page, token = await fetch(token)
+        observations.extend(page)
+        if token is None:
+            break
+    return observations
+
+
 class JsonClient:
     """GETs and POSTs JSON, counting requests; retries 429/5xx honouring Retry-After, then raises SourceError.
 
@@ -85,7 +106,7 @@ class JsonClient:
     so a refresh never stalls for an hour on one source.
     """
 
-    RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+    RETRY_STATUSES = RETRY_STATUSES
 
     def __init__(self, session: aiohttp.ClientSession, clock: Clock, *,
                  headers: Mapping[str, str] | None = None, retries: int = 2, max_wait: float = 60.0,

@@ -13,10 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from bot.sources.observations import FormatChanged, JsonClient, Observation, count, linked_paper_ids
+from bot.sources.observations import (
+    FormatChanged,
+    JsonClient,
+    Observation,
+    Page,
+    count,
+    linked_paper_ids,
+    paged,
+    utc_stamp,
+)
 
 SOURCE = "x"
 PAGE_SIZE = 100
@@ -108,19 +117,15 @@ class XClient:
     async def search(self, query: str, since: datetime, observed_at: datetime, *, max_requests: int
                      ) -> list[Observation]:
         """Every page of one recent-search query (at most ``max_requests`` requests)."""
-        observations: list[Observation] = []
-        token: str | None = None
         params: dict[str, str | int] = {
-            "query": query, "max_results": PAGE_SIZE,
-            "start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "query": query, "max_results": PAGE_SIZE, "start_time": utc_stamp(since),
             "tweet.fields": "public_metrics,entities,referenced_tweets,author_id",
             "expansions": "referenced_tweets.id,author_id", "user.fields": "username"}
-        for _ in range(max_requests):
+
+        async def fetch(token: str | None) -> Page:
             payload = await self.client.get(f"{self.base_url}/tweets/search/recent",
                                             {**params, **({"next_token": token} if token else {})})
             page = parse_recent_search(payload, observed_at)
-            observations.extend(page.observations)
-            token = page.next_token
-            if token is None:
-                break
-        return observations
+            return page.observations, page.next_token
+
+        return await paged(fetch, max_requests)
