@@ -18,7 +18,7 @@ from bot.delivery import jump_url
 from bot.errors import HotPapersError
 from bot.render import digest_messages
 from bot.store import Store
-from bot.store.digests import ChannelDigest
+from bot.store.digests import ChannelDigest, PlannedMessage
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
@@ -30,6 +30,11 @@ Postable = discord.TextChannel  # text and announcement channels (discord.py map
 
 class DigestError(HotPapersError):
     """A /digest request that cannot be done; the message says what to do."""
+
+
+def _link(cfg: ChannelDigest, message: PlannedMessage, message_id: int | None = None) -> str:
+    """Link to a message the ledger says was posted for ``cfg`` (in its channel or its thread)."""
+    return jump_url(cfg.guild_id, message.channel_id or cfg.channel_id, message_id or message.message_id or 0)
 
 
 def _needed(thread: bool) -> list[str]:
@@ -157,9 +162,8 @@ class Digests(commands.Cog):
         lines = [self._describe(cfg)]
         for record in records:
             if record.status == "done" and record.messages and record.messages[0].message_id:
-                first = record.messages[0]
-                link = jump_url(cfg.guild_id, first.channel_id or cfg.channel_id, first.message_id or 0)
-                lines.append(f"• {record.period}: posted ({len(record.messages)} message(s)) {link}")
+                lines.append(f"• {record.period}: posted ({len(record.messages)} message(s)) "
+                             f"{_link(cfg, record.messages[0])}")
             elif record.status == "sending":
                 lines.append(f"• {record.period}: being posted (will resume if interrupted)")
             else:
@@ -201,16 +205,15 @@ class Digests(commands.Cog):
         record = upcoming.record
         if record is not None and record.status in ("done", "skipped", "failed"):
             first = next((m for m in record.messages if m.message_id), None)
-            where = (f": {jump_url(cfg.guild_id, first.channel_id or cfg.channel_id, first.message_id or 0)}"
-                     if first else f" ({record.status}: {record.reason})" if record.reason else "")
+            where = (f": {_link(cfg, first)}" if first
+                     else f" ({record.status}: {record.reason})" if record.reason else "")
             await interaction.followup.send(
                 f"The {record.period} mailing was already posted in <#{cfg.channel_id}>, so nothing was "
                 f"posted{where}. The next mailing posts at the usual time.", ephemeral=True)
             return
         outcome = await self.bot.channel_digests.post(cfg, upcoming.digest)
         if outcome.status in ("sent", "already") and outcome.record and outcome.message_ids:
-            first_message = outcome.record.messages[0]
-            link = jump_url(cfg.guild_id, first_message.channel_id or cfg.channel_id, outcome.message_ids[0])
+            link = _link(cfg, outcome.record.messages[0], outcome.message_ids[0])
             await interaction.followup.send(f"Posted the {upcoming.mailing} mailing: {link}", ephemeral=True)
         elif outcome.status in ("forbidden", "gone"):
             await interaction.followup.send(
