@@ -1,4 +1,5 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures: recorded payloads, the upstream fake, the fake Discord (``fake_discord``: the
+standard world; ``fake_discord_empty``; ``fake_discord_env``) and the harness's ``seeded`` / ``world``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+
+from tests.fakes.discord.fixtures import fake_discord, fake_discord_empty, fake_discord_env  # noqa: F401
+from tests.harness import seeded, world  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real payloads recorded from the services; CI has them beside the checkout. Never copied into the project.

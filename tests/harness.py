@@ -1,16 +1,22 @@
-"""A reusable harness for end-to-end tests of the bot against the local Discord.
+"""The one harness for end-to-end tests of the bot against the local Discord.
 
-- :func:`seed_store` fills a temporary store through the store's own methods (``record_announcements``,
-  ``record_observations``): a mailing of papers in cs.LG / cs.CV with engagement, plus a previous mailing.
-- :func:`bot_settings` builds validated :class:`Settings` pointing at the fake and the store.
+- :func:`make_paper` builds a :class:`Paper`; :func:`seed_store` fills a temporary store through the store's own
+  methods (``record_announcements``, ``record_observations``): by default a mailing of papers in cs.LG / cs.CV
+  with Hacker News points plus a previous mailing, or the papers, upvotes and mailing a test gives.
+- :func:`bot_settings` builds validated :class:`Settings` pointing at the fake and the store (arXiv unreachable).
 - :func:`running_bot` runs the real :class:`HotPapersBot` in-process against the fake (use a ``ManualClock``
   and ``await bot.scheduler.tick_now()`` to make time pass).
+- :func:`reply` is the message an interaction ended with; :func:`slash_reply` runs a command and returns it;
+  :func:`text_of` is everything a user reads in a message.
 - :class:`BotProcess` runs ``hotpapers run`` in its own process (kill -9, restart), pointed at the fake only
   through ``HOTPAPERS_DISCORD_API`` / ``HOTPAPERS_DISCORD_GATEWAY``, with ``HOTPAPERS_DB`` and a
   ``HOTPAPERS_TEST_CLOCK`` file (move time with :meth:`BotProcess.set_time`).
 
-Fixtures (import them in a test module): ``seeded`` (a :class:`Seed`), ``world`` (a fake with the standard
-world, and a fast channel message window).
+Fixtures (tests/conftest.py makes them available everywhere): ``seeded`` (a :class:`Seed`), ``world`` (a fake
+with the standard world, and a fast channel message window).
+
+Two dates: :data:`MAILING` (2026-11-25) for digest tests, and :data:`LOOKUP_MAILING` (2024-11-06, seen at
+:data:`LOOKUP_NOW`) for the ``/paper``, ``/top``, subscription and DM tests.
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +41,16 @@ from bot.models import Announcement, Paper
 from bot.sources.observations import Observation
 from bot.store import Store
 from tests.fakes.discord import FakeDiscord, run_client
+from tests.fakes.discord.models import Interaction, Message
 
 ROOT = Path(__file__).resolve().parent.parent
 
 MAILING = date(2026, 11, 25)  # a Wednesday: announced Tuesday 2026-11-24 20:00 EST (01:00 UTC on the 25th)
 PREVIOUS = date(2026, 11, 24)
 OBSERVED = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+LOOKUP_MAILING = date(2024, 11, 6)  # a Wednesday: announced Tuesday 20:00 EST = 01:00 UTC; 12 h old at 13:00 UTC
+LOOKUP_NOW = datetime(2024, 11, 6, 15, 0, tzinfo=UTC)
+LOOKUP_OBSERVED = LOOKUP_NOW - timedelta(hours=1)
 
 
 @dataclass
@@ -59,42 +69,55 @@ def make_paper(
     categories: Sequence[str] = ("cs.LG",),
     abstract: str | None = None,
     authors: Sequence[str] = ("Ada Lovelace", "Alan Turing"),
+    mailing: date | None = None,
+    version: int = 1,
 ) -> Paper:
+    """A paper submitted two days before ``mailing`` (default :data:`MAILING`) at 18:00 UTC; ``Paper.mailing``
+    is set only when ``mailing`` is given."""
+    published = datetime.combine((mailing or MAILING) - timedelta(days=2), time(18), tzinfo=UTC)
     return Paper(
         id=pid,
-        version=1,
+        version=version,
         title=title,
         authors=tuple(authors),
         abstract=abstract or f"We present {title.lower()}. It improves on prior work.",
         primary_category=categories[0],
         categories=tuple(categories),
-        published=datetime(2026, 11, 23, 18, tzinfo=UTC),
-        updated=datetime(2026, 11, 23, 18, tzinfo=UTC),
+        published=published,
+        updated=published,
+        mailing=mailing,
     )
 
 
 def seed_store(
     db: Path,
+    papers: int | Sequence[Paper] = 12,
     *,
-    papers: int = 12,
     special: Sequence[Paper] = (),
-    points: Sequence[int] = (),
+    points: Sequence[int] | None = (),
+    hf: Mapping[str, int] | None = None,
     mailing: date = MAILING,
     previous: date | None = PREVIOUS,
+    observed: datetime = OBSERVED,
 ) -> Seed:
-    """A store with ``papers`` papers announced in ``mailing`` (plus ``special`` ones), each with Hacker News
-    points (``points[i]``, default 1000 - 50·i), and one paper in the ``previous`` mailing."""
+    """A store with ``papers`` announced (as new) in ``mailing``: that many generated papers on learning, or the
+    papers given; then ``special`` ones. Hacker News points for each (``points[i]``, default 1000 - 50·i;
+    ``points=None`` for none), Hugging Face upvotes by id from ``hf``, all seen at ``observed``; and, unless
+    ``previous`` is None, one paper with 500 points in the ``previous`` mailing."""
     seed = Seed(db, mailing, previous or mailing)
     store = Store(db)
     try:
-        batch = [
-            make_paper(
-                f"2611.{10000 + i}",
-                f"Paper number {i + 1} on learning",
-                categories=("cs.LG", "cs.CV") if i % 2 else ("cs.LG",),
-            )
-            for i in range(papers)
-        ]
+        if isinstance(papers, int):
+            batch = [
+                make_paper(
+                    f"2611.{10000 + i}",
+                    f"Paper number {i + 1} on learning",
+                    categories=("cs.LG", "cs.CV") if i % 2 else ("cs.LG",),
+                )
+                for i in range(papers)
+            ]
+        else:
+            batch = list(papers)
         batch += list(special)
         store.record_announcements(Announcement(p, mailing, "new", p.categories[0]) for p in batch)
         if previous is not None:
@@ -108,23 +131,28 @@ def seed_store(
                         (old.id,),
                         {"points": 500},
                         "https://news.ycombinator.com/item?id=9",
-                        OBSERVED,
+                        observed,
                     )
                 ]
             )
         observations = []
-        for i, p in enumerate(batch):
-            value = points[i] if i < len(points) else 1000 - 50 * i
-            observations.append(
-                Observation(
-                    "hn",
-                    f"hn-{p.id}",
-                    (p.id,),
-                    {"points": value, "comments": 3},
-                    f"https://news.ycombinator.com/item?id={i + 1}",
-                    OBSERVED,
+        if points is not None:
+            for i, p in enumerate(batch):
+                value = points[i] if i < len(points) else 1000 - 50 * i
+                observations.append(
+                    Observation(
+                        "hn",
+                        f"hn-{p.id}",
+                        (p.id,),
+                        {"points": value, "comments": 3},
+                        f"https://news.ycombinator.com/item?id={i + 1}",
+                        observed,
+                    )
                 )
-            )
+        observations += [
+            Observation("hf", f"hf-{pid}", (pid,), {"upvotes": votes}, f"https://huggingface.co/papers/{pid}", observed)
+            for pid, votes in (hf or {}).items()
+        ]
         store.record_observations(observations)
         seed.paper_ids = [p.id for p in batch]
         seed.titles = {p.id: p.title for p in batch}
@@ -142,6 +170,8 @@ def bot_settings(fake: FakeDiscord, db: Path, **env: str) -> Settings:
         "DISCORD_TOKEN": fake.token,
         "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.1",
         "HOTPAPERS_CONFIG": str(_empty_config(db.parent)),
+        "HOTPAPERS_ARXIV_API": "http://127.0.0.1:9/api/query",  # nothing listens: no test reaches arXiv
+        "HOTPAPERS_ARXIV_INTERVAL": "0",
     }
     values.update(env)
     return load_settings(values, dotenv=None)
@@ -184,6 +214,15 @@ async def running_bot(
         await bot.close()  # also when start-up failed (idempotent otherwise)
 
 
+async def reply(fake: FakeDiscord, interaction: Interaction, within: float = 5.0) -> Message:
+    """The message an interaction ended with: its direct answer, or its first follow-up after a defer."""
+    response = await fake.wait_for_response(interaction, within)
+    if response.type == 5:  # deferred: the answer is the first follow-up
+        return (await fake.wait_for_followups(interaction, 1, within))[0]
+    assert interaction.original is not None
+    return interaction.original
+
+
 async def slash_reply(
     fake: FakeDiscord,
     command: str,
@@ -194,16 +233,20 @@ async def slash_reply(
     force: bool = False,
     within: float = 5.0,
 ) -> tuple[str, bool, list[dict[str, Any]]]:
-    """Run a slash command and return (text, ephemeral, embeds) of the reply the user sees (the response,
-    or the first follow-up after a defer)."""
+    """Run a slash command and return (text, ephemeral, embeds) of the :func:`reply` the user sees."""
     interaction = await fake.slash(command, options or {}, user=user, channel=channel, force=force)
-    response = await fake.wait_for_response(interaction, within)
-    if response.type == 5:  # deferred: the answer is the first follow-up
-        (message, *_) = await fake.wait_for_followups(interaction, 1, within)
-        return message.content, message.ephemeral, message.embeds
-    data = response.data or {}
-    flags = int(data.get("flags") or 0)
-    return str(data.get("content") or ""), bool(flags & 64), list(data.get("embeds") or [])
+    message = await reply(fake, interaction, within)
+    return message.content, message.ephemeral, message.embeds
+
+
+def text_of(message: Message) -> str:
+    """Everything a user reads in a message: content and embed texts."""
+    parts = [message.content]
+    for embed in message.embeds:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f"{f.get('name')}: {f.get('value')}" for f in embed.get("fields", [])]
+        parts.append((embed.get("footer") or {}).get("text", ""))
+    return "\n".join(p for p in parts if p)
 
 
 # ---- a bot in its own process ------------------------------------------------------------------------------

@@ -10,12 +10,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.store import Store
-from tests import harness
 from tests.fakes.discord import FakeDiscord, P
 from tests.harness import Seed, bot_settings, make_paper, running_bot, seed_store, slash_reply
-
-seeded = harness.seeded  # fixtures
-world = harness.world
 
 SETUP = {"time": "09:00", "timezone": "Europe/Paris", "categories": "cs.LG, cs.CV", "size": 5}
 

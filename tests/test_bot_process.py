@@ -11,11 +11,8 @@ from pathlib import Path
 
 from bot.store import Store
 from bot.store.digests import ChannelDigest
-from tests import harness
 from tests.fakes.discord import FakeDiscord
 from tests.harness import BotProcess, seed_store
-
-world = harness.world  # fixture
 
 HOTPAPERS = str(Path(sys.executable).parent / "hotpapers")
 SLOT = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # 09:00 in Paris, the day after the 2026-11-25 mailing

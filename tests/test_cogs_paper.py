@@ -1,4 +1,4 @@
-"""``/paper`` end to end: the real bot on the fake Discord, a real store, arXiv on a local server."""
+"""``/paper`` end to end: the real bot on the fake_discord Discord, a real store, arXiv on a local server."""
 
 from __future__ import annotations
 
@@ -6,40 +6,45 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.store import Store
 from tests.fakes.discord.server import FakeDiscord
 from tests.fakes.upstream import UpstreamServer
-from tests.lookup_world import make_paper, reply, running_bot, seed, settings_for, text_of
+from tests.harness import (
+    LOOKUP_MAILING,
+    LOOKUP_NOW,
+    LOOKUP_OBSERVED,
+    bot_settings,
+    make_paper,
+    reply,
+    running_bot,
+    seed_store,
+    text_of,
+)
 
 ATOM = "application/atom+xml"
 PAPERS = [
     make_paper("2411.00001", "Diffusion models for protein design", categories=("q-bio.BM", "cs.LG"),
-               authors=("Yann LeCun", "Ada Lovelace")),
-    *[make_paper(f"2411.{i:05d}", f"Diffusion sampler number {i}") for i in range(2, 14)],
-    make_paper("2411.00020", "Graph networks @everyone **bold**", categories=("cs.CV",)),
+               authors=("Yann LeCun", "Ada Lovelace"), mailing=LOOKUP_MAILING),
+    *[make_paper(f"2411.{i:05d}", f"Diffusion sampler number {i}", mailing=LOOKUP_MAILING) for i in range(2, 14)],
+    make_paper("2411.00020", "Graph networks @everyone **bold**", categories=("cs.CV",), mailing=LOOKUP_MAILING),
 ]
-
-
-@pytest.fixture
-async def fake() -> FakeDiscord:  # type: ignore[misc]
-    async with FakeDiscord() as fake:
-        fake.build_standard_world()
-        yield fake
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "hot.db"
-    seed(path, PAPERS, hf={"2411.00001": 42})
+    seed_store(path, PAPERS, hf={"2411.00001": 42}, mailing=LOOKUP_MAILING,
+               points=None, previous=None, observed=LOOKUP_OBSERVED)
     return path
 
 
-async def test_paper_by_id_answers_publicly_with_the_whole_paper(fake: FakeDiscord, db: Path) -> None:
-    async with running_bot(fake, settings_for(fake, db)):
-        interaction = await fake.slash("paper", {"query": "https://arxiv.org/abs/2411.00001v1"})
-        response = await fake.wait_for_response(interaction)
+async def test_paper_by_id_answers_publicly_with_the_whole_paper(fake_discord: FakeDiscord, db: Path) -> None:
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        interaction = await fake_discord.slash("paper", {"query": "https://arxiv.org/abs/2411.00001v1"})
+        response = await fake_discord.wait_for_response(interaction)
         assert response.type == 4 and not response.ephemeral  # straight from the store: no defer needed
-        message = await reply(fake, interaction)
+        message = await reply(fake_discord, interaction)
         (embed,) = message.embeds
         assert embed["title"] == "Diffusion models for protein design"
         assert embed["url"] == "https://arxiv.org/abs/2411.00001"
@@ -53,36 +58,37 @@ async def test_paper_by_id_answers_publicly_with_the_whole_paper(fake: FakeDisco
 
 @pytest.mark.parametrize("query", ["2411.9", "arXiv:9999.99999", "https://arxiv.org/abs/hep-xx/9901001",
                                    "   ", "!!! ???", "x" * 6000])
-async def test_bad_input_gets_an_ephemeral_message_showing_what_works(fake: FakeDiscord, db: Path,
+async def test_bad_input_gets_an_ephemeral_message_showing_what_works(fake_discord: FakeDiscord, db: Path,
                                                                        query: str) -> None:
-    async with running_bot(fake, settings_for(fake, db)):
-        interaction = await fake.slash("paper", {"query": query})
-        response = await fake.wait_for_response(interaction)
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        interaction = await fake_discord.slash("paper", {"query": query})
+        response = await fake_discord.wait_for_response(interaction)
         assert response.type == 4 and response.ephemeral  # validated before any defer
         assert "2107.05677" in response.data["content"]  # an example that works
 
 
 async def test_keywords_list_papers_and_only_the_asker_can_page_even_after_a_restart(
-        fake: FakeDiscord, db: Path) -> None:
-    settings = settings_for(fake, db)
-    asker, other = fake.world.member, fake.world.admin
-    async with running_bot(fake, settings):
-        interaction = await fake.slash("paper", {"query": "diffusion"}, user=asker)
-        results = await reply(fake, interaction)
+        fake_discord: FakeDiscord, db: Path) -> None:
+    settings = bot_settings(fake_discord, db)
+    asker, other = fake_discord.world.member, fake_discord.world.admin
+    async with running_bot(fake_discord, settings, ManualClock(LOOKUP_NOW)):
+        interaction = await fake_discord.slash("paper", {"query": "diffusion"}, user=asker)
+        results = await reply(fake_discord, interaction)
         assert not results.ephemeral
         first = text_of(results)
         assert "Diffusion" in first and "page 1" in first
         next_id = next(c["custom_id"] for row in results.components for c in row["components"]
                        if c.get("label") == "Next")
 
-        stranger = await fake.click(results, next_id, user=other)
-        response = await fake.wait_for_response(stranger)
+        stranger = await fake_discord.click(results, next_id, user=other)
+        response = await fake_discord.wait_for_response(stranger)
         assert response.ephemeral and "Only" in response.data["content"]
         assert text_of(results) == first  # nothing moved
 
-    async with running_bot(fake, settings):  # a new process's worth of bot: no view was registered again
-        click = await fake.click(results, next_id, user=asker)
-        response = await fake.wait_for_response(click)
+    # a new process's worth of bot: no view was registered again
+    async with running_bot(fake_discord, settings, ManualClock(LOOKUP_NOW)):
+        click = await fake_discord.click(results, next_id, user=asker)
+        response = await fake_discord.wait_for_response(click)
         assert response.type == 7  # the results message itself was updated
         second = text_of(results)
         assert "page 2" in second and second != first
@@ -92,50 +98,50 @@ async def test_keywords_list_papers_and_only_the_asker_can_page_even_after_a_res
                          if c["type"] == 3)
         option = next(c for row in results.components for c in row["components"] if c["type"] == 3)
         chosen = option["options"][0]["value"]
-        opened = await fake.click(results, select_id, user=asker, values=[chosen])
-        await fake.wait_for_response(opened)
+        opened = await fake_discord.click(results, select_id, user=asker, values=[chosen])
+        await fake_discord.wait_for_response(opened)
         assert results.embeds[0]["url"] == f"https://arxiv.org/abs/{chosen}"
         back_id = next(c["custom_id"] for row in results.components for c in row["components"]
                        if c.get("label") == "Back to results")
-        back = await fake.click(results, back_id, user=asker)
-        await fake.wait_for_response(back)
+        back = await fake_discord.click(results, back_id, user=asker)
+        await fake_discord.wait_for_response(back)
         assert "page 2" in text_of(results)
 
 
-async def test_someone_else_opening_a_result_sees_it_privately(fake: FakeDiscord, db: Path) -> None:
-    async with running_bot(fake, settings_for(fake, db)):
-        results = await reply(fake, await fake.slash("paper", {"query": "graph networks"}))
+async def test_someone_else_opening_a_result_sees_it_privately(fake_discord: FakeDiscord, db: Path) -> None:
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        results = await reply(fake_discord, await fake_discord.slash("paper", {"query": "graph networks"}))
         select = next(c for row in results.components for c in row["components"] if c["type"] == 3)
         before = text_of(results)
-        opened = await fake.click(results, select["custom_id"], user=fake.world.admin,
+        opened = await fake_discord.click(results, select["custom_id"], user=fake_discord.world.admin,
                                   values=[select["options"][0]["value"]])
-        response = await fake.wait_for_response(opened)
+        response = await fake_discord.wait_for_response(opened)
         assert response.ephemeral and response.data["embeds"][0]["url"].endswith("2411.00020")
         assert text_of(results) == before
         # The title's @everyone and markdown do not ping or format.
         assert results.mention_everyone is False and "\\*\\*bold\\*\\*" in before
 
 
-async def test_autocomplete_suggests_titles_and_ids(fake: FakeDiscord, db: Path) -> None:
-    async with running_bot(fake, settings_for(fake, db)):
-        choices = await fake.autocomplete("paper", "query", "protein desi")
+async def test_autocomplete_suggests_titles_and_ids(fake_discord: FakeDiscord, db: Path) -> None:
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        choices = await fake_discord.autocomplete("paper", "query", "protein desi")
         assert choices[0] == {"name": "2411.00001 · Diffusion models for protein design",
                               "value": "2411.00001"}
-        many = await fake.autocomplete("paper", "query", "diffusion")
+        many = await fake_discord.autocomplete("paper", "query", "diffusion")
         assert 1 < len(many) <= 25 and all(len(c["name"]) <= 100 for c in many)
-        assert await fake.autocomplete("paper", "query", "2411.00003") == [
+        assert await fake_discord.autocomplete("paper", "query", "2411.00003") == [
             {"name": "2411.00003 · Diffusion sampler number 3", "value": "2411.00003"}]
 
 
 async def test_a_paper_not_stored_is_fetched_from_arxiv_and_kept(
-        fake: FakeDiscord, db: Path, upstream: UpstreamServer, shared_fixtures: Path) -> None:
+        fake_discord: FakeDiscord, db: Path, upstream: UpstreamServer, shared_fixtures: Path) -> None:
     atom = (shared_fixtures / "arxiv_api" / "single_newstyle_1605.08386.xml").read_bytes()
     upstream.reply("/api/query", atom, content_type=ATOM, delay=0.3)
-    settings = settings_for(fake, db, arxiv_api=upstream.url + "/api/query")
-    async with running_bot(fake, settings):
-        interaction = await fake.slash("paper", {"query": "arXiv:1605.08386"})
-        assert (await fake.wait_for_response(interaction)).type == 5  # deferred before asking arXiv
-        message = await reply(fake, interaction)
+    settings = bot_settings(fake_discord, db, HOTPAPERS_ARXIV_API=upstream.url + "/api/query")
+    async with running_bot(fake_discord, settings, ManualClock(LOOKUP_NOW)):
+        interaction = await fake_discord.slash("paper", {"query": "arXiv:1605.08386"})
+        assert (await fake_discord.wait_for_response(interaction)).type == 5  # deferred before asking arXiv
+        message = await reply(fake_discord, interaction)
         assert message.embeds[0]["url"] == "https://arxiv.org/abs/1605.08386"
     store = Store(db)
     assert store.paper("1605.08386") is not None
@@ -143,28 +149,28 @@ async def test_a_paper_not_stored_is_fetched_from_arxiv_and_kept(
 
 
 @pytest.mark.parametrize("failure", ["503", "drop"])
-async def test_arxiv_unreachable_gets_a_clear_follow_up(fake: FakeDiscord, db: Path, upstream: UpstreamServer,
+async def test_arxiv_unreachable_gets_a_clear_follow_up(fake_discord: FakeDiscord, db: Path, upstream: UpstreamServer,
                                                         failure: str) -> None:
     if failure == "503":
         upstream.reply("/api/query", "busy", status=503, headers={"Retry-After": "0"})
     else:
         upstream.reply("/api/query", drop=True)
-    settings = settings_for(fake, db, arxiv_api=upstream.url + "/api/query")
-    async with running_bot(fake, settings):
-        interaction = await fake.slash("paper", {"query": "2101.00001"})
-        assert (await fake.wait_for_response(interaction)).type == 5
-        message = await reply(fake, interaction, wait=15)
+    settings = bot_settings(fake_discord, db, HOTPAPERS_ARXIV_API=upstream.url + "/api/query")
+    async with running_bot(fake_discord, settings, ManualClock(LOOKUP_NOW)):
+        interaction = await fake_discord.slash("paper", {"query": "2101.00001"})
+        assert (await fake_discord.wait_for_response(interaction)).type == 5
+        message = await reply(fake_discord, interaction, within=15)
         assert "arXiv is not answering" in message.content and "try again" in message.content
     assert len(upstream.requests) >= 2  # it did retry before giving up
 
 
-async def test_paper_has_a_per_user_cooldown(fake: FakeDiscord, db: Path) -> None:
-    async with running_bot(fake, settings_for(fake, db)):
+async def test_paper_has_a_per_user_cooldown(fake_discord: FakeDiscord, db: Path) -> None:
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
         answers = []
         for _ in range(9):
-            interaction = await fake.slash("paper", {"query": "2411.00001"})
-            answers.append(await fake.wait_for_response(interaction))
+            interaction = await fake_discord.slash("paper", {"query": "2411.00001"})
+            answers.append(await fake_discord.wait_for_response(interaction))
         assert all(not a.ephemeral for a in answers[:8])
         assert answers[8].ephemeral and "try again" in answers[8].data["content"]
-        other = await fake.slash("paper", {"query": "2411.00001"}, user=fake.world.admin)
-        assert not (await fake.wait_for_response(other)).ephemeral
+        other = await fake_discord.slash("paper", {"query": "2411.00001"}, user=fake_discord.world.admin)
+        assert not (await fake_discord.wait_for_response(other)).ephemeral

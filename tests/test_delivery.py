@@ -16,12 +16,8 @@ from bot.ranking import rank
 from bot.render import OutgoingMessage, digest_messages
 from bot.store import Store
 from bot.store.digests import ChannelDigest, PlannedMessage
-from tests import harness
 from tests.fakes.discord import FakeDiscord, P
 from tests.harness import Seed, bot_settings, running_bot
-
-seeded = harness.seeded  # fixtures
-world = harness.world
 
 NOW = datetime(2026, 11, 26, 8, tzinfo=UTC)
 

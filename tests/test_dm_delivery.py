@@ -16,103 +16,105 @@ from bot.store import Store
 from bot.subscriptions import Schedule, parse_follow
 from tests.fakes.discord.models import Member
 from tests.fakes.discord.server import FakeDiscord
-from tests.lookup_world import MAILING, make_paper, running_bot, seed, settings_for, text_of
+from tests.harness import (
+    LOOKUP_MAILING,
+    LOOKUP_OBSERVED,
+    bot_settings,
+    make_paper,
+    running_bot,
+    seed_store,
+    text_of,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPERS = [
-    make_paper("2411.00001", "Diffusion for proteins", categories=("q-bio.BM",)),
-    make_paper("2411.00002", "Diffusion for images", categories=("cs.CV",)),
-    make_paper("2411.00003", "Bandits", categories=("cs.LG",)),
+    make_paper("2411.00001", "Diffusion for proteins", categories=("q-bio.BM",), mailing=LOOKUP_MAILING),
+    make_paper("2411.00002", "Diffusion for images", categories=("cs.CV",), mailing=LOOKUP_MAILING),
+    make_paper("2411.00003", "Bandits", categories=("cs.LG",), mailing=LOOKUP_MAILING),
 ]
 MORNING = datetime(2024, 11, 6, 10, 0, tzinfo=UTC)
 AFTERNOON = datetime(2024, 11, 6, 14, 30, tzinfo=UTC)  # the mailing is 12 h old from 13:00 UTC
 
 
 @pytest.fixture
-async def fake() -> FakeDiscord:  # type: ignore[misc]
-    async with FakeDiscord() as fake:
-        fake.build_standard_world()
-        yield fake
-
-
-@pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "hot.db"
-    seed(path, PAPERS, hf={"2411.00002": 40, "2411.00003": 9})
+    seed_store(path, PAPERS, hf={"2411.00002": 40, "2411.00003": 9}, mailing=LOOKUP_MAILING,
+               points=None, previous=None, observed=LOOKUP_OBSERVED)
     return path
 
 
-async def command(fake: FakeDiscord, name: str, options: dict[str, str] | None, user: Member) -> str:
-    response = await fake.wait_for_response(await fake.slash(name, options, user=user))
+async def command(fake_discord: FakeDiscord, name: str, options: dict[str, str] | None, user: Member) -> str:
+    response = await fake_discord.wait_for_response(await fake_discord.slash(name, options, user=user))
     assert response.ephemeral
     return str(response.data["content"])
 
 
-def dms(fake: FakeDiscord, member: Member) -> list[str]:
-    channel = fake.dm_channels.get(member.user.id)
-    return [text_of(m) for m in fake.messages(channel)] if channel else []
+def dms(fake_discord: FakeDiscord, member: Member) -> list[str]:
+    channel = fake_discord.dm_channels.get(member.user.id)
+    return [text_of(m) for m in fake_discord.messages(channel)] if channel else []
 
 
-def opened_dm_channels(fake: FakeDiscord) -> int:
-    return sum(1 for r in fake.requests if r.route == "POST /users/@me/channels")
+def opened_dm_channels(fake_discord: FakeDiscord) -> int:
+    return sum(1 for r in fake_discord.requests if r.route == "POST /users/@me/channels")
 
 
-async def test_one_dm_per_mailing_at_the_users_time_only_when_something_matches(fake: FakeDiscord,
+async def test_one_dm_per_mailing_at_the_users_time_only_when_something_matches(fake_discord: FakeDiscord,
                                                                                 db: Path) -> None:
     clock = ManualClock(MORNING)
-    reader, stranger = fake.world.member, fake.world.admin
-    async with running_bot(fake, settings_for(fake, db), clock) as bot:
-        await command(fake, "subscribe keyword", {"value": "diffusion"}, reader)
-        await command(fake, "subscriptions settings", {"time": "14:00"}, reader)
-        await command(fake, "subscribe category", {"value": "math.AG"}, stranger)
-        await command(fake, "subscriptions settings", {"time": "14:00"}, stranger)
+    reader, stranger = fake_discord.world.member, fake_discord.world.admin
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), clock) as bot:
+        await command(fake_discord, "subscribe keyword", {"value": "diffusion"}, reader)
+        await command(fake_discord, "subscriptions settings", {"time": "14:00"}, reader)
+        await command(fake_discord, "subscribe category", {"value": "math.AG"}, stranger)
+        await command(fake_discord, "subscriptions settings", {"time": "14:00"}, stranger)
 
         clock.set(datetime(2024, 11, 6, 13, 59, tzinfo=UTC))
         await bot.scheduler.tick_now()
-        assert dms(fake, reader) == []  # not yet their time
+        assert dms(fake_discord, reader) == []  # not yet their time
 
         clock.set(AFTERNOON)
         await bot.scheduler.tick_now()
         await bot.scheduler.tick_now()  # a second tick (or a doubled job) sends nothing more
-        (text,) = dms(fake, reader)
+        (text,) = dms(fake_discord, reader)
         assert "2024-11-06" in text and "2 matching papers" in text
         assert text.index("Diffusion for images") < text.index("Diffusion for proteins")  # hottest first
         assert "matched keyword “diffusion”" in text
         assert "Bandits" not in text
-        assert dms(fake, stranger) == []  # nothing matched: no DM
-        assert opened_dm_channels(fake) == 1
+        assert dms(fake_discord, stranger) == []  # nothing matched: no DM
+        assert opened_dm_channels(fake_discord) == 1
 
         # The next day's mailing: one more DM, through the DM channel kept from yesterday.
-        seed(db, [make_paper("2411.00009", "Diffusion again", mailing=date(2024, 11, 7))],
-             mailing=date(2024, 11, 7))
+        seed_store(db, [make_paper("2411.00009", "Diffusion again", mailing=date(2024, 11, 7))],
+                   mailing=date(2024, 11, 7), points=None, previous=None, observed=LOOKUP_OBSERVED)
         clock.set(AFTERNOON + timedelta(days=1))
         await bot.scheduler.tick_now()
-        assert len(dms(fake, reader)) == 2 and "Diffusion again" in dms(fake, reader)[1]
-        assert opened_dm_channels(fake) == 1
+        assert len(dms(fake_discord, reader)) == 2 and "Diffusion again" in dms(fake_discord, reader)[1]
+        assert opened_dm_channels(fake_discord) == 1
 
 
-async def test_a_user_with_closed_dms_is_paused_and_told_next_time(fake: FakeDiscord, db: Path) -> None:
+async def test_a_user_with_closed_dms_is_paused_and_told_next_time(fake_discord: FakeDiscord, db: Path) -> None:
     clock = ManualClock(MORNING)
-    closed = fake.world.closed_dms
-    async with running_bot(fake, settings_for(fake, db), clock) as bot:
-        await command(fake, "subscribe category", {"value": "cs.LG"}, closed)
-        await command(fake, "subscriptions settings", {"time": "14:00"}, closed)
+    closed = fake_discord.world.closed_dms
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), clock) as bot:
+        await command(fake_discord, "subscribe category", {"value": "cs.LG"}, closed)
+        await command(fake_discord, "subscriptions settings", {"time": "14:00"}, closed)
         clock.set(AFTERNOON)
         await bot.scheduler.tick_now()
-        invalid = fake.stats.invalid
+        invalid = fake_discord.stats.invalid
         await bot.scheduler.tick_now()
         clock.set(AFTERNOON + timedelta(days=1))
         await bot.scheduler.tick_now()
-        assert fake.stats.invalid == invalid  # paused: no more refused requests
+        assert fake_discord.stats.invalid == invalid  # paused: no more refused requests
 
         # Any command tells them: here a public /paper, with the notice as a private follow-up.
-        lookup = await fake.slash("paper", {"query": "2411.00003"}, user=closed)
-        await fake.wait_until(lambda: len(lookup.messages) >= 2, what="the answer and the notice")
+        lookup = await fake_discord.slash("paper", {"query": "2411.00003"}, user=closed)
+        await fake_discord.wait_until(lambda: len(lookup.messages) >= 2, what="the answer and the notice")
         public, notice = lookup.messages[:2]
         assert not public.ephemeral and "Bandits" in text_of(public)
         assert notice.ephemeral and "DMs are closed" in notice.content
         assert "/subscriptions resume" in notice.content
-        text = await command(fake, "subscriptions list", None, closed)
+        text = await command(fake_discord, "subscriptions list", None, closed)
         assert "Paused (your DMs were closed to the bot)" in text
         assert not text.startswith("⚠️")  # told once
 
@@ -126,15 +128,15 @@ def _seed_subscribers(db: Path, users: list[int], when: datetime) -> None:
     store.close()
 
 
-async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake: FakeDiscord, db: Path,
+async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake_discord: FakeDiscord, db: Path,
                                                               tmp_path: Path) -> None:
     """A bot in its own process is killed (SIGKILL) while Discord is creating a DM it will never hear about;
     the restarted bot finishes the round and nobody gets a DM twice."""
-    members = [fake.add_member(fake.world.guild) for _ in range(4)]
+    members = [fake_discord.add_member(fake_discord.world.guild) for _ in range(4)]
     _seed_subscribers(db, [m.user.id for m in members], MORNING)
     clock_file = tmp_path / "clock.txt"
     FakeDiscord.write_bot_clock(clock_file, AFTERNOON)
-    env = {**os.environ, **fake.env(clock_file=clock_file), "HOTPAPERS_DB": str(db),
+    env = {**os.environ, **fake_discord.env(clock_file=clock_file), "HOTPAPERS_DB": str(db),
            "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.1", "HOTPAPERS_LOG_LEVEL": "INFO",
            "HOTPAPERS_CONFIG": str(tmp_path / "none.toml")}
     (tmp_path / "none.toml").write_text("")
@@ -146,24 +148,24 @@ async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake: FakeDiscord,
     first = start()
 
     def third_dm_created_then_kill() -> bool:
-        # Runs inside the fake the moment Discord has stored a message, before the bot gets the answer:
+        # Runs inside the fake_discord the moment Discord has stored a message, before the bot gets the answer:
         # the bot dies not knowing its third DM went out (the worst moment for a ledger).
-        if sum(len(dms(fake, m)) for m in members) < 3:
+        if sum(len(dms(fake_discord, m)) for m in members) < 3:
             return False
         first.send_signal(signal.SIGKILL)
         return True
 
     try:
-        await fake.wait_until(third_dm_created_then_kill, timeout=20, what="a third DM")
+        await fake_discord.wait_until(third_dm_created_then_kill, timeout=20, what="a third DM")
         first.wait(5)
-        assert sum(len(dms(fake, m)) for m in members) == 3
+        assert sum(len(dms(fake_discord, m)) for m in members) == 3
     finally:
         if first.poll() is None:
             first.kill()
 
     second = start()
     try:
-        await fake.wait_until(lambda: all(len(dms(fake, m)) >= 1 for m in members), timeout=20,
+        await fake_discord.wait_until(lambda: all(len(dms(fake_discord, m)) >= 1 for m in members), timeout=20,
                               what="every subscriber's DM")
     finally:
         second.send_signal(signal.SIGTERM)  # a clean stop finishes whatever it was sending
@@ -171,7 +173,7 @@ async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake: FakeDiscord,
             second.wait(15)
         except subprocess.TimeoutExpired:
             second.kill()
-    assert [len(dms(fake, m)) for m in members] == [1, 1, 1, 1]
+    assert [len(dms(fake_discord, m)) for m in members] == [1, 1, 1, 1]
     store = Store(db)
-    assert all(store.handled("dm", m.user.id, MAILING.isoformat()) for m in members)
+    assert all(store.handled("dm", m.user.id, LOOKUP_MAILING.isoformat()) for m in members)
     store.close()

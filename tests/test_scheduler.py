@@ -9,12 +9,8 @@ from bot import scheduler as scheduling
 from bot.clock import FileClock, ManualClock
 from bot.store import Store
 from bot.store.digests import ChannelDigest
-from tests import harness
 from tests.fakes.discord import FakeDiscord
 from tests.harness import Seed, bot_settings, running_bot
-
-seeded = harness.seeded  # fixtures
-world = harness.world
 
 
 async def test_jobs_are_module_functions_with_plain_ids_at_the_configured_times(
