@@ -27,9 +27,12 @@ from typing import Any
 
 import aiohttp
 
+from bot import engagement
 from bot.clock import Clock, FileClock
 from bot.config import Settings
 from bot.delivery import ChannelDigests, TickReport
+from bot.ingest import ingest_latest
+from bot.sources.arxiv import ArxivClient
 from bot.store import AsyncStore, Store
 
 log = logging.getLogger(__name__)
@@ -87,12 +90,6 @@ async def ingest_job(runtime_id: str) -> None:
     if rt is None:
         return
     try:
-        from bot.ingest import ingest_latest
-        from bot.sources.arxiv import ArxivClient
-    except ImportError as exc:
-        log.info("ingestion is not available in this build (%s); skipping", exc)
-        return
-    try:
         async with ArxivClient(rt.settings, session=rt.session) as client:
             report = await ingest_latest(client, rt.store, rt.settings.ingest.categories, now=rt.clock.now())
         totals = report.totals
@@ -109,11 +106,6 @@ async def signals_job(runtime_id: str) -> None:
     """Refresh engagement for the mailings whose refresh is due (most often in the hours after a mailing)."""
     rt = _RUNTIMES.get(runtime_id)
     if rt is None:
-        return
-    try:
-        from bot import engagement
-    except ImportError as exc:
-        log.info("signal refresh is not available in this build (%s); skipping", exc)
         return
     now = rt.clock.now()
     try:
