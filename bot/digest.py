@@ -23,8 +23,7 @@ from bot import taxonomy
 from bot.errors import HotPapersError, UnknownCategory
 from bot.mailing import ANNOUNCEMENT_TIME, EASTERN
 from bot.mailing import announced_at as announced_at  # re-exported: the digest rules are read with it
-from bot.models import RankedPaper
-from bot.store.digests import ChannelDigest
+from bot.models import ChannelDigest, RankedPaper
 
 MAX_SIZE = 25
 

@@ -16,31 +16,11 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from bot.models import ChannelDigest as ChannelDigest  # re-exported: defined with the other plain data
 from bot.store.base import Migration
 
 TargetKind = Literal["channel", "dm"]
 DeliveryStatus = Literal["sending", "done", "skipped", "failed"]
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelDigest:
-    """One channel's daily digest settings (one per channel)."""
-
-    guild_id: int
-    channel_id: int
-    time: str  # HH:MM in ``timezone``
-    timezone: str  # IANA name
-    categories: tuple[str, ...]
-    size: int
-    active_since: datetime  # slots before this instant never post (set by setup and resume)
-    thread: bool = False
-    min_score: float | None = None  # None: the ranking's default
-    mention_role: int | None = None
-    paused: bool = False
-    failures: int = 0  # permission failures in a row
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    disabled_reason: str | None = None  # set when the channel is gone; cleared by setup
 
 
 @dataclass(frozen=True, slots=True)
