@@ -12,14 +12,10 @@ import pytest
 from bot.clock import ManualClock
 from bot.sources.bluesky import BlueskyClient, parse_post, parse_search_posts
 from bot.sources.observations import JsonClient, SourceError
+from tests.fixtures.engagement.recorded import NOW, load
 
-FIXTURES = Path(__file__).parent / "fixtures" / "engagement"
-NOW = datetime(2021, 7, 15, 12, 0, tzinfo=UTC)
 SINCE = datetime(2021, 7, 13, 0, 0, tzinfo=UTC)
 
-
-def load(name: str) -> dict:  # type: ignore[type-arg]
-    return json.loads((FIXTURES / name).read_text())  # type: ignore[no-any-return]
 
 
 def test_recorded_post_views_without_arxiv_links_count_for_nothing(shared_fixtures: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import aiohttp
@@ -12,13 +12,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.sources.huggingface import HuggingFaceClient, parse_daily_papers, parse_paper
 from bot.sources.observations import FormatChanged, JsonClient, SourceError
-
-FIXTURES = Path(__file__).parent / "fixtures" / "engagement"
-NOW = datetime(2021, 7, 15, 12, 0, tzinfo=UTC)
-
-
-def load(name: str) -> object:
-    return json.loads((FIXTURES / name).read_text())
+from tests.fixtures.engagement.recorded import NOW, load
 
 
 def test_recorded_paper_object_in_a_daily_papers_list(shared_fixtures: Path) -> None:

@@ -12,13 +12,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.sources.hackernews import HackerNewsClient, parse_search
 from bot.sources.observations import FormatChanged, JsonClient, SourceError
-
-FIXTURES = Path(__file__).parent / "fixtures" / "engagement"
-NOW = datetime(2021, 7, 15, 12, 0, tzinfo=UTC)
-
-
-def load(name: str) -> object:
-    return json.loads((FIXTURES / name).read_text())
+from tests.fixtures.engagement.recorded import NOW, load
 
 
 def test_recorded_url_search_envelope_parses_and_links_no_paper(shared_fixtures: Path) -> None:

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 
 from bot.clock import ManualClock
 from bot.sources.observations import JsonClient
 from bot.sources.x import MAX_QUERY_LENGTH, XClient, build_queries, parse_recent_search
+from tests.fixtures.engagement.recorded import NOW, load
 
-FIXTURES = Path(__file__).parent / "fixtures" / "engagement"
-NOW = datetime(2021, 7, 15, 12, 0, tzinfo=UTC)
 ORIGINAL = "1415105016138846208"
 
-
-def load(name: str) -> dict:  # type: ignore[type-arg]
-    return json.loads((FIXTURES / name).read_text())  # type: ignore[no-any-return]
 
 
 def test_a_retweet_counts_as_its_original_and_never_again() -> None:
