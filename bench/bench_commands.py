@@ -34,7 +34,9 @@ from bot.sources.observations import Observation
 from bot.store import Store
 from bot.subscriptions import Schedule, parse_follow
 from tests.fakes.discord.server import FakeDiscord
-from tests.lookup_world import MAILING, NOW, running_bot, settings_for
+from tests.harness import LOOKUP_MAILING as MAILING
+from tests.harness import LOOKUP_NOW as NOW
+from tests.harness import bot_settings, running_bot
 
 QUERIES = ("quantum", "learning model", "neural network", "graph", "diffusion", "spectral theory", "we",
            "the model results")
@@ -126,7 +128,7 @@ async def _run(db: Path, subscribers: int, rate: float) -> None:
         fake.build_standard_world()
         members = [fake.add_member(fake.world.guild) for _ in range(60)]
         clock = ManualClock(NOW.replace(hour=10))
-        settings = replace(settings_for(fake, db), discord=DiscordSettings(ready_timeout=0.1,
+        settings = replace(bot_settings(fake, db), discord=DiscordSettings(ready_timeout=0.1,
                                                                            requests_per_second=rate))
         users = _subscribe(db, fake, subscribers)
         async with running_bot(fake, settings, clock) as bot:
