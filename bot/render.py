@@ -8,6 +8,7 @@ tidied (whitespace, TeX made readable) and markdown-escaped, so a title cannot f
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,6 +57,16 @@ _TEX_WRAPPERS = re.compile(
     r"\\(?:textbf|textit|texttt|textrm|textsc|emph|mathrm|mathbf|mathit|mathsf|mathtt|mathcal|boldsymbol"
     r"|operatorname|text|mbox|bm|widetilde|tilde|hat|widehat|bar|overline|vec)\s*\{([^{}]*)\}")
 _TEX_COMMAND = re.compile(r"\\(mathbb\{[A-Z]\}|[A-Za-z]+|[%&_#${},;!])")
+# Accents (combining marks, composed with NFC) and letters arXiv author names are full of.
+_TEX_ACCENTS = {
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304", ".": "\u0307",
+    "c": "\u0327", "v": "\u030c", "u": "\u0306", "H": "\u030b", "k": "\u0328", "r": "\u030a",
+}
+_TEX_LETTERS = {"l": "ł", "L": "Ł", "o": "ø", "O": "Ø", "ss": "ß", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ",
+                "oe": "œ", "OE": "Œ", "i": "i", "j": "j"}
+_TEX_LETTER = re.compile(r"\\(ss|aa|AA|ae|AE|oe|OE|[lLoOij])(?![A-Za-z])\s?")
+_TEX_SYMBOL_ACCENT = re.compile(r"\\(['`^\"~=.])\s*(?:\{\s*([A-Za-z])\s*\}|([A-Za-z]))")
+_TEX_LETTER_ACCENT = re.compile(r"\\([cvuHkr])(?:\s*\{\s*([A-Za-z])\s*\}|\s+([A-Za-z]))")
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
 _SUBSCRIPT = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
 
@@ -68,10 +79,20 @@ def _script(match: re.Match[str], table: dict[int, int], mark: str) -> str:
     return f"{mark}{body}" if len(body) == 1 or body.startswith("(") else f"{mark}({body})"
 
 
+def _accented(text: str) -> str:
+    """TeX accents and special letters as Unicode: ``Stanis{\\l}aw \\'Swierczewski`` → ``Stanisław Świerczewski``."""
+    text = _TEX_LETTER.sub(lambda m: _TEX_LETTERS[m.group(1)], text)
+    text = _TEX_SYMBOL_ACCENT.sub(lambda m: (m.group(2) or m.group(3)) + _TEX_ACCENTS[m.group(1)], text)
+    text = _TEX_LETTER_ACCENT.sub(lambda m: (m.group(2) or m.group(3)) + _TEX_ACCENTS[m.group(1)], text)
+    text = unicodedata.normalize("NFC", text)
+    return re.sub(r"\{([^\x00-\x7f])\}", r"\1", text)  # {Ś} left by {\\'S}
+
+
 def tex_to_text(text: str) -> str:
     """Make TeX in titles and abstracts readable as plain text: ``$O(n^2 \\log n)$`` → ``O(n² log n)``."""
     if "\\" not in text and "$" not in text and "^" not in text:
         return text
+    text = _accented(text)
     previous = None
     while previous != text:  # unwrap nested \textbf{\emph{x}}
         previous = text

@@ -266,3 +266,16 @@ def test_hotpapers_preview_prints_the_days_digest(
         "hotpapers: no cs.CV papers in a 2026-11-28 mailing (weekends and holidays have none);"
         " the latest mailing is 2026-11-25"
     )
+
+
+@pytest.mark.parametrize(("tex", "readable"), [
+    (r"Stanis{\l}aw \'Swierczewski", "Stanisław Świerczewski"),  # as the quant-ph feed writes it
+    (r'Kurt G\"odel', "Kurt Gödel"),
+    (r'Fran\c{c}ois M\"{u}ller', "François Müller"),
+    (r"{\v S}koda", "Škoda"),
+    (r"Paul Erd\H{o}s", "Paul Erdős"),
+    (r"Mar\'{\i}a", "María"),
+    (r"\O ystein Ore", "Øystein Ore"),
+])
+def test_tex_accents_in_names_become_letters(tex: str, readable: str) -> None:
+    assert tex_to_text(tex) == readable
