@@ -28,11 +28,16 @@ log = logging.getLogger(__name__)
 DM_TICK = "dm-digests"
 
 
+
+def _code(text: str) -> str:
+    """``text`` shown verbatim in a code span (markdown is not interpreted there; a backtick would end it)."""
+    return "`" + text.replace("`", "ˋ") + "`"
+
 def describe_follows(follows: list[subs.Follow]) -> str:
     if not follows:
         return ("You follow nothing yet. Start with `/subscribe category cs.LG`, "
                 "`/subscribe keyword diffusion` or `/subscribe author Y. LeCun`.")
-    lines = [f"• `{discord.utils.escape_markdown(f.label)}`" + (" (exclude)" if f.exclude else "")
+    lines = [f"• {_code(f.label)}" + (" (exclude)" if f.exclude else "")
              for f in follows]
     return "\n".join(lines)
 
@@ -78,16 +83,16 @@ class Subscriptions(commands.Cog):
                                           default=self._default, now=self.bot.clock.now())
         user = await self.bot.store.run(Store.user, interaction.user.id)
         when = user.schedule.describe() if user else self._default.describe()
-        label = discord.utils.escape_markdown(follow.label)
+        label = _code(follow.label)
         if result == "exists":
-            text = f"You already follow `{label}`. `/subscriptions list` shows everything you follow."
+            text = f"You already follow {label}. `/subscriptions list` shows everything you follow."
         elif result == "full":
             text = (f"You follow {limit} things already, the most allowed. Drop one with `/unsubscribe` "
                     "first.")
         elif follow.exclude:
-            text = f"Papers mentioning `{follow.value[1:]}` will be left out of your DM digest."
+            text = f"Papers mentioning {_code(follow.value[1:])} will be left out of your DM digest."
         else:
-            text = f"Following `{label}`. Your DM digest comes {when}; `/subscriptions test` shows it now."
+            text = f"Following {label}. Your DM digest comes {when}; `/subscriptions test` shows it now."
         if user is not None and user.paused and result == "added":
             text += " (Your digest is paused: `/subscriptions resume` restarts it.)"
         await self._reply(interaction, text)
@@ -120,13 +125,13 @@ class Subscriptions(commands.Cog):
         follows = await self.bot.store.run(Store.follows, interaction.user.id)
         follow = subs.find_follow(follows, value[:120])
         if follow is None:
-            shown = discord.utils.escape_markdown(value.strip()[:80])
-            await self._reply(interaction, f"You do not follow `{shown}`. You follow:\n"
+            shown = _code(value.strip()[:80])
+            await self._reply(interaction, f"You do not follow {shown}. You follow:\n"
                                            f"{describe_follows(follows)}")
             return
         await self.bot.store.run(Store.remove_follow, interaction.user.id, follow)
         left = len(follows) - 1
-        await self._reply(interaction, f"Stopped following `{discord.utils.escape_markdown(follow.label)}`"
+        await self._reply(interaction, f"Stopped following {_code(follow.label)}"
                                        f" ({left} follow{'s' if left != 1 else ''} left).")
 
     @unsubscribe.autocomplete("value")

@@ -142,3 +142,10 @@ async def test_help_lists_every_command_in_one_ephemeral_message(fake_discord: F
             for option in command.payload.get("options") or []:
                 if option["type"] == 1:
                     assert option["name"] in text, (command.name, option["name"])
+
+
+async def test_follows_are_shown_verbatim(fake_discord: FakeDiscord, db: Path) -> None:
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        assert "Following `keyword:graph_nets`" in await say(fake_discord, "subscribe keyword",
+                                                             {"value": "graph_nets"})
+        assert "`keyword:graph_nets`" in await say(fake_discord, "subscriptions list")
