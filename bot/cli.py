@@ -95,6 +95,11 @@ def _lazy(module_name: str, name: str) -> Handler:
     return handler
 
 
+def _not_about_voice(record: logging.LogRecord) -> bool:
+    """Drop discord.py's start-up warnings about voice libraries: the bot never joins voice."""
+    return "voice will NOT be supported" not in record.getMessage()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -104,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if settings.log_level != "DEBUG":
+        # APScheduler narrates every job it adds; the bot logs its own one-line schedule instead.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("discord.client").addFilter(_not_about_voice)
     try:
         return _handlers()[args.command](args, settings)
     except HotPapersError as exc:
