@@ -68,7 +68,10 @@ class Subscriptions(commands.Cog):
         notice = await self.bot.store.run(Store.take_notice, interaction.user.id)
         if notice:
             text = f"⚠️ {notice}\n\n{text}"
-        await interaction.response.send_message(text[:2000], ephemeral=True)
+        if interaction.response.is_done():  # deferred (ephemerally) because the work could be slow
+            await interaction.followup.send(text[:2000], ephemeral=True)
+        else:
+            await interaction.response.send_message(text[:2000], ephemeral=True)
 
     # ---- /subscribe
 
@@ -201,6 +204,9 @@ class Subscriptions(commands.Cog):
     @subscriptions.command(name="test", description="Send me now the DM digest I would get")
     @app_commands.checks.cooldown(2, 300.0, key=lambda i: i.user.id)
     async def test(self, interaction: discord.Interaction[Any]) -> None:
+        # Sending a DM waits its turn at the shared pacer, behind any DM round in progress: answer (privately)
+        # within Discord's 3 s first, then say what happened.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         status, dm = await self.dms.send_test(interaction.user.id)
         if status == "nothing":
             follows = await self.bot.store.run(Store.follows, interaction.user.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.harness import (
     LOOKUP_OBSERVED,
     bot_settings,
     make_paper,
+    reply,
     running_bot,
     seed_store,
     text_of,
@@ -44,6 +46,17 @@ async def say(fake_discord: FakeDiscord, command: str, options: dict[str, Any] |
     response = await fake_discord.wait_for_response(interaction)
     assert response.type == 4 and response.ephemeral, response
     return str(response.data["content"])
+
+
+async def run_test_command(fake_discord: FakeDiscord, user: Member | None = None) -> str:
+    """``/subscriptions test``: deferred privately at once (sending a DM may wait at the pacer), then a private
+    follow-up saying what happened; returns its text."""
+    interaction = await fake_discord.slash("subscriptions test", user=user or fake_discord.world.member)
+    deferred = await fake_discord.wait_for_response(interaction)
+    assert deferred.type == 5 and deferred.ephemeral, deferred
+    message = await reply(fake_discord, interaction)
+    assert message.ephemeral
+    return message.content
 
 
 async def test_follow_list_unfollow(fake_discord: FakeDiscord, db: Path) -> None:
@@ -109,11 +122,11 @@ async def test_settings_pause_resume(fake_discord: FakeDiscord, db: Path) -> Non
 async def test_test_sends_the_dm_now_and_forget_deletes_everything(fake_discord: FakeDiscord, db: Path) -> None:
     user = fake_discord.world.member
     async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
-        assert "follow nothing" in await say(fake_discord, "subscriptions test")
+        assert "follow nothing" in await run_test_command(fake_discord)
         await say(fake_discord, "subscribe keyword", {"value": "diffusion"})
         await say(fake_discord, "subscribe keyword", {"value": "-survey"})
         await say(fake_discord, "subscribe author", {"value": "Y. LeCun"})
-        assert "Sent you a DM" in await say(fake_discord, "subscriptions test")
+        assert "Sent you a DM" in await run_test_command(fake_discord)
         dm = await fake_discord.wait_for_message(fake_discord.dm_channels[user.user.id])
         text = text_of(dm)
         assert text.index("Bandits") < text.index("Diffusion for proteins")  # hottest first
@@ -128,7 +141,7 @@ async def test_test_sends_the_dm_now_and_forget_deletes_everything(fake_discord:
 async def test_test_with_no_match_sends_nothing(fake_discord: FakeDiscord, db: Path) -> None:
     async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
         await say(fake_discord, "subscribe category", {"value": "math.AG"})
-        assert "no DM" in await say(fake_discord, "subscriptions test")
+        assert "no DM" in await run_test_command(fake_discord)
         assert fake_discord.world.member.user.id not in fake_discord.dm_channels or not fake_discord.messages(
             fake_discord.dm_channels[fake_discord.world.member.user.id])
 
@@ -149,3 +162,39 @@ async def test_follows_are_shown_verbatim(fake_discord: FakeDiscord, db: Path) -
         assert "Following `keyword:graph_nets`" in await say(fake_discord, "subscribe keyword",
                                                              {"value": "graph_nets"})
         assert "`keyword:graph_nets`" in await say(fake_discord, "subscriptions list")
+
+
+async def test_test_answers_at_once_even_while_a_dm_round_holds_the_pacer(fake_discord: FakeDiscord,
+                                                                          db: Path) -> None:
+    """The test DM waits its turn at the pacer shared with a DM round (10,000 DMs take 200 s): the user must
+    still get an answer within Discord's 3 s, then the DM and a note once it went out."""
+    user = fake_discord.world.member
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)) as bot:
+        await say(fake_discord, "subscribe keyword", {"value": "diffusion"})
+        pacer = bot.deliverer.pacer
+        round_done = asyncio.Event()
+        real_acquire = pacer.acquire
+
+        async def busy_acquire() -> None:  # a DM round in progress: every request waits for it
+            await round_done.wait()
+            await real_acquire()
+
+        pacer.acquire = busy_acquire  # type: ignore[method-assign]
+        interaction = await fake_discord.slash("subscriptions test", user=user)
+        deferred = await fake_discord.wait_for_response(interaction)
+        assert deferred.type == 5 and deferred.ephemeral  # answered while the DM still waits
+        assert not interaction.followups
+        round_done.set()
+        note = await reply(fake_discord, interaction)
+        assert note.ephemeral and "Sent you a DM" in note.content
+        assert "Diffusion for proteins" in text_of(
+            await fake_discord.wait_for_message(fake_discord.dm_channels[user.user.id]))
+
+
+async def test_test_with_dms_closed_says_how_to_open_them(fake_discord: FakeDiscord, db: Path) -> None:
+    closed = fake_discord.world.closed_dms
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        await say(fake_discord, "subscribe category", {"value": "cs.LG"}, user=closed)
+        text = await run_test_command(fake_discord, closed)
+        assert "DMs are closed" in text and "Allow DMs" in text
+        assert not fake_discord.messages(fake_discord.dm_channels[closed.user.id])
