@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
+import weakref
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.errors import InvalidPaperId, NotFound, UpstreamError
+from bot.sources import http
 from bot.sources.arxiv import ArxivClient, feed_groups
 from bot.sources.arxiv_parse import ArxivApiError
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy, retry_after_seconds
-from tests.fakes.upstream import UpstreamServer
+from tests.fakes.upstream import Reply, UpstreamServer
 from tests.fixtures.arxiv.feeds import Item, rss_feed
 
 OWN = Path(__file__).parent / "fixtures" / "arxiv"
@@ -242,26 +244,90 @@ async def test_retry_after_http_date_is_waited_from_the_clock(upstream: Upstream
 # ---- politeness: pacing
 
 
-async def test_requests_arrive_at_least_the_interval_apart(upstream: UpstreamServer,
-                                                           shared_fixtures: Path) -> None:
+class SteppedClock:
+    """A monotonic clock for a Pacer that moves only when the pacer sleeps (no real waiting)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def arxiv_clock(monkeypatch: pytest.MonkeyPatch) -> SteppedClock:
+    """The process-wide arXiv pacer (``shared_pacer``), built fresh on a clock the test controls."""
+    clock = SteppedClock()
+    monkeypatch.setattr(http, "_pacers", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(http, "Pacer", lambda: Pacer(monotonic=clock.monotonic, sleep=clock.sleep))
+    return clock
+
+
+async def test_api_and_feed_requests_of_separate_clients_are_the_interval_apart(
+        upstream: UpstreamServer, shared_fixtures: Path, arxiv_clock: SteppedClock) -> None:
     upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
-    async with ArxivClient(settings_for(upstream, interval=0.2)) as arxiv:
-        for _ in range(3):
-            await arxiv.paper("1605.08386")
-    arrivals = [r.at for r in upstream.requests_to("/api/query")]
-    assert len(arrivals) == 3
-    assert all(b - a >= 0.19 for a, b in itertools.pairwise(arrivals))
+    upstream.reply("/rss/cs.LG", rss_feed([Item("2511.00001")]), content_type="application/rss+xml")
+    settings = settings_for(upstream, interval=3.0)
+    async with ArxivClient(settings) as lookups, ArxivClient(settings) as ingest:
+        await lookups.paper("1605.08386")
+        await ingest.announcements(["cs.LG"])
+        await lookups.paper("1605.08386")
+        await ingest.announcements(["cs.LG"])
+    # No pacer was handed in: both clients found the process's one arXiv pacer, and each request after the
+    # first waited the whole interval (the clock only moves when the pacer sleeps).
+    assert [r.path for r in upstream.requests] == ["/api/query", "/rss/cs.LG"] * 2
+    assert arxiv_clock.waits == pytest.approx([3.0, 3.0, 3.0])
 
 
-async def test_one_request_at_a_time_across_clients(upstream: UpstreamServer) -> None:
-    upstream.reply("/rss/cs.LG", rss_feed([Item("2511.00001")]), delay=0.15)
+async def test_a_retry_after_delays_the_other_clients_requests_too(
+        upstream: UpstreamServer, shared_fixtures: Path, arxiv_clock: SteppedClock) -> None:
+    upstream.reply("/api/query", b"busy", status=503, headers={"Retry-After": "20"})
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
+    upstream.reply("/rss/cs.LG", rss_feed([Item("2511.00001")]), content_type="application/rss+xml")
+    settings = settings_for(upstream, interval=3.0)
+    async with ArxivClient(settings, retry=FAST) as lookups, ArxivClient(settings) as ingest:
+        await asyncio.gather(lookups.paper("1605.08386"), ingest.announcements(["cs.LG"]))
+    # The 503 came first; whichever request went next waited the server's 20 s, not just the interval.
+    assert upstream.requests[0].path == "/api/query"
+    assert len(upstream.requests) == 3
+    assert arxiv_clock.waits[0] == pytest.approx(20.0) and all(w >= 3.0 for w in arxiv_clock.waits)
+
+
+async def test_one_request_at_a_time_across_clients_api_and_feeds(upstream: UpstreamServer,
+                                                                 shared_fixtures: Path) -> None:
+    in_flight = 0
+    most = 0
+    api_body = recorded(shared_fixtures, SINGLE)
+    feed_body = rss_feed([Item("2511.00001")])
+
+    async def hold(answer: Reply) -> Reply:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.02)  # long enough for an impolite client to start another request meanwhile
+        in_flight -= 1
+        return answer
+
+    async def api(request: web.Request) -> Reply:
+        return await hold(Reply(body=api_body, content_type=ATOM))
+
+    async def feed(request: web.Request) -> Reply:
+        return await hold(Reply(body=feed_body, content_type="application/rss+xml"))
+
+    upstream.handle("/api/query", api)
+    upstream.handle("/rss/cs.LG", feed)
     settings = settings_for(upstream)
     async with ArxivClient(settings) as first, ArxivClient(settings) as second:
-        await asyncio.gather(first.announcements(["cs.LG"]), second.announcements(["cs.LG"]),
-                             first.announcements(["cs.LG"]))
-    arrivals = sorted(r.at for r in upstream.requests_to("/rss/cs.LG"))
-    # Each request starts only after the previous one (answered 0.15 s after it arrived) finished.
-    assert all(b - a >= 0.14 for a, b in itertools.pairwise(arrivals))
+        await asyncio.gather(first.announcements(["cs.LG"]), second.paper("1605.08386"),
+                             first.paper("1605.08386"), second.announcements(["cs.LG"]))
+    assert len(upstream.requests) == 4
+    assert most == 1
 
 
 # ---- feeds

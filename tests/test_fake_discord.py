@@ -668,3 +668,34 @@ async def test_standalone_entry_point(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+# ---- speed targets (issue 3): the fake plus the real bot ----------------------------------------------------
+
+
+async def test_the_fake_and_the_real_bot_in_process_are_ready_within_a_second(tmp_path: Path) -> None:
+    from tests.harness import bot_settings, running_bot
+
+    start = time.perf_counter()
+    async with FakeDiscord() as fake:
+        world = fake.build_standard_world()
+        async with running_bot(fake, bot_settings(fake, tmp_path / "hp.db")) as bot:
+            elapsed = time.perf_counter() - start
+            assert bot.get_guild(world.guild.id) is not None
+    assert elapsed < 1.0, f"the fake and an in-process HotPapersBot took {elapsed:.2f} s to be ready"
+
+
+async def test_the_real_bot_in_its_own_process_is_ready_within_three_seconds(tmp_path: Path) -> None:
+    from tests.harness import BotProcess
+
+    async with FakeDiscord() as fake:
+        fake.build_standard_world()
+        bot = BotProcess(fake, tmp_path / "hp.db", tmp_path, start_time=datetime(2026, 11, 26, 7, tzinfo=UTC))
+        try:
+            start = time.perf_counter()
+            await bot.start(within=10.0)  # returns once the fake sent READY and the bot logged "ready as"
+            elapsed = time.perf_counter() - start
+            assert fake.stats.readies == 1
+        finally:
+            bot.close()
+    assert elapsed < 3.0, f"`hotpapers run` took {elapsed:.2f} s to be ready on the fake"
