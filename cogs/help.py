@@ -33,8 +33,10 @@ After each mailing you get one DM with the papers matching your follows, hottest
 each saying why it matched. No match, no DM.
 
 **Channel digests** (Manage Server)
-• `/digest setup channel time timezone categories size` — post each mailing's top papers in a channel; \
-`/digest show` · `preview` · `now` · `pause` · `resume` · `remove` manage it.
+• `/digest setup channel time timezone categories size` (optional `thread`, `min_score`, `mention_role`) — \
+post each mailing's top papers in a channel, at that local time, once the mailing is old enough; \
+`/digest show` lists them; `preview` shows the next one to you only; `now` posts it at once; `pause` · \
+`resume` · `remove` (each takes an optional `channel`, default: this one).
 
 `/help` shows this message.
 """

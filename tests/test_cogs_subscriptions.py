@@ -150,11 +150,18 @@ async def test_help_lists_every_command_in_one_ephemeral_message(fake_discord: F
     async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
         text = await say(fake_discord, "help")
         assert len(text) <= 2000
-        for command in fake_discord.global_commands.values():
-            assert f"/{command.name}" in text
-            for option in command.payload.get("options") or []:
-                if option["type"] == 1:
-                    assert option["name"] in text, (command.name, option["name"])
+        registered = {command.name: command.payload for command in fake_discord.global_commands.values()}
+        assert set(registered) == {"paper", "top", "digest", "subscribe", "unsubscribe", "subscriptions", "help"}
+        for name, payload in registered.items():
+            assert f"/{name}" in text
+            for option in payload.get("options") or []:
+                if option["type"] == 1:  # a subcommand: named after its group, and each of its options too
+                    assert f"{option['name']}" in text, (name, option["name"])
+                    for sub_option in option.get("options") or []:
+                        assert sub_option["name"] in text, (name, option["name"], sub_option["name"])
+                else:
+                    assert option["name"] in text, (name, option["name"])
+        assert "/digest setup" in text and "/subscribe category" in text
 
 
 async def test_follows_are_shown_verbatim(fake_discord: FakeDiscord, db: Path) -> None:
