@@ -255,3 +255,61 @@ def test_parsing_arbitrary_text_only_ever_refuses_with_invalid_paper_id(text: st
 def test_finding_ids_in_arbitrary_text_never_raises_and_finds_only_valid_ids(text: str) -> None:
     for found in find_arxiv_ids(text):
         assert parse_arxiv_id(str(found)) == found
+
+
+OLD_ARCHIVES = ["hep-th", "hep-ph", "astro-ph", "cond-mat", "math", "physics", "quant-ph", "gr-qc", "cs",
+                "nlin", "q-bio", "solv-int", "cmp-lg", "alg-geom"]
+
+
+@st.composite
+def old_style_ids(draw: st.DrawFn) -> tuple[str, str, int | None]:
+    """An old-style id that can exist (9108 to 0703) as written (maybe with a subject class), its
+    canonical form, and an optional version."""
+    year = draw(st.sampled_from([*range(91, 100), *range(0, 8)]))
+    first, last = (8 if year == 91 else 1), (3 if year == 7 else 12)
+    month = draw(st.integers(first, last))
+    number = draw(st.integers(1, 999))
+    archive = draw(st.sampled_from(OLD_ARCHIVES))
+    canonical = f"{archive}/{year:02d}{month:02d}{number:03d}"
+    written = canonical
+    if archive == "math" and draw(st.booleans()):
+        written = f"math.{draw(st.sampled_from(['GT', 'AG', 'CO', 'PR']))}/{canonical.split('/')[1]}"
+    if draw(st.booleans()):
+        written = written.upper()
+    version = draw(st.none() | st.integers(1, 99))
+    return written, canonical, version
+
+
+OLD_STYLE_DECORATIONS = [d for d in DECORATIONS if "alphaxiv" not in d and "huggingface" not in d]
+
+
+@given(old_style_ids(), st.sampled_from(OLD_STYLE_DECORATIONS))
+def test_a_valid_old_style_id_round_trips_through_every_decoration(
+    arxiv_id: tuple[str, str, int | None], decoration: str
+) -> None:
+    written, canonical, version = arxiv_id
+    text = written if version is None else f"{written}v{version}"
+    assert parse_arxiv_id(decoration.format(text)) == ArxivId(canonical, version)
+
+
+@st.composite
+def impossible_new_style_ids(draw: st.DrawFn) -> str:
+    """A new-style-shaped id no paper can have: before 0704, a month 00 or 13+, or the wrong digit count."""
+    kind = draw(st.sampled_from(["too early", "month", "four digits late", "five digits early"]))
+    if kind == "too early":
+        yymm = draw(st.sampled_from([f"{y:02d}{m:02d}" for y in range(0, 8) for m in range(1, 13)
+                                     if (y, m) < (7, 4)]))
+        return f"{yymm}.{draw(st.integers(1, 9999)):04d}"
+    if kind == "month":
+        month = draw(st.sampled_from([0, *range(13, 100)]))
+        return f"{draw(st.integers(8, 99)):02d}{month:02d}.{draw(st.integers(1, 99999)):05d}"
+    if kind == "four digits late":
+        return f"{draw(st.integers(15, 99)):02d}{draw(st.integers(1, 12)):02d}.{draw(st.integers(1, 9999)):04d}"
+    return f"{draw(st.integers(8, 14)):02d}{draw(st.integers(1, 12)):02d}.{draw(st.integers(1, 99999)):05d}"
+
+
+@given(impossible_new_style_ids(), st.sampled_from(DECORATIONS))
+def test_an_impossible_new_style_id_is_refused_in_every_decoration(text: str, decoration: str) -> None:
+    with pytest.raises(InvalidPaperId, match=r"cannot be an arXiv id: .*; try 2107\.05677"):
+        parse_arxiv_id(decoration.format(text))
+    assert find_arxiv_ids(f"see arXiv:{text} now") == []
