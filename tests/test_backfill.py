@@ -278,3 +278,40 @@ def test_on_a_terminal_the_progress_bar_is_redrawn_in_place() -> None:
     assert shown.count("\r") == 2 and shown.endswith("\n")
     assert "[###############...............]  50.0%" in shown
     assert "100.0% 10 lines · 10 new · 0 updated · 0 unchanged · 1 malformed" in shown
+
+
+def test_cli_backfill_stopped_with_ctrl_c_says_how_to_resume_and_the_same_command_resumes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    path = kaggle_file(tmp_path, count=10, malformed_at=None)
+    monkeypatch.setenv("HOTPAPERS_DB", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
+    real_batch = backfill_module.backfill_file
+
+    def small_batches(store: Store, file: Path, **kwargs: Any) -> Any:
+        report = kwargs.pop("progress")
+
+        def ctrl_c_after_the_first_batch(progress: BackfillProgress) -> None:
+            report(progress)
+            raise KeyboardInterrupt  # what the terminal's Ctrl-C raises in the main thread
+
+        return real_batch(store, file, batch_size=4, progress=ctrl_c_after_the_first_batch, **kwargs)
+
+    monkeypatch.setattr("bot.commands.backfill.backfill_file", small_batches)
+    assert cli(["backfill", str(path)]) == 130
+    stopped = capsys.readouterr()
+    assert "Traceback" not in stopped.err
+    assert stopped.err.strip().splitlines()[-1] == (
+        "hotpapers: backfill interrupted; run the same command again to continue where it stopped")
+    store = Store(tmp_path / "cli.db")
+    assert store.paper_count() == 4
+    store.close()
+
+    monkeypatch.undo()
+    monkeypatch.setenv("HOTPAPERS_DB", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
+    assert cli(["backfill", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(resumed at line 5)" in out and "6 new, 0 updated, 0 unchanged" in out
+    store = Store(tmp_path / "cli.db")
+    assert store.paper_count() == 10
+    store.close()
