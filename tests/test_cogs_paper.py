@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,28 @@ async def test_paper_has_a_per_user_cooldown(fake_discord: FakeDiscord, db: Path
         assert answers[8].ephemeral and "try again" in answers[8].data["content"]
         other = await fake_discord.slash("paper", {"query": "2411.00001"}, user=fake_discord.world.admin)
         assert not (await fake_discord.wait_for_response(other)).ephemeral
+
+
+async def test_paper_embed_carries_versions_references_links_and_each_source(
+        fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    """Everything /paper promises on one paper: both version dates, comment, journal ref, DOI, abs | pdf | html
+    links, and the engagement of each source apart."""
+    base = make_paper("2411.00031", "A revised paper", categories=("cs.LG", "stat.ML"), mailing=LOOKUP_MAILING)
+    assert base.published is not None
+    revised = replace(base, version=3, updated=base.published + timedelta(days=40),
+                      comment="12 pages, 4 figures", journal_ref="J. Mach. Learn. Res. 25 (2024) 1-12",
+                      doi="10.1000/xyz123")
+    path = tmp_path / "hot.db"
+    seed_store(path, [revised], hf={"2411.00031": 17}, points=[321], mailing=LOOKUP_MAILING, previous=None,
+               observed=LOOKUP_OBSERVED)
+    async with running_bot(fake_discord, bot_settings(fake_discord, path), ManualClock(LOOKUP_NOW)):
+        message = await reply(fake_discord, await fake_discord.slash("paper", {"query": "2411.00031v3"}))
+        text = text_of(message)
+        assert message.embeds[0]["url"] == "https://arxiv.org/abs/2411.00031"
+        assert "v1 2024-11-04" in text and "v3 2024-12-14" in text
+        assert "12 pages, 4 figures" in text and "J. Mach. Learn. Res. 25 (2024) 1-12" in text
+        assert "https://doi.org/10.1000/xyz123" in text
+        assert "[abs](https://arxiv.org/abs/2411.00031)" in text
+        assert "[pdf](https://arxiv.org/pdf/2411.00031)" in text and "](https://arxiv.org/html/2411.00031" in text
+        assert "cs.LG (Machine Learning)" in text and "stat.ML (Machine Learning)" in text
+        assert "17 upvotes" in text and "321 points" in text  # Hugging Face and Hacker News, apart
