@@ -121,3 +121,45 @@ async def test_signals_refreshes_now_and_summarises_each_source(env, capsys, ups
     assert top["papers"][0]["id"] == "2107.05677"
     assert top["papers"][0]["signals"] == {"hf": {"upvotes": 41, "comments": 3},
                                            "x": {"retweets": 100, "likes": 20}}
+    # The refresh's time is what the counts are "as of" now.
+    code = await asyncio.to_thread(cli.main, ["top", "--limit", "1"])
+    assert "engagement as of 2021-07-15 12:00:00 UTC" in capsys.readouterr().out
+    # doctor reports each source's last refresh, the failed one with its reason.
+    monkeypatch.setenv("HOTPAPERS_ARXIV_API", upstream.url + "/api/query")
+    monkeypatch.setenv("HOTPAPERS_ARXIV_FEEDS", upstream.url + "/rss")
+    monkeypatch.setenv("HOTPAPERS_ARXIV_INTERVAL", "0")
+    monkeypatch.setenv("HOTPAPERS_BLUESKY_API", upstream.url + "/xrpc")
+    monkeypatch.setenv("HOTPAPERS_X_API", upstream.url + "/x")
+    await asyncio.to_thread(cli.main, ["doctor"])
+    out = capsys.readouterr().out
+    section = out[out.index("engagement (each source's last refresh)"):].splitlines()[1:5]
+    doctor = {line.split()[0]: line for line in section}
+    assert set(doctor) == {"bluesky", "hf", "hn", "x"}
+    assert doctor["hn"].split()[1:2] == ["failed"] and "at 2021-07-15 12:00 UTC" in doctor["hn"]
+    assert doctor["hn"].endswith("3 requests, 0 of 3 papers engaged: down: HTTP 503, Retry-After 0 s")
+    assert doctor["hf"].split()[1:2] == ["ok"] and "2 of 3 papers engaged" in doctor["hf"]
+    assert doctor["x"].split()[1:2] == ["off"] and "HOTPAPERS_X_BEARER" in doctor["x"]
+
+
+def test_doctor_before_any_refresh_says_so(env, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name in ("HF", "HN", "BLUESKY", "X", "ARXIV"):  # nothing listens on port 9: each probe fails at once
+        monkeypatch.setenv(f"HOTPAPERS_{name}_API", "http://127.0.0.1:9")
+    monkeypatch.setenv("HOTPAPERS_ARXIV_FEEDS", "http://127.0.0.1:9")
+    monkeypatch.setenv("HOTPAPERS_ARXIV_INTERVAL", "0")
+    cli.main(["doctor"])
+    out = capsys.readouterr().out
+    assert "engagement (each source's last refresh)\n  no refresh yet ('hotpapers signals' runs one)" in out
+
+
+@needs_paper_json
+def test_min_score_and_weights_come_from_the_settings(env, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HOTPAPERS_RANKING_MIN_SCORE", "100")
+    code, out, _ = run(capsys, "top", "--json")
+    assert code == 0
+    assert [(p["id"], p["score"]) for p in json.loads(out)["papers"]] == [("2107.05677", 120)]
+    monkeypatch.setenv("HOTPAPERS_RANKING_WEIGHTS_HF", "10")  # 11 upvotes now weigh 110
+    monkeypatch.setenv("HOTPAPERS_RANKING_WEIGHTS_X", "0.5")  # 120 retweets + likes now weigh 60
+    code, out, _ = run(capsys, "top", "--json")
+    assert code == 0
+    assert [(p["id"], p["score"], p["signals"]) for p in json.loads(out)["papers"]] == [
+        ("2107.05944", 110, {"hf": {"upvotes": 11, "comments": 0}})]

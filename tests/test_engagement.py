@@ -190,3 +190,49 @@ async def test_sources_without_credentials_or_weight_are_off_and_never_asked(ups
     assert "HOTPAPERS_X_BEARER" in (refresh.reports["x"].off_reason or "")
     assert {r.path for r in upstream.requests} == {"/hf/daily_papers"}
     assert set(store.latest_signals(IDS, NOW)["2107.05677"]) == {"hf"}
+
+
+# ---- the schedule, as the bot runs it
+
+
+async def test_the_scheduled_job_refreshes_due_mailings_hourly_then_six_hourly_then_stops(upstream, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot import scheduler
+    from bot.store import AsyncStore
+
+    db = tmp_path / "bot.db"
+    seeded = Store(db)
+    seeded.record_announcements(Announcement(paper(i), MAILING, "new", "cs.LG") for i in IDS)
+    seeded.close()
+    script_all_sources(upstream)
+    # Later refreshes also look engaged papers up one by one: no other HN story links them.
+    upstream.reply("/hn/search", {"hits": [], "page": 0, "nbPages": 1})
+    store = AsyncStore(db)
+    await store.open()
+    clock = ManualClock(announced_at(MAILING) + timedelta(hours=1))
+    runtime = scheduler.Runtime(settings_for(upstream.url), clock, store, digests=None)  # type: ignore[arg-type]
+    scheduler._RUNTIMES["signals-test"] = runtime
+
+    async def run_at(hours_after: float) -> int:
+        """Run the job at ``hours_after`` the announcement; returns the requests it made."""
+        clock.set(announced_at(MAILING) + timedelta(hours=hours_after))
+        before = len(upstream.requests)
+        await scheduler.signals_job("signals-test")
+        return len(upstream.requests) - before
+
+    try:
+        assert await run_at(1) > 0
+        assert runtime.last_refreshed == {MAILING: clock.now()}
+        assert await run_at(1.5) == 0  # fresh: hourly
+        assert await run_at(2) > 0
+        assert await run_at(37) > 0  # past fresh_hours (36): six-hourly
+        assert await run_at(40) == 0
+        assert await run_at(43) > 0
+        assert await run_at(24 * 7 + 1) == 0  # past max_age_days: never again
+        signals = await store.run(Store.latest_signals, IDS, clock.now())
+        assert signals["2107.05677"]["x"].counts == {"retweets": 2826, "likes": 217}
+        records = await store.run(Store.latest_signal_refreshes)
+        assert [(r.source, r.status) for r in records] == [
+            ("bluesky", "ok"), ("hf", "ok"), ("hn", "ok"), ("x", "ok")]
+    finally:
+        scheduler._RUNTIMES.pop("signals-test", None)
+        await store.close()

@@ -134,6 +134,8 @@ def test_top_in_a_terminal_reads_like_the_seed(seed, hotpapers, tmp_path) -> Non
     code, out = hotpapers("top", "--date", "2021-07-14", "--limit", "3")
     assert code == 0
     assert out.startswith("Hot Papers 2021-07-14\n")
+    # The counts are shown as of the moment they were observed, as the post showed "(07/15/2021 08:02:56)".
+    assert out.splitlines()[1] == "engagement as of 2021-07-15 08:02:56 UTC"
     assert "# 1. Codified audio language modeling learns useful representations for music" in out
     assert "Rodrigo Castellon, Chris Donahue, Percy Liang" in out
     assert "x: retweets: 2826, likes: 217" in out

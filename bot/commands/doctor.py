@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.commands.signals import last_refresh_lines
 from bot.config import Settings
 from bot.errors import UpstreamError
 from bot.sources.arxiv import SERVICE as ARXIV_SERVICE
@@ -92,6 +93,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     results = asyncio.run(check_upstreams(settings))
     for result in results:
         print(result.line())
+    print("engagement (each source's last refresh)")
+    for line in last_refresh_lines(settings):
+        print(line)
     failed = [r.name for r in (database, *results) if r.required and not r.ok]
     if failed:
         print(f"not ready: {', '.join(failed)}")

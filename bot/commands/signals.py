@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 
 from bot.clock import clock_from_env
 from bot.commands.top import parse_mailing_date, resolve_mailing
@@ -11,6 +12,7 @@ from bot.config import Settings
 from bot.engagement import Refresh, refresh_mailings
 from bot.errors import HotPapersError
 from bot.store import Store
+from bot.store.signals import RefreshRecord
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,3 +43,32 @@ def format_summary(refresh: Refresh) -> str:
         lines.append(f"{report.source:<8} {report.status:<8} {report.queried:>7} {report.matched:>7} "
                      f"{report.requests:>8}  {notes}".rstrip())
     return "\n".join(lines)
+
+
+def last_refresh_lines(settings: Settings) -> list[str]:
+    """What ``hotpapers doctor`` says about engagement: each source's last refresh (when, status, requests,
+    and the errors that made it fail: down, rate-limited, unauthorised, unavailable, changed format…)."""
+    path = settings.db_path
+    if not path.exists():
+        return ["  no refresh yet ('hotpapers signals' runs one)"]
+    try:
+        store = Store(path)
+        try:
+            records = store.latest_signal_refreshes()
+        finally:
+            store.close()
+    except (sqlite3.Error, OSError) as exc:
+        return [f"  cannot read the refresh log: {exc}"]
+    if not records:
+        return ["  no refresh yet ('hotpapers signals' runs one)"]
+    return [refresh_line(record) for record in records]
+
+
+def refresh_line(record: RefreshRecord) -> str:
+    """``  hn             failed   at 2021-07-15 12:00 UTC, 3 requests: down: HTTP 503``."""
+    when = f"at {record.refreshed_at:%Y-%m-%d %H:%M} UTC"
+    if record.status == "off":
+        return f"  {record.source:<14} {'off':<8} {when}" + (f" ({record.errors[0]})" if record.errors else "")
+    line = (f"  {record.source:<14} {record.status:<8} {when}, {record.requests} requests, "
+            f"{record.matched} of {record.queried} papers engaged")
+    return line + (": " + "; ".join(record.errors) if record.errors else "")

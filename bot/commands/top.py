@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.clock import clock_from_env
@@ -43,10 +43,11 @@ def resolve_mailing(store: Store, wanted: date | None, categories: Sequence[str]
     return wanted
 
 
-def ranked_mailing(store: Store, settings: Settings, mailing: date, category: str | None) -> DayRanking:
-    """The ranking of ``mailing`` (in ``category``, cross-lists included) as of now."""
+def ranked_mailing(store: Store, settings: Settings, mailing: date, category: str | None,
+                   now: datetime | None = None) -> DayRanking:
+    """The ranking of ``mailing`` (in ``category``, cross-lists included) as of ``now`` (default: now)."""
     papers = store.mailing_papers(mailing, [category] if category else None)
-    signals = store.latest_signals([paper.id for paper in papers], clock_from_env().now())
+    signals = store.latest_signals([paper.id for paper in papers], now or clock_from_env().now())
     return rank_day(papers, signals, settings.ranking.weights, settings.ranking.min_score)
 
 
@@ -58,7 +59,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.db_path)
     try:
         mailing = resolve_mailing(store, wanted, [category] if category else None)
-        day = ranked_mailing(store, settings, mailing, category)
+        now = clock_from_env().now()
+        day = ranked_mailing(store, settings, mailing, category, now)
+        # The counts are those of the newest snapshot among the listed papers (the seed's "(07/15/2021 …)").
+        as_of = store.last_observed([ranked.paper.id for ranked in day.papers[: args.limit]], now)
     finally:
         store.close()
     shown = day.papers[: args.limit]
@@ -67,7 +71,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
                     "papers": [ranked_json(ranked) for ranked in shown]}
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        print(format_top(mailing, category, day, shown, settings.ranking.min_score))
+        print(format_top(mailing, category, day, shown, settings.ranking.min_score, as_of=as_of))
     return 0
 
 
@@ -82,9 +86,12 @@ def ranked_json(ranked: RankedPaper) -> dict[str, Any]:
 
 
 def format_top(mailing: date, category: str | None, day: DayRanking, shown: Sequence[RankedPaper],
-               min_score: float) -> str:
-    """The ranking for a terminal, in the shape of the old "Hot Papers" posts."""
+               min_score: float, *, as_of: datetime | None = None) -> str:
+    """The ranking for a terminal, in the shape of the old "Hot Papers" posts; ``as_of`` is the moment the
+    counts were observed."""
     title = f"Hot Papers {mailing.isoformat()}" + (f" · {category}" if category else "")
+    if as_of is not None and not day.quiet:
+        title += f"\nengagement as of {as_of.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
     if day.quiet:
         return (f"{title}\n\nA quiet day: no paper reached a score of {display_score(min_score)} "
                 f"({day.engaged} had some engagement).")

@@ -137,6 +137,24 @@ class SignalsStore:
                 [_stamp(record.refreshed_at), record.source, record.status, record.queried, record.matched,
                  record.requests, json.dumps(list(record.errors))])
 
+    def last_observed(self, paper_ids: Sequence[str], as_of: datetime) -> datetime | None:
+        """The moment of the newest snapshot of any of ``paper_ids`` at or before ``as_of`` (what counts read
+        "as of"), or None."""
+        row = self.db.execute(
+            "SELECT MAX(observed_at) FROM signal_snapshots"
+            " WHERE paper_id IN (SELECT value FROM json_each(?)) AND observed_at <= ?",
+            [json.dumps(list(paper_ids)), _stamp(as_of)]).fetchone()
+        return _moment(row[0]) if row and row[0] else None
+
+    def latest_signal_refreshes(self) -> list[RefreshRecord]:
+        """Each source's most recent refresh record, by source name (for ``hotpapers doctor``)."""
+        # SQLite takes a GROUP BY's bare columns from the row holding MAX(): each source's newest record.
+        rows = self.db.execute(
+            "SELECT MAX(refreshed_at), source, status, queried, matched, requests, errors FROM signal_refreshes"
+            " GROUP BY source ORDER BY source").fetchall()
+        return [RefreshRecord(_moment(r[0]), r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])))
+                for r in rows]
+
     def last_signal_refresh(self) -> datetime | None:
         """When engagement was last refreshed (any source), or None."""
         row = self.db.execute("SELECT MAX(refreshed_at) FROM signal_refreshes").fetchone()
