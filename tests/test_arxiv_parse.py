@@ -187,7 +187,7 @@ def test_holiday_feed_is_empty_not_an_error() -> None:
     assert feed.mailing == date(2025, 11, 27)
 
 
-def test_bad_items_are_skipped_and_counted() -> None:
+def test_bad_items_are_skipped_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     no_id = ("    <item>\n      <title>Lost paper</title>\n"
              "      <description>Abstract: nothing</description>\n"
              "      <category>cs.LG</category>\n    </item>\n")
@@ -197,6 +197,9 @@ def test_bad_items_are_skipped_and_counted() -> None:
     feed = parse_announcement_feed(data, ["cs.LG"])
     assert [a.paper.id for a in feed.announcements] == ["2511.00001"]
     assert (feed.entries, feed.skipped) == (4, 3)
+    skipped = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(skipped) == 3 and all(m.startswith("arXiv feed: skipping item ") for m in skipped)
+    assert [m.split(":")[1].split()[-1] for m in skipped] == ["1", "3", "4"]
 
 
 def test_title_with_everyone_mention_is_kept_verbatim() -> None:

@@ -163,3 +163,17 @@ def test_stored_paper_is_shown_when_arxiv_is_down(env: ThreadedUpstream,
     assert main(["paper", "2511.00042"]) == 0
     assert "Kept from the feed" in capsys.readouterr().out
     assert len(env.requests_to("/api/query")) == 1  # one quick try to complete it, no long retries
+
+
+def test_ingest_with_no_categories_to_follow_fails_with_one_line_on_stderr(
+        env: ThreadedUpstream, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "empty.toml"
+    config.write_text("[ingest]\ncategories = []\n")
+    monkeypatch.setenv("HOTPAPERS_CONFIG", str(config))
+    assert main(["ingest"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        "hotpapers: no categories to ingest (give --categories or set [ingest] categories)")
+    assert env.requests == []

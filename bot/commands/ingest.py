@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from bot.clock import clock_from_env
 from bot.config import Settings
@@ -17,7 +18,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     categories = (resolve_categories(args.categories.split(",")) if args.categories
                   else settings.ingest.categories)
     if not categories:
-        print("hotpapers: no categories to ingest (give --categories or set [ingest] categories)")
+        print("hotpapers: no categories to ingest (give --categories or set [ingest] categories)",
+              file=sys.stderr)
         return 1
     report = asyncio.run(_ingest(settings, categories))
     print(format_report(report))
