@@ -92,3 +92,20 @@ async def test_429_asking_for_too_long_a_wait_is_reported_rate_limited(upstream)
             await HackerNewsClient(client, upstream.url + "/api/v1").stories_of("2107.06277", NOW)
     assert failure.value.kind == "rate-limited" and "3600" in str(failure.value)
     assert waits == [] and len(upstream.requests_to("/api/v1/search")) == 1
+
+
+@pytest.mark.parametrize(("url", "paper_id"), [
+    ("https://arxiv.org/abs/2107.05677", "2107.05677"),
+    ("https://arxiv.org/abs/2107.05677v3", "2107.05677"),
+    ("https://arxiv.org/pdf/2107.05677v2.pdf", "2107.05677"),
+    ("http://export.arxiv.org/pdf/2107.05677", "2107.05677"),
+    ("https://arxiv.org/html/2107.05677v1", "2107.05677"),
+    ("https://arxiv.org/abs/hep-th/9901001v2", "hep-th/9901001"),
+    ("https://arxiv.org/pdf/math.GT/0309136", "math/0309136"),
+    ("https://www.alphaxiv.org/abs/2107.05677", "2107.05677"),
+    ("https://huggingface.co/papers/2107.05677", "2107.05677"),
+])
+def test_a_story_under_any_url_form_counts_for_the_canonical_id(url: str, paper_id: str) -> None:
+    payload = {"hits": [{"objectID": "1", "url": url, "points": 10, "num_comments": 2}], "page": 0, "nbPages": 1}
+    [story] = parse_search(payload, NOW).observations
+    assert story.paper_ids == (paper_id,)
