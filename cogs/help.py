@@ -8,6 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.store import Store
+
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
 
@@ -50,7 +52,13 @@ class Help(commands.Cog):
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         subs = self.bot.settings.subscriptions
         text = HELP.format(time=subs.default_time, timezone=subs.default_timezone, cap=subs.dm_cap)
-        await interaction.response.send_message(text, ephemeral=True)
+        notice = await self.bot.store.run(Store.take_notice, interaction.user.id)
+        warning = f"⚠️ {notice}" if notice else ""  # e.g. their DMs were closed: told with the next command
+        if warning and len(warning) + 2 + len(text) <= 2000:
+            text, warning = f"{warning}\n\n{text}", ""
+        await interaction.response.send_message(text[:2000], ephemeral=True)
+        if warning:
+            await interaction.followup.send(warning[:2000], ephemeral=True)
 
 
 async def setup(bot: HotPapersBot) -> None:

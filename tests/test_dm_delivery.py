@@ -177,3 +177,41 @@ async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake_discord: Fake
     store = Store(db)
     assert all(store.handled("dm", m.user.id, LOOKUP_MAILING.isoformat()) for m in members)
     store.close()
+
+
+async def test_weekly_subscribers_get_one_dm_on_monday_covering_the_week(fake_discord: FakeDiscord,
+                                                                        db: Path) -> None:
+    seed_store(db, [make_paper("2411.00007", "Diffusion on Tuesday", mailing=date(2024, 11, 5))],
+               mailing=date(2024, 11, 5), points=None, previous=None, observed=LOOKUP_OBSERVED)
+    clock = ManualClock(MORNING)  # Wednesday
+    reader = fake_discord.world.member
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), clock) as bot:
+        await command(fake_discord, "subscribe keyword", {"value": "diffusion"}, reader)
+        assert "every Monday at 14:00 UTC" in await command(
+            fake_discord, "subscriptions settings", {"time": "14:00", "frequency": "weekly"}, reader)
+        clock.set(AFTERNOON)  # Wednesday 14:30: a daily subscriber would get a DM now
+        await bot.scheduler.tick_now()
+        assert dms(fake_discord, reader) == []
+
+        clock.set(datetime(2024, 11, 11, 14, 30, tzinfo=UTC))  # Monday
+        await bot.scheduler.tick_now()
+        await bot.scheduler.tick_now()
+        (text,) = dms(fake_discord, reader)
+        assert "2024-11-05 to 2024-11-06 mailings" in text and "3 matching papers" in text
+        assert "Diffusion on Tuesday" in text and "Diffusion for images" in text
+
+        clock.set(datetime(2024, 11, 12, 14, 30, tzinfo=UTC))  # Tuesday: nothing more
+        await bot.scheduler.tick_now()
+        assert len(dms(fake_discord, reader)) == 1
+
+
+async def test_a_pending_notice_is_told_even_by_help(fake_discord: FakeDiscord, db: Path) -> None:
+    closed = fake_discord.world.closed_dms
+    store = Store(db)
+    store.set_paused(closed.user.id, True, default=Schedule(), now=MORNING, reason="your DMs were closed",
+                     notice="Your DMs are closed to me.")
+    store.close()
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(MORNING)):
+        text = await command(fake_discord, "help", None, closed)
+        assert text.startswith("⚠️ Your DMs are closed to me.") and "/paper" in text
+        assert not (await command(fake_discord, "help", None, closed)).startswith("⚠️")  # told once
