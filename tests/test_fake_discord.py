@@ -699,3 +699,63 @@ async def test_the_real_bot_in_its_own_process_is_ready_within_three_seconds(tmp
         finally:
             bot.close()
     assert elapsed < 3.0, f"`hotpapers run` took {elapsed:.2f} s to be ready on the fake"
+
+
+# ---- each of Discord's message limits, one at a time, just over and exactly at the limit ------------------
+
+ONE_FIELD = {"name": "n", "value": "v"}
+OVER_THE_LIMIT = [
+    ({"content": "c" * 2001}, ("content",), "Must be 2000 or fewer in length."),
+    ({"embeds": [{"description": "e"}] * 11}, ("embeds",), "Must be 10 or fewer in length."),
+    ({"embeds": [{"title": "t" * 257}]}, ("embeds", "0", "title"), "Must be 256 or fewer in length."),
+    ({"embeds": [{"description": "d" * 4097}]}, ("embeds", "0", "description"), "Must be 4096 or fewer in length."),
+    ({"embeds": [{"fields": [ONE_FIELD] * 26}]}, ("embeds", "0", "fields"), "Must be 25 or fewer in length."),
+    ({"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]}, ("embeds", "0", "fields", "0", "value"),
+     "Must be 1024 or fewer in length."),
+    ({"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]}, ("embeds", "0", "fields", "0", "name"),
+     "Must be 256 or fewer in length."),
+    ({"embeds": [{"footer": {"text": "f" * 2049}}]}, ("embeds", "0", "footer", "text"),
+     "Must be 2048 or fewer in length."),
+    ({"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]}, ("embeds",),
+     "Embed size exceeds maximum size of 6000"),
+    ({"content": "x", "nonce": "n" * 26, "enforce_nonce": True}, ("nonce",), "Must be 25 or fewer in length."),
+]
+AT_THE_LIMIT = [
+    {"content": "c" * 2000},
+    {"embeds": [{"description": "e"}] * 10},
+    {"embeds": [{"title": "t" * 256, "description": "d" * 4096, "footer": {"text": "f" * 1648}}]},  # 6,000
+    {"embeds": [{"fields": [{"name": "n" * 10, "value": "v" * 1024}] * 5}]},
+    {"embeds": [{"fields": [ONE_FIELD] * 25}]},
+    {"content": "x", "nonce": "n" * 25, "enforce_nonce": True},
+]
+
+
+@pytest.mark.parametrize(("payload", "where", "message"), OVER_THE_LIMIT)
+async def test_each_message_limit_is_a_50035_naming_the_field(
+        fake: FakeDiscord, payload: dict[str, Any], where: tuple[str, ...], message: str) -> None:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(f"{fake.api_url}/channels/{fake.world.papers.id}/messages", json=payload,
+               headers={"Authorization": f"Bot {fake.token}"}) as r,
+    ):
+        body = await r.json()
+    assert r.status == 400 and body["code"] == 50035 and body["message"] == "Invalid Form Body"
+    node = body["errors"]
+    for key in where:
+        node = node[key]
+    assert node["_errors"][0]["message"] == message
+    assert fake.messages(fake.world.papers) == []
+
+
+@pytest.mark.parametrize("payload", AT_THE_LIMIT)
+async def test_a_message_exactly_at_each_limit_is_accepted(fake: FakeDiscord, payload: dict[str, Any]) -> None:
+    r = await raw(fake, "POST", f"/channels/{fake.world.papers.id}/messages", json=payload)
+    assert r.status == 200
+    assert len(fake.messages(fake.world.papers)) == 1
+
+
+async def test_a_nonce_without_enforce_nonce_does_not_deduplicate(fake: FakeDiscord) -> None:
+    path = f"/channels/{fake.world.papers.id}/messages"
+    for _ in range(2):
+        assert (await raw(fake, "POST", path, json={"content": "x", "nonce": "n1"})).status == 200
+    assert len(fake.messages(fake.world.papers)) == 2
