@@ -177,3 +177,17 @@ def test_ingest_with_no_categories_to_follow_fails_with_one_line_on_stderr(
     assert captured.err.strip() == (
         "hotpapers: no categories to ingest (give --categories or set [ingest] categories)")
     assert env.requests == []
+
+
+@pytest.mark.parametrize(("text", "reason"), [("0612.0001", "0704"), ("2113.00001", "month 13"),
+                                              ("1501.0001", "5 digits"), ("https://arxiv.org/abs/hep-th/9107001",
+                                                                          "9108")])
+def test_an_id_that_cannot_exist_is_refused_locally_in_one_line(
+        env: ThreadedUpstream, capsys: pytest.CaptureFixture[str], text: str, reason: str) -> None:
+    assert main(["paper", text, "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("hotpapers: ") and "cannot be an arXiv id" in line and reason in line
+    assert "arXiv:2107.05677v2" in line  # an accepted form
+    assert env.requests == []
