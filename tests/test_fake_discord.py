@@ -759,3 +759,27 @@ async def test_a_nonce_without_enforce_nonce_does_not_deduplicate(fake: FakeDisc
     for _ in range(2):
         assert (await raw(fake, "POST", path, json={"content": "x", "nonce": "n1"})).status == 200
     assert len(fake.messages(fake.world.papers)) == 2
+
+
+async def test_a_resumable_invalid_session_makes_the_client_resume(fake: FakeDiscord, bot: Any) -> None:
+    await fake.invalidate_session(resumable=True)
+    await fake.wait_until(lambda: fake.stats.resumes == 1, what="a RESUME")
+    assert fake.stats.identifies == 1 and fake.stats.readies == 1
+    inter = await fake.slash("ping", {"word": "resumed"})
+    assert (await fake.wait_for_message(fake.world.papers)).content == "pong resumed"
+    assert inter.original is not None
+
+
+async def test_a_socket_closed_with_a_resumable_code_resumes(fake: FakeDiscord, bot: Any) -> None:
+    await fake.drop_connections(code=4000)  # "Unknown error": Discord says reconnect and resume
+    await fake.wait_until(lambda: fake.stats.resumes == 1, what="a RESUME")
+    assert fake.stats.identifies == 1
+    await fake.wait_for_response(await fake.slash("ping", {"word": "again"}))
+
+
+async def test_a_socket_closed_for_a_timed_out_session_makes_the_client_identify_again(
+        fake: FakeDiscord, bot: Any) -> None:
+    await fake.drop_connections(code=4009)  # "Session timed out": reconnect and start a new session
+    await fake.wait_until(lambda: fake.stats.readies == 2, what="a second READY")
+    assert fake.stats.identifies == 2
+    await fake.wait_for_response(await fake.slash("ping", {"word": "again"}))

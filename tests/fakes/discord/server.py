@@ -166,6 +166,7 @@ class _Connection:
     closed: bool = False
     zlib_ctx: Any = None
     client_close_code: int | None = None
+    server_close_code: int | None = None  # set when the fake closed the socket with a code
 
     def send(self, payload: dict[str, Any]) -> None:
         if not self.closed:
@@ -731,8 +732,11 @@ class FakeDiscord:
             conn.queue.put_nowait(None)
             if conn.session is not None and conn.session.conn is conn:
                 conn.session.conn = None
-                if ws.close_code in (1000, 1001) and conn.client_close_code is not None:
-                    conn.session.valid = False  # a clean close ends the session (Discord's rule)
+                if conn.server_close_code in (4007, 4009):
+                    conn.session.valid = False  # "invalid seq" / "session timed out": identify again
+                elif (conn.server_close_code is None and ws.close_code in (1000, 1001)
+                      and conn.client_close_code is not None):
+                    conn.session.valid = False  # the client's clean close ends the session (Discord's rule)
             with contextlib.suppress(ValueError):
                 self._connections.remove(conn)
             self._notify()
@@ -746,6 +750,7 @@ class FakeDiscord:
                     return
                 if isinstance(item, tuple):
                     conn.closed = True
+                    conn.server_close_code = item[1]
                     await conn.ws.close(code=item[1])
                     return
                 text = json.dumps(item, separators=(",", ":"))
