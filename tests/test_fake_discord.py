@@ -783,3 +783,20 @@ async def test_a_socket_closed_for_a_timed_out_session_makes_the_client_identify
     await fake.wait_until(lambda: fake.stats.readies == 2, what="a second READY")
     assert fake.stats.identifies == 2
     await fake.wait_for_response(await fake.slash("ping", {"word": "again"}))
+
+
+async def test_interaction_callbacks_are_answered_while_the_global_limit_is_used_up() -> None:
+    clock = ManualClock()
+    async with FakeDiscord(clock=clock, global_limit=5, global_period=1.0) as fake:
+        world = fake.build_standard_world()
+        client, tree = make_bot()
+        async with run_client(fake, client):
+            await tree.sync()
+            clock.t += 2  # a fresh 1-second window
+            for _ in range(5):
+                assert (await raw(fake, "GET", "/users/@me")).status == 200
+            assert (await raw(fake, "GET", "/users/@me")).status == 429  # the token's 50/s (here 5/s) is spent
+            inter = await fake.slash("ping", {"word": "anyway"})
+            assert (await fake.wait_for_message(world.papers)).content == "pong anyway"
+            assert inter.original is not None
+            assert fake.stats.global_rate_limited == 1  # the callback itself was not limited
