@@ -141,12 +141,12 @@ class OpenSelect(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
         await interaction.response.edit_message(embed=embed, view=back)
 
 
-async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T], *, ephemeral: bool = False
-                      ) -> tuple[T, bool]:
-    """Await ``work``; if it takes longer than FAST_ANSWER, defer first so Discord's 3 s rule holds.
+async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T], *, ephemeral: bool = False,
+                      fast: float = FAST_ANSWER) -> tuple[T, bool]:
+    """Await ``work``; if it takes longer than ``fast`` seconds, defer first so Discord's 3 s rule holds.
     Returns the result and whether the interaction was deferred."""
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=FAST_ANSWER)
+    done, _ = await asyncio.wait({task}, timeout=fast)
     if done:
         return task.result(), False
     try:
@@ -169,6 +169,7 @@ class Paper(commands.Cog):
 
     def __init__(self, bot: HotPapersBot) -> None:
         self.bot = bot
+        self.fast_answer = FAST_ANSWER  # seconds of store work before deferring (tests lower it)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PageButton, OpenSelect)
@@ -190,7 +191,8 @@ class Paper(commands.Cog):
         if parsed.keywords is not None:
             page, deferred = await answer_soon(interaction,
                                                lookup.search_page(self.bot.store, parsed.keywords, 0, now,
-                                                                  self.bot.settings.ranking.weights))
+                                                                  self.bot.settings.ranking.weights),
+                                               fast=self.fast_answer)
             embed, view = results_message(page, interaction.user.id)
             if deferred:
                 await interaction.followup.send(embed=embed, view=view)
@@ -200,7 +202,8 @@ class Paper(commands.Cog):
             return
         assert parsed.arxiv_id is not None
         stored, deferred = await answer_soon(interaction,
-                                             lookup.stored_paper(self.bot.store, parsed.arxiv_id, now))
+                                             lookup.stored_paper(self.bot.store, parsed.arxiv_id, now),
+                                             fast=self.fast_answer)
         if stored is not None and not deferred:
             await interaction.response.send_message(embed=paper_embed(stored.paper, stored.signals))
             await tell_pending_notice(self.bot, interaction)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -201,3 +203,28 @@ async def test_paper_embed_carries_versions_references_links_and_each_source(
         assert "[pdf](https://arxiv.org/pdf/2411.00031)" in text and "](https://arxiv.org/html/2411.00031" in text
         assert "cs.LG (Machine Learning)" in text and "stat.ML (Machine Learning)" in text
         assert "17 upvotes" in text and "321 points" in text  # Hugging Face and Hacker News, apart
+
+
+async def test_slow_lookups_defer_publicly_then_answer_and_page(fake_discord: FakeDiscord, db: Path) -> None:
+    """A store busy past FAST_ANSWER (its thread held by other work) defers first, so Discord's 3 s rule holds;
+    the answer is then a public follow-up whose buttons page like a direct answer."""
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)) as bot:
+        cog = bot.get_cog("Paper")
+        assert cog is not None and cog.fast_answer == 2.0  # type: ignore[attr-defined]
+        cog.fast_answer = 0.05  # type: ignore[attr-defined]  # instead of 2 s: the store below stays busy until the deferral is seen
+        for query in ("2411.00001", "diffusion"):
+            gate = threading.Event()
+            busy = asyncio.ensure_future(bot.store.run(lambda _store, gate=gate: gate.wait(10)))
+            interaction = await fake_discord.slash("paper", {"query": query})
+            deferred = await fake_discord.wait_for_response(interaction)
+            assert deferred.type == 5 and not deferred.ephemeral  # deferred while the store was still busy
+            gate.set()
+            await busy
+            message = await reply(fake_discord, interaction)
+            assert not message.ephemeral
+        assert "page 1" in text_of(message)
+        next_id = next(c["custom_id"] for row in message.components for c in row["components"]
+                       if c.get("label") == "Next")
+        click = await fake_discord.click(message, next_id, user=fake_discord.world.member)
+        await fake_discord.wait_for_response(click)
+        assert "page 2" in text_of(message)
