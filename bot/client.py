@@ -95,7 +95,17 @@ class HotPapersBot(commands.Bot):
     async def on_ready(self) -> None:
         log.info("ready as %s (%s) in %d server(s)", self.user, self.user.id if self.user else "?",
                  len(self.guilds))
-        self.scheduler.tick_soon()
+        self.scheduler.tick_soon(first=self.forget_servers_left_while_offline)
+
+    async def forget_servers_left_while_offline(self) -> None:
+        """Delete the settings of servers the bot was removed from while it was not running. READY lists
+        every server the bot is in (unavailable ones too), so a digest of any other server is stale."""
+        present = {guild.id for guild in self.guilds}
+        digests = await self.store.run(Store.channel_digests, None)
+        gone = sorted({d.guild_id for d in digests if d.guild_id not in present})
+        for guild_id in gone:
+            removed = await self.store.run(Store.forget_guild, guild_id)
+            log.info("no longer in server %s: deleted %d digest setting(s)", guild_id, removed)
 
     # ---- the command tree ----------------------------------------------------------------------------------
 

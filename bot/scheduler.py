@@ -68,10 +68,19 @@ def runtime(runtime_id: str) -> Runtime:
 
 async def tick_job(runtime_id: str) -> TickReport | None:
     """Post what is due (channel digests), then run every registered tick (DM digests)."""
+    return await _tick(runtime_id)
+
+
+async def _tick(runtime_id: str, first: Tick | None = None) -> TickReport | None:
     rt = _RUNTIMES.get(runtime_id)
     if rt is None or not rt.ready():
         return None
     async with rt.tick_lock:
+        if first is not None:  # work that must come before this tick, e.g. forgetting servers at start
+            try:
+                await first()
+            except Exception:
+                log.exception("the work before the tick failed; ticking anyway")
         log.debug("tick at %s", rt.clock.now().isoformat())
         report = await rt.digests.tick()
         rt.last_report = report
@@ -177,11 +186,12 @@ class Scheduler:
                  self.tick_seconds, ", ".join(settings.ingest.times), settings.ingest.timezone,
                  settings.signals.fresh_interval_minutes)
 
-    def tick_soon(self) -> None:
-        """Tick now, in the background (at start, when the bot is ready, when a test moves the clock)."""
+    def tick_soon(self, first: Tick | None = None) -> None:
+        """Tick now, in the background (at start, when the bot is ready, when a test moves the clock); run
+        ``first`` just before, holding the tick's turn."""
         if not self._running:
             return
-        task = asyncio.create_task(tick_job(self.runtime_id), name="tick")
+        task = asyncio.create_task(_tick(self.runtime_id, first), name="tick")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -203,14 +203,17 @@ class Digests(commands.Cog):
                 ephemeral=True)
             return
         record = upcoming.record
-        if record is not None and record.status in ("done", "skipped", "failed"):
+        if record is not None and record.status == "done":
             first = next((m for m in record.messages if m.message_id), None)
-            where = (f": {_link(cfg, first)}" if first
-                     else f" ({record.status}: {record.reason})" if record.reason else "")
+            where = f": {_link(cfg, first)}" if first else ""
             await interaction.followup.send(
                 f"The {record.period} mailing was already posted in <#{cfg.channel_id}>, so nothing was "
                 f"posted{where}. The next mailing posts at the usual time.", ephemeral=True)
             return
+        if record is not None and record.status in ("skipped", "failed"):
+            # Asked for explicitly: a mailing skipped (bot offline) or given up (no permission) goes out now;
+            # messages already out, if any, are not sent again.
+            await self.bot.store.run(Store.reopen_delivery, "channel", cfg.channel_id, record.period)
         outcome = await self.bot.channel_digests.post(cfg, upcoming.digest)
         if outcome.status in ("sent", "already") and outcome.record and outcome.message_ids:
             link = _link(cfg, outcome.record.messages[0], outcome.message_ids[0])

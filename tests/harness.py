@@ -332,9 +332,10 @@ class BotProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    async def terminate(self, within: float = 15.0) -> int:
+    async def terminate(self, within: float = 15.0, *, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Stop the bot with ``sig`` (SIGTERM, or SIGINT as Ctrl-C sends) and return its exit code."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.proc.wait, within)
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.store import Store
+from bot.store.digests import ChannelDigest
 from tests.fakes.discord import FakeDiscord, P
 from tests.harness import Seed, bot_settings, make_paper, running_bot, seed_store, slash_reply
 
@@ -231,8 +232,15 @@ async def test_missing_permission_is_recorded_shown_and_stops_after_repeated_fai
         # The admin fixes the permission and resumes: the next mailing posts again.
         world.set_overwrite(w.papers, world.bot_member(w.guild), allow=P.SEND_MESSAGES)
         await slash_reply(world, "digest resume", {"channel": w.papers}, user=w.admin)
-        await slash_reply(world, "digest now", {"channel": w.papers}, user=w.admin)
-    assert len(world.messages(w.papers)) == 0  # the 25th was given up; `now` says it was handled
+        # The 25th was given up by the schedule; asked for explicitly, it goes out now, once.
+        text, _, _ = await slash_reply(world, "digest now", {"channel": w.papers}, user=w.admin)
+        (posted,) = world.messages(w.papers)
+        assert "Posted the 2026-11-25 mailing" in text and str(posted.id) in text
+        text, _, _ = await slash_reply(world, "digest now", {"channel": w.papers}, user=w.admin)
+        assert "already posted" in text and str(posted.id) in text
+        text, _, _ = await slash_reply(world, "digest show", {"channel": w.papers}, user=w.admin)
+        assert "2026-11-25: posted" in text and "Delivery problem" not in text and "Stopped" not in text
+    assert len(world.messages(w.papers)) == 1
 
 
 async def test_unknown_channel_disables_the_digest(world: FakeDiscord, seeded: Seed) -> None:
@@ -357,5 +365,76 @@ async def test_back_too_late_skips_the_mailing_and_show_says_why(world: FakeDisc
         await bot.scheduler.tick_now()
         assert world.messages(w.papers) == []
         text, _, _ = await slash_reply(world, "digest show", {"channel": w.papers}, user=w.admin)
-    assert "2026-11-25: skipped — the bot was offline at 2026-11-26 08:00 UTC" in text
-    assert "beyond the 6 h grace period" in text
+        assert "2026-11-25: skipped — the bot was offline at 2026-11-26 08:00 UTC" in text
+        assert "beyond the 6 h grace period" in text
+        # An admin who still wants it asks for it: `/digest now` posts the skipped mailing, once.
+        text, _, _ = await slash_reply(world, "digest now", {"channel": w.papers}, user=w.admin)
+        assert "Posted the 2026-11-25 mailing" in text
+        await bot.scheduler.tick_now()
+        text, _, _ = await slash_reply(world, "digest show", {"channel": w.papers}, user=w.admin)
+        assert "2026-11-25: posted" in text
+    assert len(world.messages(w.papers)) == 1
+
+
+async def test_commands_sync_again_when_they_change(world: FakeDiscord, seeded: Seed) -> None:
+    from bot.client import EXTENSIONS
+
+    settings = bot_settings(world, seeded.db)
+    route = "PUT /applications/{app_id}/commands"
+    without_help = tuple(name for name in EXTENSIONS if name != "cogs.help")
+    async with running_bot(world, settings, extensions=without_help):
+        assert world.stats.by_route[route] == 1
+        assert "help" not in {c.name for c in world.global_commands.values()}
+    async with running_bot(world, settings) as bot:  # a new command (a deploy): the payload changed
+        assert world.stats.by_route[route] == 2 and bot.command_tree_synced
+        assert "help" in {c.name for c in world.global_commands.values()}
+    async with running_bot(world, settings) as bot:
+        assert world.stats.by_route[route] == 2 and not bot.command_tree_synced
+
+
+async def test_setup_offers_only_postable_channels_and_sizes_and_a_second_setup_replaces_the_first(
+    world: FakeDiscord, seeded: Seed
+) -> None:
+    w = world.world
+    async with running_bot(world, bot_settings(world, seeded.db)):
+        (command,) = [c for c in world.global_commands.values() if c.name == "digest"]
+        (setup,) = [o for o in command.payload["options"] if o["name"] == "setup"]
+        options = {o["name"]: o for o in setup["options"]}
+        assert sorted(options["channel"]["channel_types"]) == [0, 5]  # text and announcement channels
+        assert (options["size"]["min_value"], options["size"]["max_value"]) == (1, 25)
+        assert [name for name, o in options.items() if o.get("required")] == [
+            "channel", "time", "timezone", "categories", "size"]
+        assert options["timezone"]["autocomplete"] and options["categories"]["autocomplete"]
+        assert {"thread", "min_score", "mention_role"} <= set(options)
+
+        text, _, _ = await slash_reply(world, "digest setup", {"channel": w.news, **SETUP}, user=w.admin)
+        assert text.startswith("Digest set up.")
+        text, _, _ = await slash_reply(
+            world, "digest setup", {"channel": w.news, **SETUP, "time": "7:15", "size": 2}, user=w.admin
+        )
+        assert text.startswith("Digest updated.") and "top 2 papers" in text and "07:15" in text
+        async with Store_(seeded.db) as store:
+            (cfg,) = store.channel_digests(w.guild.id)
+        assert (cfg.channel_id, cfg.time, cfg.size) == (w.news.id, "07:15", 2)
+
+
+async def test_a_server_that_removed_the_bot_while_it_was_offline_is_forgotten_at_start(
+    world: FakeDiscord, seeded: Seed
+) -> None:
+    w = world.world
+    other = world.add_guild("Other lab")
+    other_channel = world.add_channel(other, "papers")
+    settings = bot_settings(world, seeded.db)
+    async with running_bot(world, settings):
+        await slash_reply(world, "digest setup", {"channel": w.papers, **SETUP}, user=w.admin)
+        async with Store_(seeded.db) as store:
+            store.save_channel_digest(ChannelDigest(
+                other.id, other_channel.id, "09:00", "UTC", ("cs.LG",), 5, datetime(2026, 11, 20, tzinfo=UTC)))
+    world.remove_guild(other)  # kicked while the bot was down: no GUILD_DELETE reaches it
+    async with running_bot(world, settings):
+        for _ in range(500):  # on_ready forgets it; await that effect
+            if _digests(seeded.db) == 1:
+                break
+            await asyncio.sleep(0.01)
+        async with Store_(seeded.db) as store:
+            assert [d.channel_id for d in store.channel_digests(None)] == [w.papers.id]

@@ -143,3 +143,39 @@ def test_run_with_discord_unreachable_says_so_in_one_line(tmp_path: Path) -> Non
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("hotpapers: cannot reach Discord at http://127.0.0.1:9/api/v10")
     assert "MTIz.some.token" not in result.stderr + result.stdout
+
+
+async def test_sigint_during_a_digest_checkpoints_the_message_in_flight_and_a_restart_finishes(
+    world: FakeDiscord, tmp_path: Path
+) -> None:
+    import signal
+
+    w = world.world
+    seed = seed_store(tmp_path / "hotpapers.db", papers=25, points=[3000 - 10 * i for i in range(25)])
+    _configure(seed.db, w.papers.id, w.guild.id, size=25)
+    bot = BotProcess(world, seed.db, tmp_path, start_time=SLOT)
+    try:
+        world.inject_delay("POST /channels/{channel_id}/messages", 1.0, count=3)
+        await bot.start()
+        await world.wait_for_message(w.papers, timeout=10)
+        assert await bot.terminate(sig=signal.SIGINT) == 0  # Ctrl-C: a clean exit, not a traceback
+        log = bot.log()
+        assert "shutting down" in log and "closed" in log and "Traceback" not in log
+        stopped_with = world.messages(w.papers)
+        assert 1 <= len(stopped_with) < 3
+        store = Store(seed.db)
+        try:
+            record = store.delivery("channel", w.papers.id, "2026-11-25")
+        finally:
+            store.close()
+        # The checkpoint: every message Discord holds is in the ledger, the rest is still to send.
+        assert record is not None and record.status == "sending"
+        assert [m.message_id for m in record.messages if m.message_id] == [m.id for m in stopped_with]
+
+        await bot.start()
+        await bot.wait_log("delivered channel", 15)
+        footers = [m.embeds[-1]["footer"]["text"] for m in world.messages(w.papers)]
+        assert footers == [f"Hot Papers 2026-11-25 · {i}/3" for i in (1, 2, 3)]
+        assert await bot.terminate() == 0
+    finally:
+        bot.close()

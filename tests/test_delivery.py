@@ -204,3 +204,29 @@ def test_digest_messages_plan_the_seeded_mailing(seeded: Seed) -> None:
         "3. Paper number 6 on learning",
     ]
     assert isinstance(message.embeds[0], discord.Embed)
+
+
+def test_reopening_a_given_up_entry_keeps_what_was_sent(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    try:
+        plan = [PlannedMessage(i, {"content": f"a{i}"}, f"n{i}", f"m{i}") for i in range(3)]
+        store.begin_delivery("channel", 5, "2026-11-25", plan, NOW)
+        store.complete_message("channel", 5, "2026-11-25", 0, 111, 5)
+        store.finish_delivery("channel", 5, "2026-11-25", NOW, "failed", "Missing Permissions (50013)")
+        store.begin_delivery("channel", 6, "2026-11-25", plan, NOW)
+        store.finish_delivery("channel", 6, "2026-11-25", NOW, "failed", "Missing Access (50001)")
+        store.record_skip("channel", 7, "2026-11-25", "offline", NOW)
+        store.begin_delivery("channel", 8, "2026-11-25", plan, NOW)
+        store.finish_delivery("channel", 8, "2026-11-25", NOW)
+
+        assert store.reopen_delivery("channel", 5, "2026-11-25")
+        partial = store.delivery("channel", 5, "2026-11-25")
+        assert partial is not None and partial.status == "sending" and partial.reason is None
+        assert [m.seq for m in partial.pending] == [1, 2] and partial.messages[0].message_id == 111
+        for untouched in (6, 7):  # nothing went out: forgotten, so a new plan is written
+            assert store.reopen_delivery("channel", untouched, "2026-11-25")
+            assert store.delivery("channel", untouched, "2026-11-25") is None
+        assert not store.reopen_delivery("channel", 8, "2026-11-25")  # done stays done
+        assert store.handled("channel", 8, "2026-11-25")
+    finally:
+        store.close()

@@ -103,3 +103,41 @@ async def test_ingestion_failure_is_logged_and_the_bot_keeps_going(
             await scheduling.ingest_job(bot.scheduler.runtime_id)
         assert "ingestion failed" in caplog.text
         assert await bot.scheduler.tick_now() is not None
+
+
+async def test_the_ingestion_job_stores_the_mailing_refreshes_engagement_then_posts_what_is_due(
+    world: FakeDiscord, tmp_path: Path, upstream: object
+) -> None:
+    """The scheduled chain on an empty store: the feed's mailing is ingested, its engagement fetched, and the
+    channel whose time has come gets the paper Hacker News liked, ranked first."""
+    from tests.fakes.upstream import UpstreamServer
+    from tests.fixtures.arxiv.feeds import Item, rss_feed
+
+    assert isinstance(upstream, UpstreamServer)
+    w = world.world
+    upstream.reply("/rss/cs.LG", rss_feed(
+        [Item(f"2611.0000{n}", title=f"Ingested paper {n}") for n in (1, 2, 3)],
+        pub="Wed, 25 Nov 2026 00:00:00 -0500", build="Wed, 25 Nov 2026 05:00:00 +0000"),
+        content_type="application/rss+xml")
+    upstream.reply("/hf/daily_papers", [])
+    upstream.reply("/hn/search_by_date", {"hits": [{
+        "objectID": "4242", "url": "https://arxiv.org/abs/2611.00002", "points": 420, "num_comments": 7,
+        "title": "Ingested paper 2", "created_at_i": 1764100000}], "page": 0, "nbPages": 1})
+    upstream.reply("/hn/search", {"hits": [], "page": 0, "nbPages": 1})
+    db = tmp_path / "empty.db"
+    store = Store(db)
+    store.save_channel_digest(ChannelDigest(
+        w.guild.id, w.papers.id, "09:00", "UTC", ("cs.LG",), 3, datetime(2026, 11, 20, tzinfo=UTC)))
+    store.close()
+    url = upstream.url
+    settings = bot_settings(world, db, HOTPAPERS_ARXIV_FEEDS=f"{url}/rss", HOTPAPERS_HF_API=f"{url}/hf",
+                            HOTPAPERS_HN_API=f"{url}/hn", HOTPAPERS_INGEST_CATEGORIES="cs.LG")
+    async with running_bot(world, settings, ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))) as bot:
+        assert world.messages(w.papers) == []  # nothing stored yet: nothing to post
+        await scheduling.ingest_job(bot.scheduler.runtime_id)
+        assert upstream.requests_to("/hn/search_by_date")  # the refresh ran after the ingestion
+    (message,) = world.messages(w.papers)
+    assert message.content == "**Hot Papers 2026-11-25 · cs.LG**"
+    assert [e["title"] for e in message.embeds] == ["1. Ingested paper 2"]  # the only one scoring ≥ 50
+    assert "[Hacker News](https://news.ycombinator.com/item?id=4242): 420 points" in message.embeds[0][
+        "description"]

@@ -288,6 +288,26 @@ class DigestsStore:
                 [kind, target_id, period, guild_id, reason, _iso(now), _iso(now)])
         return bool(cursor.rowcount)
 
+    def reopen_delivery(self, kind: TargetKind, target_id: int, period: str) -> bool:
+        """Let a skipped or failed entry be sent after all (an admin asked for it): an entry with no message
+        out is forgotten (the next delivery plans afresh); one with some out goes back to ``sending``, so
+        only the rest is sent. Entries done or sending are left alone; returns True if one was reopened."""
+        with self.db.conn:
+            sent = list(self.db.query(
+                "SELECT 1 FROM delivery_messages WHERE target_kind = ? AND target_id = ? AND period = ?"
+                " AND message_id IS NOT NULL LIMIT 1", [kind, target_id, period]))
+            if sent:
+                cursor = self.db.execute(
+                    "UPDATE deliveries SET status = 'sending', reason = NULL, finished_at = NULL"
+                    " WHERE target_kind = ? AND target_id = ? AND period = ? AND status IN ('skipped', 'failed')",
+                    [kind, target_id, period])
+            else:
+                cursor = self.db.execute(
+                    "DELETE FROM deliveries"
+                    " WHERE target_kind = ? AND target_id = ? AND period = ? AND status IN ('skipped', 'failed')",
+                    [kind, target_id, period])
+        return bool(cursor.rowcount)
+
     def handled(self, kind: TargetKind, target_id: int, period: str) -> bool:
         """True if ``period`` has a ledger entry for the target (sent, sending, skipped or failed)."""
         rows = list(self.db.query(
