@@ -5,8 +5,8 @@
    ``BENCH_RATE`` requests/s (default 48; the setting ``discord.requests_per_second``).
 2. Memory: ``hotpapers run`` in its own process, connected to a local Discord with 1,000 servers, on a big
    store (``BENCH_STORE``: a database to copy, e.g. one made with ``bench/gen_kaggle.py`` + ``hotpapers
-   backfill``; default ``/tmp/hp/m1.db`` when present), posting the 1,000 digests; resident memory is read
-   from ``/proc/<pid>/status`` (VmRSS now, VmHWM peak). Target ≤ 200 MB.
+   backfill``; default ``/tmp/hotpapers-bench/papers_1000000.db`` when present), posting the 1,000 digests;
+   resident memory is read from ``/proc/<pid>/status`` (VmRSS now, VmHWM peak). Target ≤ 200 MB.
 
     .venv/bin/python -m bench delivery          (BENCH_GUILDS=1000 BENCH_RATE=48 BENCH_STORE=...)
 """
@@ -143,7 +143,7 @@ async def memory(guilds: int, rate: float, big_store: Path | None) -> None:
 def main() -> None:
     guilds = int(os.environ.get("BENCH_GUILDS", "1000"))
     rate = float(os.environ.get("BENCH_RATE", "48"))
-    store = os.environ.get("BENCH_STORE", "/tmp/hp/m1.db")
+    store = os.environ.get("BENCH_STORE", "/tmp/hotpapers-bench/papers_1000000.db")
     asyncio.run(throughput(guilds, rate))
     asyncio.run(memory(guilds, rate, Path(store) if store else None))
 

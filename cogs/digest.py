@@ -222,6 +222,10 @@ class Digests(commands.Cog):
             await interaction.followup.send(
                 f"Discord refused the post ({outcome.error}). Check my permissions in <#{cfg.channel_id}> "
                 "(View Channel, Send Messages, Embed Links), then try again.", ephemeral=True)
+        elif outcome.status == "rejected":
+            await interaction.followup.send(
+                f"Discord refused this digest's content ({outcome.error}); that is a bug on our side, written "
+                "to the bot's log. Try `/digest preview`, and tell whoever runs the bot.", ephemeral=True)
         else:
             await interaction.followup.send(
                 f"Posting did not finish ({outcome.error or outcome.status}); I will retry on my own.",

@@ -438,3 +438,17 @@ async def test_a_server_that_removed_the_bot_while_it_was_offline_is_forgotten_a
             await asyncio.sleep(0.01)
         async with Store_(seeded.db) as store:
             assert [d.channel_id for d in store.channel_digests(None)] == [w.papers.id]
+
+
+async def test_a_refused_payload_is_reported_not_retried_forever(world: FakeDiscord, seeded: Seed) -> None:
+    w = world.world
+    async with running_bot(world, bot_settings(world, seeded.db)) as bot:
+        await slash_reply(world, "digest setup", {"channel": w.papers, **SETUP}, user=w.admin)
+        world.inject_failure("POST /channels/{channel_id}/messages", 400, count=1)
+        text, ephemeral, _ = await slash_reply(world, "digest now", {"channel": w.papers}, user=w.admin)
+        assert ephemeral and "Discord refused this digest's content" in text and "retry" not in text
+        await bot.scheduler.tick_now()  # a refused payload is not resent by the next tick
+        text, _, _ = await slash_reply(world, "digest show", {"channel": w.papers}, user=w.admin)
+        assert "2026-11-25: failed" in text
+    assert world.messages(w.papers) == []
+    assert world.stats.by_route["POST /channels/{channel_id}/messages"] == 1
