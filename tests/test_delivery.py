@@ -230,3 +230,34 @@ def test_reopening_a_given_up_entry_keeps_what_was_sent(tmp_path: Path) -> None:
         assert store.handled("channel", 8, "2026-11-25")
     finally:
         store.close()
+
+
+async def test_a_thread_digest_interrupted_after_its_thread_resumes_in_the_same_thread(
+    world: FakeDiscord, seeded: Seed
+) -> None:
+    channel = world.world.papers
+    settings = bot_settings(world, seeded.db)
+    store = Store(seeded.db)
+    store.save_channel_digest(
+        ChannelDigest(world.world.guild.id, channel.id, "09:00", "UTC", ("cs.LG",), 5, NOW, thread=True)
+    )
+    store.close()
+    header = OutgoingMessage("Hot Papers 2026-11-25", marker="Hot Papers 2026-11-25",
+                             extra={"thread_name": "Hot Papers 2026-11-25"})
+    parts = [OutgoingMessage(f"part {i}", marker=f"part {i}", in_thread=True) for i in (1, 2, 3)]
+    target = Target.channel(channel.id, "2026-11-25", world.world.guild.id)
+    async with running_bot(world, settings) as bot:
+        world.inject_delay("POST /channels/{channel_id}/messages", 0.3, count=3)
+        delivery = asyncio.create_task(bot.deliverer.deliver(target, [header, *parts]))
+        started = await world.wait_for_message(channel, timeout=5)
+        await world.wait_until(lambda: started.thread_id is not None
+                               and bool(world.messages(started.thread_id)), 5, "a message in the thread")
+        bot.deliverer.stop()
+        assert (await delivery).status == "interrupted"
+    assert started.thread_id is not None
+    assert 1 <= len(world.messages(started.thread_id)) < 3
+    async with running_bot(world, settings):  # the first tick resumes it
+        pass
+    assert [m.content for m in world.messages(channel)] == ["Hot Papers 2026-11-25"]
+    assert [m.content for m in world.messages(started.thread_id)] == ["part 1", "part 2", "part 3"]
+    assert world.stats.by_route.get("POST /channels/{channel_id}/messages/{message_id}/threads") == 1
