@@ -48,6 +48,18 @@ def _pretty(permission: str) -> str:
     return permission.replace("_", " ").title()
 
 
+def _listing(descriptions: list[str], limit: int = 2000) -> str:
+    """Whole descriptions, as many as fit one message, then how many more there are."""
+    shown: list[str] = []
+    for i, text in enumerate(descriptions):
+        rest = len(descriptions) - i
+        more = f"… and {rest} more: `/digest show channel:` shows one."
+        if len("\n\n".join([*shown, text])) + (len(more) + 2 if rest > 1 else 0) > limit:
+            return "\n\n".join([*shown, more])[:limit]
+        shown.append(text)
+    return "\n\n".join(shown)
+
+
 class Digests(commands.Cog):
     digest = app_commands.Group(
         name="digest", description="Daily posts of each arXiv mailing's hottest papers in a channel",
@@ -154,8 +166,8 @@ class Digests(commands.Cog):
                 await interaction.response.send_message(
                     "No digest in this server yet. Set one up with `/digest setup`.", ephemeral=True)
                 return
-            text = "\n\n".join(self._describe(cfg) for cfg in configs)
-            await interaction.response.send_message(text[:2000], ephemeral=True)
+            await interaction.response.send_message(_listing([self._describe(c) for c in configs]),
+                                                    ephemeral=True)
             return
         cfg = await self._config(interaction, channel)
         records = await self.bot.store.run(Store.recent_deliveries, "channel", cfg.channel_id, 3)

@@ -452,3 +452,20 @@ async def test_a_refused_payload_is_reported_not_retried_forever(world: FakeDisc
         assert "2026-11-25: failed" in text
     assert world.messages(w.papers) == []
     assert world.stats.by_route["POST /channels/{channel_id}/messages"] == 1
+
+
+async def test_show_lists_many_digests_whole_and_says_how_many_more(world: FakeDiscord, seeded: Seed) -> None:
+    w = world.world
+    async with Store_(seeded.db) as store:
+        for i in range(12):
+            store.save_channel_digest(ChannelDigest(
+                w.guild.id, 900_000 + i, "09:00", "Europe/Paris", ("cs.LG", "cs.CV", "cs.CL", "stat.ML"), 10,
+                datetime(2026, 11, 25, 12, tzinfo=UTC)))  # set up at the bot's "now": nothing due yet
+    async with running_bot(world, bot_settings(world, seeded.db)):
+        text, ephemeral, _ = await slash_reply(world, "digest show", user=w.admin)
+    assert ephemeral and len(text) <= 2000
+    blocks = text.split("\n\n")
+    assert blocks[-1].startswith("… and ") and "more" in blocks[-1]
+    shown = blocks[:-1]
+    assert all(b.startswith("<#9000") and "Next post:" in b for b in shown)  # every one shown is whole
+    assert int(blocks[-1].split()[2]) == 12 - len(shown)
