@@ -155,7 +155,7 @@ async def test_sigint_during_a_digest_checkpoints_the_message_in_flight_and_a_re
     _configure(seed.db, w.papers.id, w.guild.id, size=25)
     bot = BotProcess(world, seed.db, tmp_path, start_time=SLOT)
     try:
-        world.inject_delay("POST /channels/{channel_id}/messages", 1.0, count=3)
+        world.inject_delay("POST /channels/{channel_id}/messages", 1.5, count=3)  # room for a slow signal
         await bot.start()
         await world.wait_for_message(w.papers, timeout=10)
         assert await bot.terminate(sig=signal.SIGINT) == 0  # Ctrl-C: a clean exit, not a traceback
