@@ -134,12 +134,15 @@ class Deliverer:
     """Sends planned messages to targets through the ledger; one delivery per target at a time."""
 
     def __init__(self, client: discord.Client, store: AsyncStore, pacer: Pacer, clock: Clock, *,
-                 retry_delays: Sequence[float] = (1.0, 4.0, 10.0)) -> None:
+                 retry_delays: Sequence[float] = (1.0, 4.0, 10.0), send_timeout: float = 30.0) -> None:
         self.client = client
         self.store = store
         self.pacer = pacer
         self.clock = clock
         self.retry_delays = tuple(retry_delays)
+        # discord.py sets no request timeout (aiohttp's default is 5 minutes): a hung send is abandoned after
+        # this long and retried; its nonce makes Discord return the first one if that did arrive after all.
+        self.send_timeout = send_timeout
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         self._stopping = False
         self._active = 0
@@ -253,9 +256,10 @@ class Deliverer:
         while True:
             await self.pacer.acquire()
             try:
-                sent = await channel.send(content=out.content,
-                                          embeds=list(out.embeds) or discord.utils.MISSING,
-                                          nonce=message.nonce, allowed_mentions=allowed)
+                sent = await asyncio.wait_for(
+                    channel.send(content=out.content, embeds=list(out.embeds) or discord.utils.MISSING,
+                                 nonce=message.nonce, allowed_mentions=allowed),
+                    self.send_timeout)
                 return sent.id
             except (discord.DiscordServerError, TimeoutError, aiohttp.ClientError) as exc:
                 if attempt >= len(self.retry_delays) or self._stopping:

@@ -261,3 +261,16 @@ async def test_a_thread_digest_interrupted_after_its_thread_resumes_in_the_same_
     assert [m.content for m in world.messages(channel)] == ["Hot Papers 2026-11-25"]
     assert [m.content for m in world.messages(started.thread_id)] == ["part 1", "part 2", "part 3"]
     assert world.stats.by_route.get("POST /channels/{channel_id}/messages/{message_id}/threads") == 1
+
+
+async def test_a_send_that_hangs_is_abandoned_retried_and_posted_once(world: FakeDiscord, seeded: Seed) -> None:
+    channel = world.world.papers
+    async with running_bot(world, bot_settings(world, seeded.db)) as bot:
+        bot.deliverer.send_timeout = 0.3
+        world.inject_delay("POST /channels/{channel_id}/messages", 1.0, count=1)  # Discord hangs, then answers
+        outcome = await bot.deliverer.deliver(Target.channel(channel.id, "2026-11-25"), _messages(2))
+        assert outcome.status == "sent" and outcome.sent == 2
+    # Had the abandoned request gone through after all, its nonce would have made it a repeat, not a message.
+    assert world.stats.by_route["POST /channels/{channel_id}/messages"] == 3
+    assert [m.content for m in world.messages(channel)] == [m.content for m in _messages(2)]
+    assert outcome.message_ids == [m.id for m in world.messages(channel)]
