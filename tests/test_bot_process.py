@@ -153,7 +153,8 @@ async def test_sigint_during_a_digest_checkpoints_the_message_in_flight_and_a_re
     w = world.world
     seed = seed_store(tmp_path / "hotpapers.db", papers=25, points=[3000 - 10 * i for i in range(25)])
     _configure(seed.db, w.papers.id, w.guild.id, size=25)
-    bot = BotProcess(world, seed.db, tmp_path, start_time=SLOT)
+    # At DEBUG discord.py logs requests and gateway traffic: the token must still never appear.
+    bot = BotProcess(world, seed.db, tmp_path, start_time=SLOT, env={"HOTPAPERS_LOG_LEVEL": "DEBUG"})
     try:
         world.inject_delay("POST /channels/{channel_id}/messages", 1.5, count=3)  # room for a slow signal
         await bot.start()
@@ -161,6 +162,7 @@ async def test_sigint_during_a_digest_checkpoints_the_message_in_flight_and_a_re
         assert await bot.terminate(sig=signal.SIGINT) == 0  # Ctrl-C: a clean exit, not a traceback
         log = bot.log()
         assert "shutting down" in log and "closed" in log and "Traceback" not in log
+        assert "IDENTIFY" in log and world.token not in log
         stopped_with = world.messages(w.papers)
         assert 1 <= len(stopped_with) < 3
         store = Store(seed.db)
