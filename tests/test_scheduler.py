@@ -109,7 +109,8 @@ async def test_the_ingestion_job_stores_the_mailing_refreshes_engagement_then_po
     world: FakeDiscord, tmp_path: Path, upstream: object
 ) -> None:
     """The scheduled chain on an empty store: the feed's mailing is ingested, its engagement fetched, and the
-    channel whose time has come gets the paper Hacker News liked, ranked first."""
+    channel whose time has come gets the paper Hacker News liked, ranked first; the next day's empty holiday
+    feed brings no mailing, so no post."""
     from tests.fakes.upstream import UpstreamServer
     from tests.fixtures.arxiv.feeds import Item, rss_feed
 
@@ -132,10 +133,20 @@ async def test_the_ingestion_job_stores_the_mailing_refreshes_engagement_then_po
     url = upstream.url
     settings = bot_settings(world, db, HOTPAPERS_ARXIV_FEEDS=f"{url}/rss", HOTPAPERS_HF_API=f"{url}/hf",
                             HOTPAPERS_HN_API=f"{url}/hn", HOTPAPERS_INGEST_CATEGORIES="cs.LG")
-    async with running_bot(world, settings, ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))) as bot:
+    clock = ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    async with running_bot(world, settings, clock) as bot:
         assert world.messages(w.papers) == []  # nothing stored yet: nothing to post
         await scheduling.ingest_job(bot.scheduler.runtime_id)
         assert upstream.requests_to("/hn/search_by_date")  # the refresh ran after the ingestion
+        assert len(world.messages(w.papers)) == 1
+        # Thanksgiving: the next day's feed is empty (no mailing), so the next slot posts nothing.
+        upstream.clear()
+        holiday = (Path(__file__).parent / "fixtures" / "arxiv" / "holiday_empty.rss").read_bytes()
+        upstream.reply("/rss/cs.LG", holiday, content_type="application/rss+xml")
+        clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+        await scheduling.ingest_job(bot.scheduler.runtime_id)
+        await bot.scheduler.tick_now()
+        assert upstream.requests_to("/rss/cs.LG")
     (message,) = world.messages(w.papers)
     assert message.content == "**Hot Papers 2026-11-25 · cs.LG**"
     assert [e["title"] for e in message.embeds] == ["1. Ingested paper 2"]  # the only one scoring ≥ 50
