@@ -54,8 +54,8 @@ class HotPapersBot(commands.Bot):
     scheduler: Scheduler
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, tick_seconds: float = 30.0,
-                 extensions: tuple[str, ...] = EXTENSIONS, retry_delays: tuple[float, ...] = (1.0, 4.0, 10.0)
-                 ) -> None:
+                 extensions: tuple[str, ...] = EXTENSIONS, retry_delays: tuple[float, ...] = (1.0, 4.0, 10.0),
+                 catch_up: bool = True) -> None:
         point_discord_at(settings)
         intents = discord.Intents.none()
         intents.guilds = True  # channels, roles and our own permissions; not privileged
@@ -71,6 +71,7 @@ class HotPapersBot(commands.Bot):
         self.tick_seconds = tick_seconds
         self.extension_names = extensions
         self.retry_delays = retry_delays
+        self.catch_up = catch_up  # ingest at start when the store has no recent mailing
         self.command_tree_synced = False
         self._closing = False
 
@@ -91,6 +92,8 @@ class HotPapersBot(commands.Bot):
             log.info("loaded %s", name)
         await self.sync_commands_if_changed()
         self.scheduler.start()
+        if self.catch_up:
+            self.scheduler.catch_up_soon()
 
     async def on_ready(self) -> None:
         log.info("ready as %s (%s) in %d server(s)", self.user, self.user.id if self.user else "?",

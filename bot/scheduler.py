@@ -195,6 +195,26 @@ class Scheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def catch_up_soon(self, stale_after: timedelta = timedelta(days=4)) -> None:
+        """At start: when the store holds no mailing of the followed categories from the last ``stale_after``
+        (a fresh install, or a bot that was off for days), ingest now rather than at the next
+        ``[ingest] times``, so the first digest need not wait for tomorrow."""
+        if not self._running:
+            return
+        task = asyncio.create_task(self._catch_up(stale_after), name="catch-up ingest")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _catch_up(self, stale_after: timedelta) -> None:
+        rt = self.runtime
+        categories = list(rt.settings.ingest.categories)
+        latest = await rt.store.run(Store.latest_mailing, categories)
+        if latest is not None and latest >= (rt.clock.now() - stale_after).date():
+            return
+        log.info("the newest stored mailing of %s is %s: ingesting now", ", ".join(categories),
+                 latest or "none")
+        await ingest_job(self.runtime_id)
+
     async def tick_now(self) -> TickReport | None:
         """Tick and wait for it (tests, after moving a ManualClock)."""
         return await tick_job(self.runtime_id)

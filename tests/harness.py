@@ -171,6 +171,7 @@ def bot_settings(fake: FakeDiscord, db: Path, **env: str) -> Settings:
         "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.1",
         "HOTPAPERS_CONFIG": str(_empty_config(db.parent)),
         "HOTPAPERS_ARXIV_API": "http://127.0.0.1:9/api/query",  # nothing listens: no test reaches arXiv
+        "HOTPAPERS_ARXIV_FEEDS": "http://127.0.0.1:9/rss",
         "HOTPAPERS_ARXIV_INTERVAL": "0",
     }
     values.update(env)
@@ -192,6 +193,7 @@ async def running_bot(
     *,
     tick_seconds: float = 3600.0,
     extensions: tuple[str, ...] | None = None,
+    catch_up: bool = False,
 ) -> AsyncIterator[Any]:
     """The real bot, in-process, logged in and ready on the fake. The periodic tick is made rare so tests
     decide when time passes (``await bot.scheduler.tick_now()``)."""
@@ -203,6 +205,7 @@ async def running_bot(
         tick_seconds=tick_seconds,
         extensions=extensions or EXTENSIONS,
         retry_delays=(0.05, 0.1),
+        catch_up=catch_up,  # off: tests decide when ingestion runs
     )
     try:
         async with run_client(fake, bot, guild_ready_timeout=0.05):
@@ -273,6 +276,8 @@ class BotProcess:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("HOTPAPERS_", "DISCORD_"))},
             **fake.env(clock_file=self.clock_file),
+            "HOTPAPERS_ARXIV_API": "http://127.0.0.1:9/api/query",  # nothing listens: no test reaches arXiv
+            "HOTPAPERS_ARXIV_FEEDS": "http://127.0.0.1:9/rss",
             "HOTPAPERS_DB": str(db),
             "HOTPAPERS_CONFIG": str(_empty_config(workdir)),
             "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.2",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot import scheduler as scheduling
@@ -152,3 +153,32 @@ async def test_the_ingestion_job_stores_the_mailing_refreshes_engagement_then_po
     assert [e["title"] for e in message.embeds] == ["1. Ingested paper 2"]  # the only one scoring ≥ 50
     assert "[Hacker News](https://news.ycombinator.com/item?id=4242): 420 points" in message.embeds[0][
         "description"]
+
+
+async def test_a_fresh_install_ingests_at_start_instead_of_waiting_for_the_ingest_time(
+    world: FakeDiscord, tmp_path: Path, upstream: object
+) -> None:
+    from tests.fakes.upstream import UpstreamServer
+    from tests.fixtures.arxiv.feeds import Item, rss_feed
+
+    assert isinstance(upstream, UpstreamServer)
+    upstream.reply("/rss/cs.LG", rss_feed([Item("2611.00001", title="Ingested at start")],
+                                          pub="Wed, 25 Nov 2026 00:00:00 -0500"),
+                   content_type="application/rss+xml")
+    url = upstream.url
+    settings = bot_settings(world, tmp_path / "fresh.db", HOTPAPERS_ARXIV_FEEDS=f"{url}/rss",
+                            HOTPAPERS_HF_API=f"{url}/hf", HOTPAPERS_HN_API=f"{url}/hn",
+                            HOTPAPERS_INGEST_CATEGORIES="cs.LG")
+    clock = ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    async with running_bot(world, settings, clock, catch_up=True) as bot:
+        await world.wait_until(lambda: bool(upstream.requests_to("/rss/cs.LG")), 5, "the catch-up ingest")
+        for _ in range(500):  # it runs in the background; await its effect
+            if await bot.store.run(Store.latest_mailing, ["cs.LG"]) is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert await bot.store.run(Store.latest_mailing, ["cs.LG"]) == date(2026, 11, 25)
+    # A store with a recent mailing is not ingested again at start.
+    upstream.clear()
+    async with running_bot(world, settings, clock, catch_up=True):
+        pass
+    assert upstream.requests_to("/rss/cs.LG") == []
