@@ -58,6 +58,22 @@ def _query_of(message: discord.Message | None) -> tuple[str, int] | None:
     return (match["query"], int(match["page"]) - 1) if match else None
 
 
+# Each click runs a search: a user may page or open at most this many times a minute.
+CLICKS_PER_MINUTE = 20
+_clicks: commands.CooldownMapping[discord.Interaction[Any]] = commands.CooldownMapping.from_cooldown(
+    CLICKS_PER_MINUTE, 60.0, lambda interaction: interaction.user.id)
+
+
+async def _too_fast(interaction: discord.Interaction[Any]) -> bool:
+    """True (after telling the user, privately) when they clicked more than CLICKS_PER_MINUTE times a minute."""
+    retry_after = _clicks.update_rate_limit(interaction)
+    if retry_after is None:
+        return False
+    await interaction.response.send_message(
+        f"You are paging very fast; try again in {retry_after:.0f} s.", ephemeral=True)
+    return True
+
+
 async def _not_yours(interaction: discord.Interaction, owner: int) -> None:
     await interaction.response.send_message(
         f"Only <@{owner}> can page these results. Run `/paper` yourself to search.", ephemeral=True)
@@ -85,6 +101,8 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         if interaction.user.id != self.owner:
             await _not_yours(interaction, self.owner)
             return
+        if await _too_fast(interaction):
+            return
         state = _query_of(interaction.message)
         if state is None or self.page < 0:
             await interaction.response.send_message("These results are too old to page; run `/paper` again.",
@@ -92,7 +110,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
             return
         bot: HotPapersBot = interaction.client
         page = await lookup.search_page(bot.store, state[0], self.page, bot.clock.now(),
-                                              bot.settings.ranking.weights)
+                                        bot.settings.ranking.weights)
         embed, view = results_message(page, self.owner)
         await interaction.response.edit_message(embed=embed, view=view)
 
@@ -119,6 +137,8 @@ class OpenSelect(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
         return cls(int(match["owner"]), int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        if await _too_fast(interaction):
+            return
         bot: HotPapersBot = interaction.client
         values = self.item.values
         paper_id = str(values[0]) if values else ""

@@ -12,6 +12,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.store import Store
+from tests.fakes.discord.models import Message
 from tests.fakes.discord.server import FakeDiscord
 from tests.fakes.upstream import UpstreamServer
 from tests.harness import (
@@ -228,3 +229,21 @@ async def test_slow_lookups_defer_publicly_then_answer_and_page(fake_discord: Fa
         click = await fake_discord.click(message, next_id, user=fake_discord.world.member)
         await fake_discord.wait_for_response(click)
         assert "page 2" in text_of(message)
+
+
+async def test_paging_faster_than_twenty_clicks_a_minute_is_refused(fake_discord: FakeDiscord, db: Path) -> None:
+    asker = fake_discord.world.member
+
+    def a_page_button(message: Message) -> str:  # Next while there is one, else Previous
+        buttons = {c.get("label"): c for row in message.components for c in row["components"]}
+        usable = buttons["Next"] if not buttons["Next"].get("disabled") else buttons["Previous"]
+        return str(usable["custom_id"])
+
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        results = await reply(fake_discord, await fake_discord.slash("paper", {"query": "diffusion"}, user=asker))
+        for _ in range(20):
+            click = await fake_discord.click(results, a_page_button(results), user=asker)
+            assert (await fake_discord.wait_for_response(click)).type == 7  # the list was paged
+        click = await fake_discord.click(results, a_page_button(results), user=asker)
+        response = await fake_discord.wait_for_response(click)
+        assert response.ephemeral and "paging very fast" in response.data["content"]
