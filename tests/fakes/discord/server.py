@@ -15,11 +15,11 @@ import secrets
 import time
 import zlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
@@ -187,6 +187,14 @@ def _template_regex(template: str) -> re.Pattern[str]:
 def _ceil_ms(seconds: float) -> float:
     """Rounds up to the millisecond, so a client that waits what it is told never comes back a hair early."""
     return math.ceil(seconds * 1000 - 1e-6) / 1000
+
+
+T = TypeVar("T")
+
+
+def _by_snowflake(table: Mapping[int, T], text: str) -> T | None:
+    """``table[int(text)]`` for a snowflake in a URL or body; None for anything else (Discord answers 404)."""
+    return table.get(int(text)) if text.isdigit() else None
 
 
 def _as_id(obj: Any) -> int:
@@ -1199,7 +1207,7 @@ class FakeDiscord:
 
         @r("GET", "/users/{user_id}")
         async def get_user(req: _Req) -> Any:
-            user = self.users.get(int(req.params["user_id"])) if req.params["user_id"].isdigit() else None
+            user = _by_snowflake(self.users, req.params["user_id"])
             if user is None:
                 raise unknown("User")
             return user.to_json()
@@ -1207,7 +1215,7 @@ class FakeDiscord:
         @r("POST", "/users/@me/channels")
         async def create_dm(req: _Req) -> Any:
             rid = str((req.body or {}).get("recipient_id", ""))
-            user = self.users.get(int(rid)) if rid.isdigit() else None
+            user = _by_snowflake(self.users, rid)
             if user is None:
                 raise unknown("User")
             ch = self.dm_channels.get(user.id)
@@ -1352,7 +1360,7 @@ class FakeDiscord:
 
         # -- guilds
         def guild_of(req: _Req) -> Guild:
-            g = self.guilds.get(int(req.params["guild_id"])) if req.params["guild_id"].isdigit() else None
+            g = _by_snowflake(self.guilds, req.params["guild_id"])
             if g is None:
                 raise unknown("Guild")
             return g
@@ -1377,7 +1385,7 @@ class FakeDiscord:
         @r("GET", "/guilds/{guild_id}/members/{user_id}")
         async def guild_member(req: _Req) -> Any:
             g = guild_of(req)
-            m = g.members.get(int(req.params["user_id"])) if req.params["user_id"].isdigit() else None
+            m = _by_snowflake(g.members, req.params["user_id"])
             if m is None:
                 raise unknown("Member")
             return m.to_json()
