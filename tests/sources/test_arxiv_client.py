@@ -23,7 +23,7 @@ from bot.sources.http import Pacer, PoliteHttp, RetryPolicy, retry_after_seconds
 from tests.fakes.upstream import Reply, UpstreamServer
 from tests.fixtures.arxiv.feeds import Item, rss_feed
 
-OWN = Path(__file__).parent / "fixtures" / "arxiv"
+OWN = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
 ATOM = "application/atom+xml"
 SINGLE = "single_newstyle_1605.08386.xml"
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, max_retry_after=30.0, timeout=2.0)

@@ -13,6 +13,8 @@ from bot.store.digests import ChannelDigest
 from tests.fakes.discord import FakeDiscord
 from tests.harness import Seed, bot_settings, running_bot
 
+HOLIDAY_FEED = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv" / "holiday_empty.rss"
+
 
 async def test_jobs_are_module_functions_with_plain_ids_at_the_configured_times(
     world: FakeDiscord, seeded: Seed
@@ -142,7 +144,7 @@ async def test_the_ingestion_job_stores_the_mailing_refreshes_engagement_then_po
         assert len(world.messages(w.papers)) == 1
         # Thanksgiving: the next day's feed is empty (no mailing), so the next slot posts nothing.
         upstream.clear()
-        holiday = (Path(__file__).parent / "fixtures" / "arxiv" / "holiday_empty.rss").read_bytes()
+        holiday = HOLIDAY_FEED.read_bytes()
         upstream.reply("/rss/cs.LG", holiday, content_type="application/rss+xml")
         clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
         await scheduling.ingest_job(bot.scheduler.runtime_id)

@@ -13,7 +13,7 @@ from bot.errors import UpstreamError
 from bot.sources.arxiv_parse import ArxivApiError, parse_announcement_feed, parse_api_feed, split_authors
 from tests.fixtures.arxiv.feeds import Item, big_feed, rss_feed, rss_item
 
-OWN = Path(__file__).parent / "fixtures" / "arxiv"
+OWN = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
 
 
 def api(shared: Path, name: str) -> bytes:

@@ -65,15 +65,15 @@ def _handlers() -> dict[str, Handler]:
     # Imported lazily so `hotpapers paper` does not pay for discord.py's import.
     handlers: dict[str, Handler] = {}
     for name, module_name in (
-        ("run", "bot.commands.run"),
-        ("ingest", "bot.commands.ingest"),
-        ("paper", "bot.commands.paper"),
-        ("search", "bot.commands.search"),
-        ("signals", "bot.commands.signals"),
-        ("top", "bot.commands.top"),
-        ("preview", "bot.commands.preview"),
-        ("backfill", "bot.commands.backfill"),
-        ("doctor", "bot.commands.doctor"),
+        ("run", "bot.cli.run"),
+        ("ingest", "bot.cli.ingest"),
+        ("paper", "bot.cli.paper"),
+        ("search", "bot.cli.search"),
+        ("signals", "bot.cli.signals"),
+        ("top", "bot.cli.top"),
+        ("preview", "bot.cli.preview"),
+        ("backfill", "bot.cli.backfill"),
+        ("doctor", "bot.cli.doctor"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers

@@ -14,7 +14,7 @@ import pytest
 from bot import backfill as backfill_module
 from bot.backfill import BackfillProgress, MalformedLine, backfill_file, parse_line
 from bot.cli import main as cli
-from bot.commands.backfill import ProgressReport
+from bot.cli.backfill import ProgressReport
 from bot.store import IngestCounts, Store
 
 
@@ -296,7 +296,7 @@ def test_cli_backfill_stopped_with_ctrl_c_says_how_to_resume_and_the_same_comman
 
         return real_batch(store, file, batch_size=4, progress=ctrl_c_after_the_first_batch, **kwargs)
 
-    monkeypatch.setattr("bot.commands.backfill.backfill_file", small_batches)
+    monkeypatch.setattr("bot.cli.backfill.backfill_file", small_batches)
     assert cli(["backfill", str(path)]) == 130
     stopped = capsys.readouterr()
     assert "Traceback" not in stopped.err

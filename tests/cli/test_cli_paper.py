@@ -11,7 +11,7 @@ from bot.cli import main
 from tests.fakes.threaded import ThreadedUpstream, threaded_upstream  # noqa: F401  (fixture)
 from tests.fixtures.arxiv.feeds import Item, rss_feed
 
-OWN = Path(__file__).parent / "fixtures" / "arxiv"
+OWN = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
 ATOM = "application/atom+xml"
 
 

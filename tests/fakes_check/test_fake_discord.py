@@ -28,7 +28,7 @@ from tests.fakes.discord import (
 from tests.fakes.discord.models import Channel, Guild, Member, Overwrite, Role, User, channel_permissions
 from tests.fakes.discord.rules import ApiError, SlidingWindow, Window, validate_message
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from bot.models import Announcement, Paper
 from bot.sources.observations import Observation
 from bot.store import Store
 
-FIXTURES = Path(__file__).parent / "fixtures" / "engagement"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "engagement"
 MAILING = date(2021, 7, 14)
 NOW = datetime(2021, 7, 15, 12, 0, tzinfo=UTC)
 needs_paper_json = pytest.mark.skipif(importlib.util.find_spec("bot.jsonout") is None,

@@ -17,7 +17,7 @@ from bot.ranking import rank
 from bot.sources.observations import Observation
 from bot.store import Store
 
-FIXTURES = Path(__file__).parent / "fixtures" / "engagement"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "engagement"
 MAILING = date(2021, 7, 14)
 NOW = datetime(2021, 7, 15, 12, 0, tzinfo=UTC)
 IDS = ["2107.05677", "2107.06263", "2107.06278", "2107.06277", "2107.05768", "2107.05686", "2107.05944"]

@@ -26,7 +26,7 @@ from tests.harness import (
     text_of,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAPERS = [
     make_paper("2411.00001", "Diffusion for proteins", categories=("q-bio.BM",), mailing=LOOKUP_MAILING),
     make_paper("2411.00002", "Diffusion for images", categories=("cs.CV",), mailing=LOOKUP_MAILING),

@@ -10,7 +10,7 @@ import pytest
 from bot.cli import main
 from bot.config import SettingsError, load_settings
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "hotpapers.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "hotpapers.example.toml"
 
 
 def load(env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-def]

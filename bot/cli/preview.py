@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from bot import ranking, taxonomy
+from bot.cli.top import parse_mailing_date
 from bot.clock import clock_from_env
-from bot.commands.top import parse_mailing_date
 from bot.config import Settings
 from bot.digest import build_digest
 from bot.errors import HotPapersError

@@ -16,7 +16,7 @@ from bot.store import AsyncStore, Store
 from tests.fakes.upstream import UpstreamServer
 from tests.fixtures.arxiv.feeds import Item, big_feed, rss_feed
 
-OWN = Path(__file__).parent / "fixtures" / "arxiv"
+OWN = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
 NOW = datetime(2025, 11, 26, 10, 0, tzinfo=UTC)
 RSS = "application/rss+xml"
 

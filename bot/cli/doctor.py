@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.commands.signals import last_refresh_lines
+from bot.cli.signals import last_refresh_lines
 from bot.config import Settings
 from bot.errors import UpstreamError
 from bot.sources.arxiv import SERVICE as ARXIV_SERVICE

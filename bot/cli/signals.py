@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sqlite3
 
+from bot.cli.top import parse_mailing_date, resolve_mailing
 from bot.clock import clock_from_env
-from bot.commands.top import parse_mailing_date, resolve_mailing
 from bot.config import Settings
 from bot.engagement import Refresh, refresh_mailings
 from bot.errors import HotPapersError

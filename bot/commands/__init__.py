@@ -1,1 +1,0 @@
-"""One module per `hotpapers` subcommand, each with `main(args, settings) -> int`."""
