@@ -34,6 +34,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.top",
     "cogs.subscriptions",
     "cogs.help",
+    "cogs.post",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
 

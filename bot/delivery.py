@@ -258,7 +258,8 @@ class Deliverer:
             try:
                 sent = await asyncio.wait_for(
                     channel.send(content=out.content, embeds=list(out.embeds) or discord.utils.MISSING,
-                                 nonce=message.nonce, allowed_mentions=allowed),
+                                 view=out.view() or discord.utils.MISSING, nonce=message.nonce,
+                                 allowed_mentions=allowed),
                     self.send_timeout)
                 return sent.id
             except (discord.DiscordServerError, TimeoutError, aiohttp.ClientError) as exc:
@@ -419,11 +420,11 @@ class ChannelDigests:
 
     async def post(self, cfg: ChannelDigest, digest: Digest) -> Outcome:
         """Deliver one digest to the channel and record what went wrong, if anything."""
-        messages = digest_messages(digest, thread=cfg.thread, mention_role=cfg.mention_role)
+        context = await self.store.run(Store.post_context, [r.paper.id for r in digest.papers],
+                                       self.clock.now())
+        messages = digest_messages(digest, thread=cfg.thread, mention_role=cfg.mention_role, context=context)
         if cfg.thread and len(messages) > 1:
-            messages[0] = OutgoingMessage(messages[0].content, messages[0].embeds, messages[0].marker,
-                                          messages[0].in_thread, messages[0].mention_role,
-                                          {"thread_name": thread_name(digest)})
+            messages[0] = replace(messages[0], extra={"thread_name": thread_name(digest)})
         target = Target.channel(cfg.channel_id, digest.period, cfg.guild_id)
         outcome = await self.deliverer.deliver(target, messages)
         await self._record_outcome(cfg, target, outcome)

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import discord
+from discord.utils import MISSING
 
-from bot import ranking
+from bot import ranking, render
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import CANNOT_DM, Deliverer, Outcome, Target
-from bot.models import Paper, RankedPaper
-from bot.render import OutgoingMessage, paper_list_embed
+from bot.models import Paper, PostContext, RankedPaper
+from bot.render import OutgoingMessage
 from bot.store import AsyncStore, Store
 from bot.subscriptions import DmDigest, DueDm, MailingIndex, Schedule, Subscriber, due_dm, plan_dm
 
@@ -35,25 +36,9 @@ CLOSED_NOTICE = ("I could not send you your Hot Papers DM: Discord says your DMs
 LOOKBACK_DAYS = 10
 
 
-def dm_messages(dm: DmDigest) -> list[OutgoingMessage]:
-    """The one DM: a header line and a compact list, each paper with its engagement and why it matched."""
-    newest = dm.mailings[-1].isoformat()
-    span = newest if len(dm.mailings) == 1 else f"{dm.mailings[0].isoformat()} to {newest}"
-    shown = len(dm.papers)
-    count = f"{dm.total} matching paper{'s' if dm.total != 1 else ''}"
-    if dm.total > shown:
-        count += f", the {shown} hottest"
-    entries = []
-    for matched in dm.papers:
-        score = ranking.display_score(matched.ranked.score)
-        note = f"score {score} · " if matched.ranked.score else ""
-        entries.append((matched.ranked.paper, note + "matched " + ", ".join(matched.reasons)))
-    marker = f"Hot Papers DM {newest}"
-    embed = paper_list_embed(f"Your Hot Papers · {span}", entries,
-                             footer=f"{marker} · /subscriptions to change what you follow")
-    plural = "s" if len(dm.mailings) > 1 else ""
-    content = f"**Your Hot Papers** for the {span} mailing{plural} — {count}."
-    return [OutgoingMessage(content=content, embeds=(embed,), marker=marker)]
+def dm_messages(dm: DmDigest, context: PostContext | None = None) -> list[OutgoingMessage]:
+    """The one DM (rendered by :func:`bot.render.dm_messages`)."""
+    return render.dm_messages(dm, context)
 
 
 @dataclass
@@ -153,7 +138,8 @@ class DmDigests:
             await self.store.run(Store.record_skip, "dm", subscriber.user_id, period, "nothing matched", now)
             report.skipped.append(subscriber.user_id)
             return
-        outcome = await self._deliver(subscriber, period, dm_messages(dm))
+        context = await self.store.run(Store.post_context, [m.ranked.paper.id for m in dm.papers], now)
+        outcome = await self._deliver(subscriber, period, dm_messages(dm, context))
         if outcome.status in ("sent", "already"):
             report.sent.append(subscriber.user_id)
         elif outcome.status == "closed":
@@ -222,7 +208,7 @@ class DmDigests:
             message = dm_messages(dm)[0]
             await self.deliverer.pacer.acquire()
             await self.client.get_partial_messageable(channel_id).send(
-                content=message.content, embeds=list(message.embeds))
+                content=message.content, embeds=list(message.embeds), view=message.view() or MISSING)
         except discord.Forbidden as exc:
             if exc.code == CANNOT_DM:
                 return "closed", dm

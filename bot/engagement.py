@@ -233,6 +233,7 @@ async def _gather(source: str, client: JsonClient, plan: RefreshPlan, now: datet
 def save(store: Store, refresh: Refresh) -> int:
     """Record the refresh's observations (its papers only) and each source's report; returns rows written."""
     written = store.record_observations(refresh.observations, refresh.plan.paper_ids)
+    store.record_posts(refresh.observations, refresh.plan.paper_ids)
     for report in refresh.reports.values():
         store.record_signal_refresh(RefreshRecord(
             refresh.observed_at, report.source, report.status, report.queried, report.matched,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -58,6 +59,51 @@ class SourceSignal:
     source: str
     counts: dict[str, int] = field(default_factory=dict)
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscussionPost:
+    """One post about a paper as it was last observed: who wrote it, its first line, its own counts."""
+
+    source: str
+    url: str
+    author: str | None
+    text: str | None  # the first line, as written (not escaped)
+    counts: Mapping[str, int]
+    observed_at: datetime
+
+    @property
+    def engagement(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLink:
+    """A paper's code repository (and its stars when a source counted them)."""
+
+    url: str
+    stars: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaperExtras:
+    """What the post shows beyond a paper's counts: the best posts about it (most engaged first), its code,
+    and when its counts were last observed."""
+
+    posts: tuple[DiscussionPost, ...] = ()
+    code: CodeLink | None = None
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostContext:
+    """The extras of a set of papers (a digest, a DM, one paper) and when their counts were taken."""
+
+    papers: Mapping[str, PaperExtras] = field(default_factory=dict)
+    as_of: datetime | None = None
+
+    def of(self, paper_id: str) -> PaperExtras:
+        return self.papers.get(paper_id) or PaperExtras()
 
 
 @dataclass(frozen=True, slots=True)

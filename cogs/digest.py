@@ -193,7 +193,9 @@ class Digests(commands.Cog):
                 f"No mailing for {', '.join(cfg.categories)} in the store yet; the digest posts once one is "
                 "ingested.", ephemeral=True)
             return
-        messages = digest_messages(upcoming.digest, thread=False)
+        context = await self.bot.store.run(Store.post_context, [r.paper.id for r in upcoming.digest.papers],
+                                           self.bot.clock.now())
+        messages = digest_messages(upcoming.digest, thread=False, context=context)
         note = ""
         if upcoming.record is not None and upcoming.record.status in ("done", "sending"):
             note = f"(The {upcoming.digest.period} mailing was already posted in <#{cfg.channel_id}>.)\n"
@@ -201,7 +203,7 @@ class Digests(commands.Cog):
             content = (note + (message.content or "")) if i == 0 else message.content
             await interaction.followup.send(content=content or discord.utils.MISSING,
                                             embeds=list(message.embeds) or discord.utils.MISSING,
-                                            ephemeral=True)
+                                            view=message.view() or discord.utils.MISSING, ephemeral=True)
 
     @digest.command(name="now", description="Post what the next digest would post, now")
     @app_commands.describe(channel="The digest's channel (default: this one)")

@@ -21,8 +21,9 @@ from bot import lookup
 from bot.errors import HotPapersError
 from bot.ids import ArxivId
 from bot.lookup import SearchPage
-from bot.render import paper_embed, paper_list_embed
+from bot.render import paper_list_embed
 from bot.store import Store
+from cogs.post import AbstractButton, DiscussionButton, paper_reply
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
@@ -149,16 +150,20 @@ class OpenSelect(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
             await interaction.response.send_message("That paper is no longer stored; run `/paper` again.",
                                                     ephemeral=True)
             return
-        embed = paper_embed(view_data.paper, view_data.signals)
+        opened = await paper_reply(bot, view_data.paper, view_data.signals)
+        embed = opened.embed
         if interaction.user.id != self.owner:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
+            await interaction.response.send_message(ephemeral=True, **opened.send_kwargs())
             return
         state = _query_of(interaction.message)
         back = discord.ui.View(timeout=None)
         back.add_item(PageButton(self.owner, self.page, "b"))
+        back.add_item(AbstractButton(view_data.paper.id))
+        back.add_item(DiscussionButton(view_data.paper.id))
         if state is not None:  # keep the query with the opened paper, for the way back
             embed.set_footer(text=f"/paper {state[0]} · page {self.page + 1}")
-        await interaction.response.edit_message(embed=embed, view=back)
+        file = opened.file()
+        await interaction.response.edit_message(embed=embed, view=back, attachments=[file] if file else [])
 
 
 async def answer_soon(interaction: discord.Interaction[Any], work: Awaitable[T], *, ephemeral: bool = False,
@@ -225,7 +230,8 @@ class Paper(commands.Cog):
                                              lookup.stored_paper(self.bot.store, parsed.arxiv_id, now),
                                              fast=self.fast_answer)
         if stored is not None and not deferred:
-            await interaction.response.send_message(embed=paper_embed(stored.paper, stored.signals))
+            await interaction.response.send_message(**(await paper_reply(self.bot, stored.paper,
+                                                                         stored.signals)).send_kwargs())
             await tell_pending_notice(self.bot, interaction)
             return
         if not deferred:
@@ -237,7 +243,7 @@ class Paper(commands.Cog):
             # After a public defer the first follow-up is public too: say plainly what happened.
             await interaction.followup.send(str(exc))
             return
-        await interaction.followup.send(embed=paper_embed(found.paper, found.signals))
+        await interaction.followup.send(**(await paper_reply(self.bot, found.paper, found.signals)).send_kwargs())
         await tell_pending_notice(self.bot, interaction)
 
     @paper.autocomplete("query")

@@ -12,6 +12,7 @@ from bot import lookup, taxonomy
 from bot.digest import Digest
 from bot.errors import HotPapersError
 from bot.render import digest_messages
+from bot.store import Store
 from cogs.paper import tell_pending_notice
 
 if TYPE_CHECKING:
@@ -56,9 +57,12 @@ class Top(commands.Cog):
                 f"({result.total} papers announced). Try again later, or `/paper` to look one up.")
             return
         digest = Digest(result.mailing, categories, result.papers, 0.0)
-        for message in digest_messages(digest):
+        context = await self.bot.store.run(Store.post_context, [r.paper.id for r in digest.papers],
+                                           self.bot.clock.now())
+        for message in digest_messages(digest, context=context):
             await interaction.followup.send(content=message.content or discord.utils.MISSING,
-                                            embeds=list(message.embeds) or discord.utils.MISSING)
+                                            embeds=list(message.embeds) or discord.utils.MISSING,
+                                            view=message.view() or discord.utils.MISSING)
         await tell_pending_notice(self.bot, interaction)
 
     @top.autocomplete("category")

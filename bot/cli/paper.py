@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import json
 import logging
-import textwrap
 
+from bot.clock import clock_from_env
 from bot.config import Settings
 from bot.errors import UpstreamError
 from bot.ids import ArxivId, parse_arxiv_id
 from bot.models import Paper
+from bot.render import paper_text
 from bot.sources.arxiv import ArxivClient
 from bot.sources.http import RetryPolicy
 from bot.store import Store
@@ -34,6 +35,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 store.upsert_papers([fetched])
                 paper = store.paper(arxiv_id.id) or fetched
+        now = clock_from_env().now()
+        signals = store.latest_signals([paper.id], now).get(paper.id, {})
+        extras = store.post_context([paper.id], now).of(paper.id)
     finally:
         store.close()
     if args.json:
@@ -41,7 +45,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
         print(json.dumps(paper_json(paper), ensure_ascii=False, indent=2))
     else:
-        print(format_paper(paper))
+        print(paper_text(paper, signals, extras), end="")
     return 0
 
 
@@ -57,33 +61,3 @@ async def _fetch(settings: Settings, arxiv_id: ArxivId, *, patient: bool) -> Pap
     async with ArxivClient(settings, retry=retry) as client:
         # Ask for the latest version: that is what the store keeps.
         return await client.paper(ArxivId(arxiv_id.id))
-
-
-def format_paper(paper: Paper, width: int = 100) -> str:
-    """The paper for a terminal: title, authors, categories, dates, links, abstract."""
-    others = [c for c in paper.categories if c != paper.primary_category]
-    categories = ", ".join([paper.primary_category, *others])
-    lines = [
-        f"{paper.title}  [{paper.id}v{paper.version}]",
-        textwrap.fill(", ".join(paper.authors) or "(no authors listed)", width),
-        f"categories: {categories}",
-    ]
-    dates = []
-    if paper.published:
-        dates.append(f"published {paper.published:%Y-%m-%d}")
-    if paper.updated and paper.updated != paper.published:
-        dates.append(f"updated {paper.updated:%Y-%m-%d}")
-    if paper.mailing:
-        dates.append(f"announced in the {paper.mailing:%Y-%m-%d} mailing")
-    if dates:
-        lines.append("; ".join(dates))
-    if paper.journal_ref:
-        lines.append(f"journal: {paper.journal_ref}")
-    if paper.doi:
-        lines.append(f"doi: https://doi.org/{paper.doi}")
-    if paper.comment:
-        lines.append(textwrap.fill(f"comment: {paper.comment}", width))
-    lines.append(f"{paper.abs_url} | {paper.pdf_url}")
-    lines.append("")
-    lines.append(textwrap.fill(paper.abstract, width) if paper.abstract else "(no abstract)")
-    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""``hotpapers preview [--date D] [--category C]``: the day's digest as text, in the seed post's shape."""
+"""``hotpapers preview [--date D] [--category C]``: the day's digest as text, in the seed post's shape, with
+what Discord shows: every author, counts and their time, code, the top posts about each paper."""
 
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         if not papers:
             raise HotPapersError(f"no {', '.join(categories)} papers in a {mailing} mailing (weekends and"
                                  f" holidays have none); the latest mailing is {latest}")
-        signals = store.latest_signals([p.id for p in papers], clock_from_env().now())
+        now = clock_from_env().now()
+        signals = store.latest_signals([p.id for p in papers], now)
+        ranked = ranking.rank(papers, signals, settings.ranking.weights, 0.0)
+        digest = build_digest(mailing, ranked, categories=categories, size=settings.digest.default_size,
+                              min_score=settings.ranking.min_score)
+        context = store.post_context([r.paper.id for r in digest.papers], now)
     finally:
         store.close()
-    ranked = ranking.rank(papers, signals, settings.ranking.weights, 0.0)
-    digest = build_digest(mailing, ranked, categories=categories, size=settings.digest.default_size,
-                          min_score=settings.ranking.min_score)
-    print(digest_text(digest), end="")
+    print(digest_text(digest, context), end="")
     return 0

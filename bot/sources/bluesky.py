@@ -22,6 +22,7 @@ from bot.sources.observations import (
     Observation,
     Page,
     count,
+    first_line,
     linked_paper_ids,
     paged,
     utc_stamp,
@@ -74,7 +75,10 @@ def parse_post(item: Mapping[str, Any], observed_at: datetime) -> Observation | 
         raise FormatChanged("a post has neither likeCount nor repostCount")
     counts = {"likes": count(post.get("likeCount")), "reposts": count(post.get("repostCount")),
               "quotes": count(post.get("quoteCount")), "replies": count(post.get("replyCount"))}
-    return Observation(SOURCE, post["uri"], paper_ids, counts, post_url(post), observed_at)
+    author = post["author"] if isinstance(post.get("author"), dict) else {}
+    handle = author.get("handle")
+    return Observation(SOURCE, post["uri"], paper_ids, counts, post_url(post), observed_at,
+                       author=handle if isinstance(handle, str) else None, text=first_line(record.get("text")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.sources.observations import FormatChanged, JsonClient, Observation, count, linked_paper_ids
+from bot.sources.observations import (
+    FormatChanged,
+    JsonClient,
+    Observation,
+    count,
+    first_line,
+    linked_paper_ids,
+)
 
 SOURCE = "hn"
 HITS_PER_PAGE = 1000  # Algolia's maximum
@@ -47,8 +54,10 @@ def parse_search(payload: Any, observed_at: datetime) -> SearchPage:
         if not isinstance(object_id, str | int) or "points" not in hit:
             raise FormatChanged("an Algolia hit has no objectID or points")
         counts = {"points": count(hit.get("points")), "comments": count(hit.get("num_comments"))}
+        author = hit.get("author")
         observations.append(Observation(SOURCE, str(object_id), paper_ids, counts, story_url(str(object_id)),
-                                        observed_at))
+                                        observed_at, author=author if isinstance(author, str) else None,
+                                        text=first_line(hit.get("title"))))
     page, pages = payload.get("page", 0), payload.get("nbPages", 1)
     if not isinstance(page, int) or not isinstance(pages, int):
         raise FormatChanged("Algolia page/nbPages are not numbers")

@@ -37,7 +37,11 @@ def _observation(paper: Mapping[str, Any], comments: Any, observed_at: datetime)
     counts = {"upvotes": count(paper.get("upvotes"))}
     if comments is not None:
         counts["comments"] = count(comments)
-    return Observation(SOURCE, paper_id, (paper_id,), counts, paper_page_url(paper_id), observed_at)
+    repo = paper.get("githubRepo")
+    repo = repo if isinstance(repo, str) and repo.startswith("https://") else None
+    stars = count(paper.get("githubStars")) if repo and "githubStars" in paper else None
+    return Observation(SOURCE, paper_id, (paper_id,), counts, paper_page_url(paper_id), observed_at,
+                       repo=repo, stars=stars)
 
 
 def parse_daily_papers(payload: Any, observed_at: datetime) -> list[Observation]:

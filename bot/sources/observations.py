@@ -41,6 +41,12 @@ class Observation:
     counts: Mapping[str, int]
     url: str
     observed_at: datetime
+    # What the post said, for the post's "who is talking" (None where a source has no author or text).
+    author: str | None = None
+    text: str | None = None
+    # A code repository the source links the paper to, and its stars (Hugging Face's githubRepo/githubStars).
+    repo: str | None = None
+    stars: int | None = None
 
 
 class SourceError(Exception):
@@ -74,6 +80,14 @@ def count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     return max(int(value), 0)
+
+
+def first_line(text: Any, limit: int = 300) -> str | None:
+    """The first non-empty line of a post's text, at most ``limit`` characters; None if there is none."""
+    if not isinstance(text, str):
+        return None
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line[:limit] or None
 
 
 def utc_stamp(moment: datetime) -> str:

@@ -22,6 +22,7 @@ from bot.sources.observations import (
     Observation,
     Page,
     count,
+    first_line,
     linked_paper_ids,
     paged,
     utc_stamp,
@@ -77,7 +78,8 @@ def _tweet_observation(tweet: Mapping[str, Any], usernames: Mapping[str, str], o
         return None
     counts = {"retweets": count(metrics.get("retweet_count")), "likes": count(metrics.get("like_count"))}
     username = usernames.get(str(tweet.get("author_id")))
-    return Observation(SOURCE, tweet_id, paper_ids, counts, status_url(tweet_id, username), observed_at)
+    return Observation(SOURCE, tweet_id, paper_ids, counts, status_url(tweet_id, username), observed_at,
+                       author=username, text=first_line(tweet.get("text")))
 
 
 def parse_recent_search(payload: Any, observed_at: datetime) -> SearchPage:

@@ -17,6 +17,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from bot.store.base import StoreBase
 from bot.store.digests import DigestsStore
 from bot.store.papers import IngestCounts, PaperStore
+from bot.store.posts import PostsStore
 from bot.store.signals import SignalsStore
 from bot.store.subscriptions import SubscriptionsStore
 
@@ -26,12 +27,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, StoreBase):
+class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
         ("digests", DigestsStore.DIGESTS_MIGRATIONS),  # channel digests and the delivery ledger (DMs too)
         ("subscriptions", SubscriptionsStore.SUBSCRIPTIONS_MIGRATIONS),
+        ("posts", PostsStore.POSTS_MIGRATIONS),  # what observed posts said (author, first line, counts, code)
     )
 
 

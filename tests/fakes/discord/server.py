@@ -271,6 +271,7 @@ class FakeDiscord:
         self.stats = Stats()
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[str] = []
+        self.attachment_bytes: dict[str, bytes] = {}  # attachment id -> the file's content, as uploaded
         self.presence: dict[str, Any] | None = None
 
         self._global = SlidingWindow(global_limit, global_period)
@@ -1058,6 +1059,7 @@ class FakeDiscord:
                             "filename": part.filename,
                             "size": len(data),
                             "content_type": part.headers.get("Content-Type", "application/octet-stream"),
+                            "data": bytes(data),
                         }
                     )
             return body, files
@@ -1176,6 +1178,7 @@ class FakeDiscord:
         out = []
         for f in files:
             aid = snowflake()
+            self.attachment_bytes[str(aid)] = f.get("data", b"")
             out.append(
                 {
                     "id": str(aid),

@@ -1,0 +1,200 @@
+"""The post's controls: "Abstract" and "Discussion" on every paper of a digest, a DM and ``/paper``.
+
+A digest message carries two menus ("Abstract of…", "Discussion of…") listing its papers by arXiv id; ``/paper``
+carries two buttons whose custom_ids hold the arXiv id. Both are :class:`discord.ui.DynamicItem`s registered
+when this cog loads, so any running bot answers them, however often it restarted since the message was sent.
+The answer is shown only to the person who clicked, read from the store (so it shows while a source is down).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot.chart import engagement_chart
+from bot.models import Paper, SourceSignal
+from bot.render import (
+    ABSTRACT_ID,
+    CHART_FILENAME,
+    DISCUSSION_ID,
+    OutgoingMessage,
+    abstract_messages,
+    discussion_messages,
+    paper_buttons,
+    paper_embed,
+    view_of,
+)
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.client import HotPapersBot
+
+log = logging.getLogger(__name__)
+
+CLICKS_PER_MINUTE = 30
+_clicks: commands.CooldownMapping[discord.Interaction[Any]] = commands.CooldownMapping.from_cooldown(
+    CLICKS_PER_MINUTE, 60.0, lambda interaction: interaction.user.id)
+_ARXIV_ID = r"(?P<id>[A-Za-z0-9.\-/]{4,40})"
+
+
+@dataclass(frozen=True)
+class PaperReply:
+    """``/paper``'s answer for one paper: the embed, its Abstract/Discussion buttons and the chart file."""
+
+    embed: discord.Embed
+    view: discord.ui.View | None
+    chart: bytes | None
+
+    def file(self) -> discord.File | None:
+        return discord.File(io.BytesIO(self.chart), filename=CHART_FILENAME) if self.chart else None
+
+    def send_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"embed": self.embed}
+        if self.view is not None:
+            kwargs["view"] = self.view
+        file = self.file()
+        if file is not None:
+            kwargs["file"] = file
+        return kwargs
+
+
+async def paper_reply(bot: HotPapersBot, paper: Paper, signals: Mapping[str, SourceSignal]) -> PaperReply:
+    """The paper with its engagement (and when it was taken), code, who is talking, buttons and chart."""
+    now = bot.clock.now()
+    context = await bot.store.run(Store.post_context, [paper.id], now)
+    history = await bot.store.run(Store.signal_history, paper.id)
+    chart = engagement_chart([(moment, s) for moment, s in history if moment <= now])
+    embed = paper_embed(paper, signals, context.of(paper.id), chart=chart is not None)
+    return PaperReply(embed, view_of(paper_buttons(paper.id)), chart)
+
+
+async def _answer(interaction: discord.Interaction[Any], messages: Sequence[OutgoingMessage]) -> None:
+    """Send ``messages`` only to the clicker: the first as the response, the rest as follow-ups."""
+    first, *rest = messages
+    await interaction.response.send_message(content=first.content or None, embeds=list(first.embeds),
+                                            ephemeral=True)
+    for message in rest:
+        await interaction.followup.send(content=message.content or discord.utils.MISSING,
+                                        embeds=list(message.embeds), ephemeral=True)
+
+
+async def _show(interaction: discord.Interaction[Any], paper_id: str, what: str) -> None:
+    retry_after = _clicks.update_rate_limit(interaction)
+    if retry_after is not None:
+        await interaction.response.send_message(f"You are clicking very fast; try again in {retry_after:.0f} s.",
+                                                ephemeral=True)
+        return
+    bot: HotPapersBot = interaction.client
+    paper = await bot.store.run(Store.paper, paper_id) if paper_id else None
+    if paper is None:
+        await interaction.response.send_message(
+            f"I no longer have {paper_id or 'that paper'} stored; `/paper {paper_id}` looks it up on arXiv.",
+            ephemeral=True)
+        return
+    if what == "abstract":
+        await _answer(interaction, abstract_messages(paper))
+        return
+    now = bot.clock.now()
+    signals = (await bot.store.run(Store.latest_signals, [paper.id], now)).get(paper.id, {})
+    context = await bot.store.run(Store.post_context, [paper.id], now)
+    await _answer(interaction, discussion_messages(paper, signals, context.of(paper.id)))
+
+
+class AbstractButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                     template=ABSTRACT_ID + ":" + _ARXIV_ID):
+    """``/paper``'s "Abstract": every author and the whole abstract, privately."""
+
+    def __init__(self, paper_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Abstract", custom_id=f"{ABSTRACT_ID}:{paper_id}"))
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> AbstractButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _show(interaction, self.paper_id, "abstract")
+
+
+class DiscussionButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                       template=DISCUSSION_ID + ":" + _ARXIV_ID):
+    """``/paper``'s "Discussion": every stored post about the paper, privately."""
+
+    def __init__(self, paper_id: str) -> None:
+        super().__init__(discord.ui.Button(label="Discussion", custom_id=f"{DISCUSSION_ID}:{paper_id}"))
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> DiscussionButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _show(interaction, self.paper_id, "discussion")
+
+
+def _picked(item: discord.ui.Select[discord.ui.View]) -> str:
+    return str(item.values[0]) if item.values else ""
+
+
+class AbstractMenu(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]], template=ABSTRACT_ID + "-menu"):
+    """A digest's "Abstract of…" menu: the picked paper's authors and abstract, privately."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Select(custom_id=f"{ABSTRACT_ID}-menu",
+                                           options=[discord.SelectOption(label="-")]))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> AbstractMenu:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _show(interaction, _picked(self.item), "abstract")
+
+
+class DiscussionMenu(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
+                     template=DISCUSSION_ID + "-menu"):
+    """A digest's "Discussion of…" menu: the picked paper's posts, privately."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Select(custom_id=f"{DISCUSSION_ID}-menu",
+                                           options=[discord.SelectOption(label="-")]))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> DiscussionMenu:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _show(interaction, _picked(self.item), "discussion")
+
+
+CONTROLS = (AbstractButton, DiscussionButton, AbstractMenu, DiscussionMenu)
+
+
+class Post(commands.Cog):
+    """Answers the post's Abstract and Discussion controls (no commands of its own)."""
+
+    def __init__(self, bot: HotPapersBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*CONTROLS)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*CONTROLS)
+
+
+async def setup(bot: HotPapersBot) -> None:
+    await bot.add_cog(Post(bot))
