@@ -204,19 +204,17 @@ def _link(label: str, url: str) -> str:
     return f"[{label}](<{url}>)" if " " in url else f"[{label}]({url})"
 
 
-def engagement_line(signals: Mapping[str, SourceSignal], *, markdown: bool = True,
-                    unlinked: Collection[str] = ()) -> str:
-    """``X: 2,826 retweets · 217 likes | Hugging Face: 34 upvotes``, each source linked to its discussion
-    (except those in ``unlinked``, whose posts are shown with their own links)."""
+def engagement_line(signals: Mapping[str, SourceSignal], *, markdown: bool = True) -> str:
+    """``X: 2,826 retweets · 217 likes | Hugging Face: 34 upvotes``, each source linked to its discussion."""
     parts: list[str] = []
     known = [s for s in SOURCE_ORDER if s in signals] + sorted(set(signals) - set(SOURCE_ORDER))
     for source in known:
         signal = signals[source]
-        counts = " · ".join(f"{_number(v)} {k}" for k, v in _metrics(signal.counts))
+        counts = " · ".join(f"{_number(v)} {k}" for k, v in _metrics(signal.counts) if v)
         if not counts:
             continue
         label = SOURCE_LABELS.get(source, source)
-        if markdown and signal.url and source not in unlinked:
+        if markdown and signal.url:
             parts.append(f"{_link(label, signal.url)}: {counts}")
         else:
             parts.append(f"{label}: {counts}")
@@ -256,15 +254,17 @@ def code_text(code: CodeLink | None, *, markdown: bool = True) -> str:
     return f"{_link('code', code.url)}{stars}" if markdown else f"code: {code.url}{stars}"
 
 
-def post_line(post: DiscussionPost, limit: int = 300, *, markdown: bool = True) -> str:
+def post_line(post: DiscussionPost, limit: int = 300, *, markdown: bool = True, linked: bool = True,
+              counted: bool = True) -> str:
     """One post: ``**[handle](link)** (Bluesky): “first line…” · 300 likes · 12 reposts`` within ``limit``
-    (``handle (Bluesky): “…” · 300 likes · link`` as plain text)."""
+    (``handle (Bluesky): “…” · 300 likes · link`` as plain text). Without ``linked`` the handle is not a
+    link, without ``counted`` no counts (the counts line already links this post, or has its counts)."""
     source = SOURCE_LABELS.get(post.source, post.source)
-    who = re.sub(r"[\[\]()<>*_`~|\\]", "", post.author or "") or "a post"
-    counts = " · ".join(f"{compact_number(v)} {k}" for k, v in _metrics(post.counts) if v)
+    who = re.sub(r"[\[\]()<>]", "", post.author or "") or "a post"
+    counts = " · ".join(f"{compact_number(v)} {k}" for k, v in _metrics(post.counts) if v) if counted else ""
     if markdown:
         url = f"<{post.url}>" if re.search(r"[\s()]", post.url) else post.url
-        head = f"**[{discord.utils.escape_mentions(who)}]({url})** ({source})"
+        head = f"**[{safe(who)}]({url})** ({source})" if linked else f"**{safe(who)}** ({source})"
         tail = f" · {counts}" if counts else ""
     else:
         head = f"{who} ({source})"
@@ -344,13 +344,15 @@ def paper_digest_embed(ranked: RankedPaper, *, budget: int = 590, extras: PaperE
     room -= len(summary) + 1 if summary else 0
     posts: list[str] = []
     for post in extras.posts[:2]:
-        line = "› " + post_line(post, 190)
-        # A source whose post is shown loses the link in the counts line (~50 characters): the post links.
-        shorter = engagement_line(ranked.signals, unlinked={p.source for p in extras.posts[:len(posts) + 1]})
-        if sum(len(p) + 1 for p in [*posts, line]) + len(shorter) - len(engagement) > room:
+        signal = ranked.signals.get(post.source)
+        # The counts line links each source's most engaged post (and sums its posts' counts): such a post
+        # needs no second link, nor its counts again when it is the source's only one.
+        best = signal is not None and signal.url == post.url and any(signal.counts.values())
+        line = "› " + post_line(post, 190, linked=not best,
+                                counted=not (best and signal is not None and dict(signal.counts) == dict(post.counts)))
+        if sum(len(p) + 1 for p in [*posts, line]) > room:
             break
         posts.append(line)
-    engagement = engagement_line(ranked.signals, unlinked={p.source for p in extras.posts[:len(posts)]})
     lines = [authors, *([engagement] if engagement else []), " · ".join(links), *posts,
              *([summary] if summary else [])]
     description = _trim("\n".join(lines), EMBED_DESCRIPTION_LIMIT)
