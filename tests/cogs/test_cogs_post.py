@@ -16,6 +16,7 @@ import json
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -134,13 +135,19 @@ def paper_menu_message(messages: list[Message], paper_id: str) -> Message:
     raise AssertionError(f"no message offers the abstract of {paper_id}")
 
 
-async def pick(fake: FakeDiscord, message: Message, custom_id: str, paper_id: str, user: Any) -> list[Message]:
-    """Pick ``paper_id`` in a menu; returns every message of the answer (the response and any follow-ups)."""
+async def pick(fake: FakeDiscord, message: Message, custom_id: str, paper_id: str, user: Any, *,
+               until: Callable[[str], bool] | None = None) -> list[Message]:
+    """Pick ``paper_id`` in a menu; returns the answer: the response, and its follow-ups until the text of
+    them all satisfies ``until`` (a long answer takes several messages)."""
     interaction = await fake.click(message, custom_id, values=[paper_id], user=user)
     first = await reply(fake, interaction)
-    answers = [first]
-    await fake.wait_until(lambda: True, 0.1, "nothing")
-    return answers + list(interaction.followups)
+
+    def answers() -> list[Message]:
+        return [first, *interaction.followups]
+
+    if until is not None:
+        await fake.wait_until(lambda: until("\n".join(text_of(a) for a in answers())), 5.0, "the whole answer")
+    return answers()
 
 
 async def test_the_seed_day_on_discord(world: FakeDiscord, tmp_path: Path, seed_text: str,
@@ -267,3 +274,41 @@ def assert_valid_png(data: bytes) -> None:
     assert len(pixels) == height * (1 + 3 * width)
     rows = [pixels[r * (1 + 3 * width) + 1:(r + 1) * (1 + 3 * width)] for r in range(height)]
     assert len({bytes(row) for row in rows}) > 10  # something is drawn
+
+
+async def test_an_adversarial_paper_is_posted_within_limits_and_pings_no_one(world: FakeDiscord,
+                                                                             tmp_path: Path) -> None:
+    from tests.harness import make_paper, seed_store
+    from tests.test_render_post import NASTY, adversarial_paper, nasty_posts
+
+    w = world.world
+    nasty = adversarial_paper("2611.20001")
+    seed = seed_store(tmp_path / "s.db", papers=[make_paper(f"2611.{10000 + i}", f"Paper {i}") for i in range(9)],
+                      special=[nasty], points=[100] * 9 + [9000])
+    store = Store(seed.db)
+    try:
+        posts = nasty_posts(nasty.id)
+        store.record_posts(Observation(p.source, p.url, (nasty.id,), p.counts, p.url, p.observed_at,
+                                       author=p.author, text=p.text) for p in posts)
+    finally:
+        store.close()
+    async with running_bot(world, bot_settings(world, seed.db)):
+        setup = {"channel": w.papers, "time": "09:00", "timezone": "UTC", "categories": "cs.LG", "size": 10}
+        await slash_reply(world, "digest setup", setup, user=w.admin)
+        await slash_reply(world, "digest now", {"channel": w.papers}, user=w.admin)
+        (message,) = world.messages(w.papers)  # Discord accepted ten papers in one message
+        assert len(message.embeds) == 10 and message.embeds[0]["title"].startswith("1. @\u200beveryone")
+        assert not (message.mention_everyone or message.mentioned_user_ids or message.mentioned_role_ids)
+        # ~12,000 characters of authors and 10,000 of abstract: several messages of at most 6,000.
+        answers = await pick(world, message, "hp:abs-menu", nasty.id, w.member,
+                             until=lambda text: f"arXiv:{nasty.id}v" in text)  # the last embed's footer
+        assert len(answers) >= 4 and all(a.ephemeral for a in answers)
+        assert not any(a.mention_everyone or a.mentioned_user_ids or a.mentioned_role_ids for a in answers)
+        shown = unescaped("\n".join(text_of(a) for a in answers)).replace("\u200b", "")
+        assert all(unescaped(author).replace("\u200b", "") in shown for author in nasty.authors)
+        # 25 posts of ~400 characters take several messages.
+        answers = await pick(world, message, "hp:talk-menu", nasty.id, w.member,
+                             until=lambda text: f"arXiv:{nasty.id}" in text)  # the last embed's footer
+        talk = "\n".join(text_of(a) for a in answers)
+        assert talk.count("https://example.org/") == len(posts) and all(a.ephemeral for a in answers)
+        assert NASTY not in talk  # escaped: it cannot format or ping
