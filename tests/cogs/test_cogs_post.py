@@ -312,3 +312,21 @@ async def test_an_adversarial_paper_is_posted_within_limits_and_pings_no_one(wor
         talk = "\n".join(text_of(a) for a in answers)
         assert talk.count("https://example.org/") == len(posts) and all(a.ephemeral for a in answers)
         assert NASTY not in talk  # escaped: it cannot format or ping
+
+
+async def test_a_dm_shows_the_followed_author_in_bold_with_working_menus(world: FakeDiscord, tmp_path: Path,
+                                                                        seed_text: str) -> None:
+    seed, tweets = parse_seed(seed_text), seed_tweets(seed_text)
+    db = tmp_path / "seed.db"
+    load_seed_day(db, seed, tweets)
+    user = world.world.member
+    async with running_bot(world, bot_settings(world, db), ManualClock(NOW)):
+        await slash_reply(world, "subscribe author", {"value": "Sergey Levine"}, user=user)
+        interaction = await world.slash("subscriptions test", {}, user=user)
+        await reply(world, interaction)
+        dm = await world.wait_for_message(world.dm_channels[user.user.id])
+        description = dm.embeds[0]["description"]
+        assert "Dibya Ghosh, Jad Rahme, Aviral Kumar, Amy Zhang, Ryan P. Adams, **Sergey Levine**" in description
+        assert "matched author Sergey Levine" in description
+        answers = await pick(world, dm, "hp:abs-menu", seed[3].paper_id, user)
+        assert_whole_abstract(seed[3].abstract, unescaped(text_of(answers[0])))
