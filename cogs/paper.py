@@ -21,9 +21,9 @@ from bot import lookup
 from bot.errors import HotPapersError
 from bot.ids import ArxivId
 from bot.lookup import SearchPage
-from bot.render import paper_list_embed
+from bot.render import ABSTRACT_ID, DISCUSSION_ID, paper_list_embed
 from bot.store import Store
-from cogs.post import AbstractButton, DiscussionButton, paper_reply
+from cogs.post import PaperButton, paper_reply
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
@@ -158,8 +158,8 @@ class OpenSelect(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
         state = _query_of(interaction.message)
         back = discord.ui.View(timeout=None)
         back.add_item(PageButton(self.owner, self.page, "b"))
-        back.add_item(AbstractButton(view_data.paper.id))
-        back.add_item(DiscussionButton(view_data.paper.id))
+        back.add_item(PaperButton(ABSTRACT_ID, view_data.paper.id))
+        back.add_item(PaperButton(DISCUSSION_ID, view_data.paper.id))
         if state is not None:  # keep the query with the opened paper, for the way back
             embed.set_footer(text=f"/paper {state[0]} · page {self.page + 1}")
         file = opened.file()

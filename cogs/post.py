@@ -109,78 +109,47 @@ async def _show(interaction: discord.Interaction[Any], paper_id: str, what: str)
     await _answer(interaction, discussion_messages(paper, signals, context.of(paper.id)))
 
 
-class AbstractButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                     template=ABSTRACT_ID + ":" + _ARXIV_ID):
-    """``/paper``'s "Abstract": every author and the whole abstract, privately."""
+WHAT = {ABSTRACT_ID: "abstract", DISCUSSION_ID: "discussion"}
+_WHAT = f"(?P<what>{ABSTRACT_ID}|{DISCUSSION_ID})"
 
-    def __init__(self, paper_id: str) -> None:
-        super().__init__(discord.ui.Button(label="Abstract", custom_id=f"{ABSTRACT_ID}:{paper_id}"))
+
+class PaperButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=_WHAT + ":" + _ARXIV_ID):
+    """``/paper``'s "Abstract" (every author and the whole abstract) or "Discussion" (every stored post),
+    shown only to the clicker."""
+
+    def __init__(self, what: str, paper_id: str) -> None:
+        label = "Abstract" if what == ABSTRACT_ID else "Discussion"
+        super().__init__(discord.ui.Button(label=label, custom_id=f"{what}:{paper_id}"))
+        self.what = what
         self.paper_id = paper_id
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> AbstractButton:
-        return cls(match["id"])
+                             match: re.Match[str]) -> PaperButton:
+        return cls(match["what"], match["id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _show(interaction, self.paper_id, "abstract")
+        await _show(interaction, self.paper_id, WHAT[self.what])
 
 
-class DiscussionButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                       template=DISCUSSION_ID + ":" + _ARXIV_ID):
-    """``/paper``'s "Discussion": every stored post about the paper, privately."""
+class PaperMenu(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]], template=_WHAT + "-menu"):
+    """A digest's "Abstract of…" or "Discussion of…" menu: the picked paper's, shown only to the clicker."""
 
-    def __init__(self, paper_id: str) -> None:
-        super().__init__(discord.ui.Button(label="Discussion", custom_id=f"{DISCUSSION_ID}:{paper_id}"))
-        self.paper_id = paper_id
+    def __init__(self, what: str) -> None:
+        super().__init__(discord.ui.Select(custom_id=f"{what}-menu", options=[discord.SelectOption(label="-")]))
+        self.what = what
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> DiscussionButton:
-        return cls(match["id"])
+                             match: re.Match[str]) -> PaperMenu:
+        return cls(match["what"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _show(interaction, self.paper_id, "discussion")
+        values = self.item.values
+        await _show(interaction, str(values[0]) if values else "", WHAT[self.what])
 
 
-def _picked(item: discord.ui.Select[discord.ui.View]) -> str:
-    return str(item.values[0]) if item.values else ""
-
-
-class AbstractMenu(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]], template=ABSTRACT_ID + "-menu"):
-    """A digest's "Abstract of…" menu: the picked paper's authors and abstract, privately."""
-
-    def __init__(self) -> None:
-        super().__init__(discord.ui.Select(custom_id=f"{ABSTRACT_ID}-menu",
-                                           options=[discord.SelectOption(label="-")]))
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> AbstractMenu:
-        return cls()
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _show(interaction, _picked(self.item), "abstract")
-
-
-class DiscussionMenu(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
-                     template=DISCUSSION_ID + "-menu"):
-    """A digest's "Discussion of…" menu: the picked paper's posts, privately."""
-
-    def __init__(self) -> None:
-        super().__init__(discord.ui.Select(custom_id=f"{DISCUSSION_ID}-menu",
-                                           options=[discord.SelectOption(label="-")]))
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> DiscussionMenu:
-        return cls()
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _show(interaction, _picked(self.item), "discussion")
-
-
-CONTROLS = (AbstractButton, DiscussionButton, AbstractMenu, DiscussionMenu)
+CONTROLS = (PaperButton, PaperMenu)
 
 
 class Post(commands.Cog):

@@ -25,6 +25,7 @@ from bot.render import (
     paper_embed,
 )
 from bot.subscriptions import DmDigest, MatchedPaper, parse_follow
+from tests import test_render
 from tests.cogs.test_cogs_post import assert_valid_png
 from tests.fakes.discord.rules import ApiError, embed_size, validate_message
 
@@ -48,10 +49,7 @@ def nasty_posts(pid: str, count: int = 25) -> tuple[DiscussionPost, ...]:
 
 
 def payload(message: OutgoingMessage) -> dict[str, Any]:
-    data: dict[str, Any] = {"embeds": [e.to_dict() for e in message.embeds], "components": list(message.components)}
-    if message.content is not None:
-        data["content"] = message.content
-    return data
+    return {**test_render.payload(message), "components": list(message.components)}
 
 
 def assert_fits(messages: list[OutgoingMessage]) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from bot.models import CodeLink, DiscussionPost, PaperExtras, PostContext
 from bot.store.base import Migration
+from bot.store.signals import _moment, _stamp
 
 if TYPE_CHECKING:
     from bot.sources.observations import Observation
@@ -40,16 +41,6 @@ def _create_posts(db: sqlite_utils.Database) -> None:
             observed_at TEXT NOT NULL,  -- UTC, fixed-width ISO 8601
             PRIMARY KEY (paper_id, source, post_id)
         ) WITHOUT ROWID""")
-
-
-def _stamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("observation times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _moment(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 class PostsStore:
