@@ -205,7 +205,9 @@ class DmDigests:
                                 record.dm_channel_id if record else None)
         try:
             channel_id = await self._dm_channel(subscriber)
-            message = dm_messages(dm)[0]
+            context = await self.store.run(Store.post_context, [m.ranked.paper.id for m in dm.papers],
+                                           self.clock.now())
+            message = dm_messages(dm, context)[0]
             await self.deliverer.pacer.acquire()
             await self.client.get_partial_messageable(channel_id).send(
                 content=message.content, embeds=list(message.embeds), view=message.view() or MISSING)
