@@ -1,9 +1,9 @@
 """A small PNG chart of a paper's engagement over time, drawn in-process with the standard library.
 
 One line per source (the sum of its counts at each stored snapshot), on a shared axis with its maximum and
-the first and last moments written in a tiny built-in pixel font, and a legend. The PNG is written by hand
-(zlib + CRC, RGB, no filter): a 480×200 chart of 48 snapshots takes ~35 ms and needs no dependency, where
-matplotlib would cost ~0.5 s to import and ~40 MB of memory for one picture.
+the first and last moments written in a tiny built-in pixel font, and a legend with each source's latest
+total. The PNG is written by hand (zlib + CRC, RGB, no filter): a 480×200 chart of 48 snapshots takes ~35 ms
+and needs no dependency, where matplotlib would cost ~0.5 s to import and ~40 MB of memory for one picture.
 """
 
 from __future__ import annotations
@@ -140,5 +140,6 @@ def engagement_chart(history: Sequence[tuple[datetime, Mapping[str, SourceSignal
             _line(pixels, x - 1, y - 1, x - 1, y - 1, color, thick=4)
         for oy in range(8):
             _line(pixels, x_legend, 6 + oy, x_legend + 8, 6 + oy, color)
-        x_legend = _text(pixels, x_legend + 12, 5, SOURCE_TAGS.get(source, source[:4])) + 12
+        label = f"{SOURCE_TAGS.get(source, source[:4])} {compact_number(lines[source][-1][1])}"
+        x_legend = _text(pixels, x_legend + 12, 5, label) + 12
     return png(pixels)
