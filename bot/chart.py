@@ -2,7 +2,7 @@
 
 One line per source (the sum of its counts at each stored snapshot), on a shared axis with its maximum and
 the first and last moments written in a tiny built-in pixel font, and a legend with each source's latest
-total. The PNG is written by hand (zlib + CRC, RGB, no filter): a 480×200 chart of 48 snapshots takes ~35 ms
+total. The PNG is written by hand (zlib + CRC, RGB, no filter): a 480×200 chart of 48 snapshots takes ~40 ms
 and needs no dependency, where matplotlib would cost ~0.5 s to import and ~40 MB of memory for one picture.
 """
 
