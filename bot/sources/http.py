@@ -88,14 +88,14 @@ class Pacer:
     def __init__(self, *, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Sleep = asyncio.sleep) -> None:
         self._lock = asyncio.Lock()
-        self._monotonic = monotonic
+        self.monotonic = monotonic
         self._sleep = sleep
         self._last_start: float | None = None
         self._not_before = 0.0
 
     def defer(self, seconds: float) -> None:
         """Let no request start within ``seconds`` from now (a server asked us to back off)."""
-        self._not_before = max(self._not_before, self._monotonic() + seconds)
+        self._not_before = max(self._not_before, self.monotonic() + seconds)
 
     async def slot(self, interval: float) -> _Slot:
         """Wait for this service's turn; use as ``async with await pacer.slot(interval):``."""
@@ -104,10 +104,10 @@ class Pacer:
             earliest = self._not_before
             if self._last_start is not None:
                 earliest = max(earliest, self._last_start + interval)
-            wait = earliest - self._monotonic()
+            wait = earliest - self.monotonic()
             if wait > 0:
                 await self._sleep(wait)
-            self._last_start = self._monotonic()
+            self._last_start = self.monotonic()
         except BaseException:
             self._lock.release()
             raise
@@ -227,14 +227,15 @@ class HttpCore:
         if credentialed is None:
             credentialed = json is not None or any(k.lower() == "authorization" for k in request_headers)
         policy = self.retry
-        started = self._monotonic()
+        monotonic = self.pacer.monotonic if self.pacer is not None else self._monotonic
+        started = monotonic()
         reason = "no attempt made"
         for attempt in range(1, policy.attempts + 1):
             server_delay: float | None = None
             kind: FailureKind = "unreachable"
             async with await self._slot():
                 remaining = (None if policy.deadline is None
-                             else policy.deadline - (self._monotonic() - started))
+                             else policy.deadline - (monotonic() - started))
                 if remaining is not None and remaining <= 0:
                     raise Unavailable(self.service, "unreachable", reason, tries=attempt - 1,
                                       retry_in=self._suggest(None, attempt))
@@ -265,7 +266,7 @@ class HttpCore:
             delay = server_delay if server_delay is not None else policy.delay(attempt)
             if server_delay is not None and server_delay > policy.max_retry_after:
                 raise Unavailable(self.service, kind, reason, tries=attempt, retry_in=server_delay)
-            elapsed = self._monotonic() - started
+            elapsed = monotonic() - started
             if attempt == policy.attempts or (
                     policy.deadline is not None and elapsed + delay + 1.0 > policy.deadline):
                 raise Unavailable(self.service, kind, reason, tries=attempt,
@@ -349,7 +350,7 @@ def _duration(seconds: float) -> str:
     """``seconds`` for people: "45 s", "3 min", "2 h"."""
     if seconds < 60:
         return f"{max(1, math.ceil(seconds))} s"
-    if seconds < 90 * 60:
+    if seconds < 3600:
         return f"{math.ceil(seconds / 60)} min"
     return f"{math.ceil(seconds / 3600)} h"
 
