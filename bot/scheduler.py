@@ -110,7 +110,7 @@ async def ingest_job(runtime_id: str) -> bool:
         log.info("ingested %s: %d new, %d updated, %d cross-listed", ", ".join(map(str, report.mailings)),
                  totals.new, totals.updated, totals.cross_listed)
     except UpstreamError as exc:
-        log.warning("ingestion failed: %s", exc)
+        log.error("ingestion failed: %s", exc)  # one line: arXiv's state, not a bug
         return False
     except Exception:
         log.exception("ingestion failed; the next scheduled run will try again")

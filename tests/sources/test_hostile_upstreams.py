@@ -312,8 +312,8 @@ PERSON = for_a_person(RetryPolicy(attempts=4, backoff=3.0, max_backoff=60.0, max
 
 
 @pytest.mark.parametrize(("retry_after", "waits", "tries", "says"), [
-    ("10", [10.0, 10.0], 3, "try again in 10 s"),  # three tries, 20 s of waiting: inside 30 s
-    ("15", [15.0], 2, "try again in 15 s"),  # a second 15 s wait would pass the 30 s bound
+    ("10", [10.0, 10.0], 3, "try again in 10 s"),  # three tries, 20 s of waiting: inside 25 s
+    ("12.5", [12.5], 2, "try again in 13 s"),  # a second 12.5 s wait would pass the 25 s bound
     ("300", [], 1, "try again in 5 min"),  # longer than a person should wait: say so at once
     ("", [3.0, 6.0], 3, "try again in 1 min"),  # no hint: back off 3 s, 6 s, then say when
 ])
