@@ -192,8 +192,10 @@ _GATHERERS = {"hf": _hf, "hn": _hn, "bluesky": _bluesky, "x": _x}
 
 
 async def collect(plan: RefreshPlan, settings: Settings, clock: Clock, *,
-                  session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep) -> Refresh:
-    """Ask every enabled source (concurrently; each one's requests in turn) and report on each."""
+                  session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep,
+                  deadline: float | None = None) -> Refresh:
+    """Ask every enabled source (concurrently; each one's requests in turn) and report on each.
+    ``deadline`` bounds each request's retries (a person waiting on ``hotpapers signals``)."""
     now = clock.now()
     off = off_sources(settings)
     reports = {source: SourceReport(source, "off", off_reason=off[source]) if source in off
@@ -202,7 +204,7 @@ async def collect(plan: RefreshPlan, settings: Settings, clock: Clock, *,
     http = session or aiohttp.ClientSession()
     try:
         results = await asyncio.gather(*(
-            _gather(source, JsonClient(http, clock, sleep=sleep, service=source,
+            _gather(source, JsonClient(http, clock, sleep=sleep, service=source, deadline=deadline,
                                        max_body=settings.http.max_body), plan, now, reports[source], settings)
             for source in SOURCES if source not in off))
     finally:
@@ -264,11 +266,11 @@ def prepare_refresh(store: Store, mailings: Sequence[date], settings: Settings, 
 
 
 async def refresh_mailings(store: Store, mailings: Sequence[date], settings: Settings, clock: Clock, *,
-                           session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep
-                           ) -> Refresh:
+                           session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep,
+                           deadline: float | None = None) -> Refresh:
     """Refresh the engagement of ``mailings`` now and store it (``hotpapers signals``)."""
     plan = prepare_refresh(store, mailings, settings, clock.now())
-    refresh = await collect(plan, settings, clock, session=session, sleep=sleep)
+    refresh = await collect(plan, settings, clock, session=session, sleep=sleep, deadline=deadline)
     save(store, refresh)
     return refresh
 
