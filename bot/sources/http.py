@@ -248,7 +248,7 @@ class HttpCore:
                                                 aiohttp.ClientTimeout(total=timeout),
                                                 credentialed=credentialed, read_body=read_body)
                 except TimeoutError:
-                    reason = f"no answer within {timeout:g} s"
+                    reason = f"no answer within {timeout:.3g} s"
                 except aiohttp.ClientError as exc:
                     reason = f"connection failed ({_describe(exc)})"
                 except _Refused as exc:

@@ -27,6 +27,7 @@ from bot.sources.observations import MAX_COUNT, ImplausibleCount, count
 from bot.store import Store
 from tests.fakes.upstream import Reply, UpstreamServer
 from tests.sources import test_engagement
+from tests.sources.test_arxiv_client import SteppedClock
 from tests.sources.test_engagement import IDS, MAILING, NOW, load, paper, script_all_sources, settings_for
 
 store = test_engagement.store  # the fixture: a store holding the mailing's papers
@@ -290,21 +291,6 @@ def test_a_non_finite_or_negative_arxiv_interval_is_a_bad_setting(value: str) ->
     with pytest.raises(SettingsError) as failure:
         load_settings(env={"HOTPAPERS_ARXIV_INTERVAL": value}, dotenv=None)
     assert str(failure.value).startswith("setting HOTPAPERS_ARXIV_INTERVAL: ") and "\n" not in str(failure.value)
-
-
-class SteppedClock:
-    """A monotonic clock that moves only when the pacer sleeps (no real waiting)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
 
 
 PERSON = for_a_person(RetryPolicy(attempts=4, backoff=3.0, max_backoff=60.0, max_retry_after=120.0,
