@@ -238,8 +238,10 @@ class HttpCore:
             async with await self._slot():
                 remaining = (None if policy.deadline is None
                              else policy.deadline - (monotonic() - started))
-                if remaining is not None and remaining <= 0:
-                    raise Unavailable(self.service, "unreachable", reason, tries=attempt - 1,
+                if remaining is not None and remaining <= 0:  # the turn came too late (others were waiting)
+                    if attempt == 1:
+                        reason = f"no turn within {policy.deadline:g} s"
+                    raise Unavailable(self.service, "rate-limited", reason, tries=attempt - 1,
                                       retry_in=self._suggest(None, attempt))
                 timeout = policy.timeout if remaining is None else min(policy.timeout, remaining)
                 self.requests += 1
