@@ -1,5 +1,9 @@
 """Loading the Kaggle "arXiv dataset" metadata file (JSON lines) into the store, resumably.
 
+The file is read as Kaggle distributes it (https://www.kaggle.com/datasets/Cornell-University/arxiv): the zip
+holding ``arxiv-metadata-oai-snapshot.json``, that file unpacked, or gzipped. A JSON array, another archive or
+another compression is refused with one line saying what to do (:class:`UnreadableFile`).
+
 One line is one paper: ``id``, ``submitter``, ``authors``, ``title``, ``comments``, ``journal-ref``, ``doi``,
 ``categories`` (space-separated, primary first), ``abstract``, ``versions`` (``[{"version": "v1", "created":
 "Mon, 2 Apr 2007 19:18:42 GMT"}, …]``), ``update_date``, ``authors_parsed`` (``[[last, first, suffix], …]``).
@@ -9,6 +13,7 @@ with a checkpoint, so an interrupted run continues where it stopped and a finish
 
 from __future__ import annotations
 
+import gzip
 import json
 import multiprocessing
 import multiprocessing.process
@@ -17,19 +22,25 @@ import queue
 import re
 import signal
 import threading
+import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Literal, Protocol, cast
 
-from bot.errors import InvalidPaperId
+from bot.errors import HotPapersError, InvalidPaperId
 from bot.ids import parse_arxiv_id
 from bot.models import Paper
 from bot.store.papers import BackfillCheckpoint, IngestCounts, PaperRow, paper_row
 
 BATCH_SIZE = 5000
 PROCESS_THRESHOLD_BYTES = 64 * 1024 * 1024  # parse files bigger than this in a child process
+# A paper's line is a few KB (a 3,000-author collaboration a few hundred); a longer one is malformed, skipped
+# without being held in memory.
+MAX_LINE_BYTES = 4 * 1024 * 1024
+KAGGLE_MEMBER = "arxiv-metadata-oai-snapshot.json"
 _MONTHS = {name: number for number, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
 _SHORT_NEW_STYLE = re.compile(r"\d{3}\.\d{4,5}")  # "704.0001": a new-style id that lost its leading zero
@@ -46,6 +57,8 @@ def parse_line(line: str | bytes) -> Paper:
         record = json.loads(line, parse_float=str)  # keep "0704.0010" digit for digit if written as a number
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedLine(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedLine("nested too deeply") from None
     if not isinstance(record, dict):
         raise MalformedLine("not a JSON object")
     try:
@@ -62,10 +75,10 @@ def _paper(record: dict[str, Any]) -> Paper:
         arxiv_id = parse_arxiv_id(raw_id)
     except InvalidPaperId:
         raise ValueError(f"bad id {raw_id[:40]!r}") from None
-    categories = tuple(str(record["categories"]).split())
+    categories = tuple(_text(record, "categories").split())
     if not categories:
         raise ValueError("no categories")
-    title = _one_line(record["title"])
+    title = _one_line(_text(record, "title"))
     if not title:
         raise ValueError("no title")
     versions = record.get("versions") or []
@@ -77,7 +90,7 @@ def _paper(record: dict[str, Any]) -> Paper:
         version=version,
         title=title,
         authors=_authors(record),
-        abstract=_one_line(record.get("abstract") or ""),
+        abstract=_optional(record.get("abstract")) or "",
         primary_category=categories[0],
         categories=categories,
         published=created[0] if created else None,
@@ -88,12 +101,21 @@ def _paper(record: dict[str, Any]) -> Paper:
     )
 
 
+def _text(record: dict[str, Any], key: str) -> str:
+    """A required text field: ``null``, a number or a list is refused, never stored as "None"."""
+    value = record[key]
+    if not isinstance(value, str):
+        raise ValueError(f"{key} is {type(value).__name__}, not text")
+    return value
+
+
 def _one_line(text: Any) -> str:
     return " ".join(str(text).split())
 
 
 def _optional(text: Any) -> str | None:
-    return _one_line(text) or None if text is not None else None
+    """An optional text field: anything but text (``null``, a number) is absent."""
+    return _one_line(text) or None if isinstance(text, str) else None
 
 
 def _created(text: str) -> datetime:
@@ -122,7 +144,7 @@ def _authors(record: dict[str, Any]) -> tuple[str, ...]:
                 names.append(name)
         if names:
             return tuple(names)
-    text = _one_line(record.get("authors") or "")
+    text = _optional(record.get("authors")) or ""
     return tuple(name for name in _AUTHOR_SEPARATOR.split(text) if name)
 
 
@@ -154,6 +176,83 @@ class BackfillResult:
     already_done: bool
 
 
+Format = Literal["plain", "gzip", "zip"]
+
+
+class UnreadableFile(HotPapersError):
+    """The file is not the Kaggle metadata in a form we read; the message (one line) says what to do."""
+
+
+@dataclass(frozen=True)
+class MetadataFile:
+    """A recognised metadata file: its format, the zip member read, and the bytes progress is measured in
+    (the file's for plain and gzip, the member's uncompressed size for zip)."""
+
+    path: Path
+    format: Format
+    size: int
+    member: str | None = None
+
+
+_OTHER_COMPRESSIONS = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"7z\xbc\xaf": "7-Zip", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+def recognise(path: Path) -> MetadataFile:
+    """What ``path`` holds: JSON lines, plain, gzipped or in Kaggle's zip; UnreadableFile for anything else
+    we can name (a JSON array, another archive or compression, a damaged file)."""
+    with path.open("rb") as source:
+        magic = source.read(6)
+    for prefix, name in _OTHER_COMPRESSIONS.items():
+        if magic.startswith(prefix):
+            raise UnreadableFile(f"{path} is {name}-compressed: unpack it, or give the zip from Kaggle")
+    if magic.startswith(b"\x1f\x8b"):
+        meta = MetadataFile(path, "gzip", path.stat().st_size)
+    elif magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        meta = _zip_member(path)
+    else:
+        meta = MetadataFile(path, "plain", path.stat().st_size)
+    try:
+        with _opened(meta) as (stream, _):
+            head = stream.read(64 * 1024).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise UnreadableFile(f"{path} is a damaged {meta.format} file ({exc})") from None
+    if head.startswith(b"["):
+        raise UnreadableFile(f"{path} is one JSON array, not JSON lines (one paper per line, as Kaggle "
+                             f"distributes it); convert it with: jq -c '.[]' {path} > papers.json")
+    return meta
+
+
+def _zip_member(path: Path) -> MetadataFile:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile(f"{path} is a damaged zip file ({exc})") from None
+    chosen = next((info for info in members if Path(info.filename).name == KAGGLE_MEMBER), None)
+    if chosen is None and len(members) == 1:
+        chosen = members[0]
+    if chosen is None:
+        names = ", ".join(info.filename for info in members[:5]) or "nothing"
+        raise UnreadableFile(f"{path} is a zip without {KAGGLE_MEMBER} (it holds {names}); "
+                             "unzip the metadata file and give its path")
+    return MetadataFile(path, "zip", chosen.file_size, chosen.filename)
+
+
+@contextmanager
+def _opened(meta: MetadataFile) -> Iterator[tuple[IO[bytes], Callable[[], int] | None]]:
+    """The file's JSON lines as a binary stream, and for gzip a function giving the compressed position
+    (progress); plain and zip progress is the uncompressed offset itself."""
+    with meta.path.open("rb") as raw:
+        if meta.format == "gzip":
+            with gzip.GzipFile(fileobj=raw) as unpacked:
+                yield cast(IO[bytes], unpacked), raw.tell
+        elif meta.format == "zip":
+            with zipfile.ZipFile(raw) as archive, archive.open(meta.member or KAGGLE_MEMBER) as member:
+                yield member, None
+        else:
+            yield raw, None
+
+
 def file_signature(path: Path) -> str:
     """Size and modification time: a changed file is backfilled again from its start."""
     stat = path.stat()
@@ -167,9 +266,9 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
     Each batch is stored with its checkpoint in one transaction, so stopping at any moment (Ctrl-C raises
     KeyboardInterrupt out of this function, ``progress`` may raise too) loses at most the batch in flight.
     """
+    meta = recognise(path)
     key = str(path.resolve())
     signature = file_signature(path)
-    total = os.path.getsize(path)
     previous = store.backfill_checkpoint(key)
     if previous is not None and previous.signature == signature:
         if previous.done:
@@ -181,8 +280,8 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
     resumed_from = line_number
     session = IngestCounts()
     session_malformed = 0
-    batches = _ParsedBatches(path, offset, line_number, batch_size,
-                             in_process=total - offset >= PROCESS_THRESHOLD_BYTES)
+    left = meta.size - (offset if meta.format != "gzip" else 0)
+    batches = _ParsedBatches(meta, offset, line_number, batch_size, in_process=left >= PROCESS_THRESHOLD_BYTES)
     try:
         for batch in batches:
             malformed += batch.malformed
@@ -191,7 +290,7 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
                                   malformed, session, done=batch.last)
             offset, line_number = batch.offset, batch.line
             if progress is not None:
-                progress(BackfillProgress(offset, total, line_number, counts, malformed))
+                progress(BackfillProgress(batch.position, meta.size, line_number, counts, malformed))
     finally:
         batches.stop()
     return BackfillResult(session, session_malformed, line_number, resumed_from, already_done=False)
@@ -200,7 +299,8 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
 @dataclass(frozen=True)
 class _Batch:
     rows: list[PaperRow]  # what the store keeps of each paper, computed where the line was parsed
-    offset: int  # the byte after the batch's last line
+    offset: int  # the byte after the batch's last line (of the uncompressed text)
+    position: int  # how far into MetadataFile.size, for progress
     line: int
     malformed: int
     last: bool
@@ -213,15 +313,16 @@ class _ParsedBatches:
     thread, which starts at once and still overlaps with SQLite's indexing, as SQLite releases the GIL.
     """
 
-    def __init__(self, path: Path, offset: int, line: int, batch_size: int, *, in_process: bool) -> None:
+    def __init__(self, meta: MetadataFile, offset: int, line: int, batch_size: int, *, in_process: bool
+                 ) -> None:
         self._stopping = threading.Event()
         self._queue: Any
         self._worker: threading.Thread | multiprocessing.process.BaseProcess
-        arguments = (path, offset, line, batch_size)
+        arguments = (meta, offset, line, batch_size)
         if in_process:
             context = multiprocessing.get_context("spawn")  # no fork: this process holds threads and SQLite
             self._queue = context.Queue(maxsize=4)
-            self._worker = context.Process(target=_parse_in_child, args=(*arguments, self._queue),
+            self._worker = context.Process(target=_parse_in_child, args=(*arguments, self._queue, os.getpid()),
                                            name="backfill-parser", daemon=True)
         else:
             self._queue = queue.Queue(maxsize=3)
@@ -265,42 +366,59 @@ class _ParsedBatches:
         return False
 
 
-def _read_batches(path: Path, offset: int, line: int, batch_size: int) -> Iterator[_Batch]:
-    with path.open("rb") as source:
-        source.seek(offset)
+def _read_batches(meta: MetadataFile, offset: int, line: int, batch_size: int) -> Iterator[_Batch]:
+    with _opened(meta) as (source, compressed_position):
+        source.seek(offset)  # compressed: read through to it
+
+        def position() -> int:
+            return compressed_position() if compressed_position is not None else offset
+
         rows: list[PaperRow] = []
         malformed = 0
-        for raw in source:
+        while raw := source.readline(MAX_LINE_BYTES):
             offset += len(raw)
             line += 1
-            if raw.strip():
+            if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # skip the rest of an overlong line unread
+                    raw = source.readline(MAX_LINE_BYTES)
+                    offset += len(raw)
+                malformed += 1
+            elif raw.strip():
                 try:
                     rows.append(paper_row(parse_line(raw)))
                 except MalformedLine:
                     malformed += 1
             if len(rows) >= batch_size:
-                yield _Batch(rows, offset, line, malformed, last=False)
+                yield _Batch(rows, offset, position(), line, malformed, last=False)
                 rows, malformed = [], 0
-        yield _Batch(rows, offset, line, malformed, last=True)
+        yield _Batch(rows, offset, position(), line, malformed, last=True)
 
 
-def _produce(path: Path, offset: int, line: int, batch_size: int, put: Callable[[object], bool]) -> None:
+def _produce(meta: MetadataFile, offset: int, line: int, batch_size: int, put: Callable[[object], bool]
+             ) -> None:
     try:
-        for batch in _read_batches(path, offset, line, batch_size):
+        for batch in _read_batches(meta, offset, line, batch_size):
             if not put(batch):
                 return
     except Exception as exc:  # handed to the consumer, which raises it
         put(exc)
 
 
-def _parse_in_child(path: Path, offset: int, line: int, batch_size: int, out: Any) -> None:
+def _parse_in_child(meta: MetadataFile, offset: int, line: int, batch_size: int, out: Any, parent: int
+                    ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops this process
 
     def put(item: object) -> bool:
-        out.put(item)
-        return True
+        # A parent killed outright (SIGKILL) cannot stop this process: it notices it has been orphaned.
+        while os.getppid() == parent:
+            try:
+                out.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
-    _produce(path, offset, line, batch_size, put)
+    _produce(meta, offset, line, batch_size, put)
 
 
 def _store_batch(store: BackfillStore, batch: list[PaperRow], key: str, signature: str, offset: int,

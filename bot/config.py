@@ -7,6 +7,7 @@ setting, which the command line prints instead of a traceback.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -74,6 +75,15 @@ class DiscordSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    max_body_mb: float = 32.0  # the biggest upstream body read (a feed, an API page); more is refused
+
+    @property
+    def max_body(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("data/hotpapers.db")
     discord_token: str | None = field(default=None, repr=False)
@@ -97,6 +107,7 @@ class Settings:
     ranking: RankingSettings = field(default_factory=RankingSettings)
     subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
 
 
 # ---- value parsers: each takes the raw value (TOML or env string) and returns the typed value or raises ValueError
@@ -114,7 +125,9 @@ def _number(minimum: float, maximum: float | None = None) -> Callable[[Any], flo
         if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a number")
         number = float(value)
-        if number != number or number < minimum or (maximum is not None and number > maximum):
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite number")
+        if number < minimum or (maximum is not None and number > maximum):
             bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f">= {minimum:g}"
             raise ValueError(f"{value!r} must be {bound}")
         return number
@@ -227,6 +240,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, Callable[[Any], Any]]]] = {
         "default_timezone": _timezone,
     }),
     "discord": (DiscordSettings, {"ready_timeout": _number(0, 600), "requests_per_second": _number(1, 50)}),
+    "http": (HttpSettings, {"max_body_mb": _number(1, 4096)}),
 }
 
 

@@ -13,9 +13,10 @@ only a bounded set of per-paper lookups, so one 1,500-paper mailing costs each s
 - X (Basic: 60 searches/15 min): the papers' ids ORed into 512-character queries, engaged papers first, at
   most ``x.MAX_REQUESTS`` requests.
 
-Each source fails soft: an error (down, rate-limited, unauthorised, unavailable, changed format, unreachable)
-ends that source's part of the refresh, keeps what it already gathered, and is reported in the summary; the
-others carry on. The schedule (:func:`mailings_due`) refreshes a mailing every
+Each source fails soft: an error (down, rate-limited, unauthorised, unavailable, changed format, unreachable,
+refused; or anything else its data provokes) ends that source's part of the refresh, keeps what it already
+gathered, and is reported in the summary; the others carry on. A post with an implausible count is left out
+and noted. The schedule (:func:`mailings_due`) refreshes a mailing every
 ``signals.fresh_interval_minutes`` for ``signals.fresh_hours`` after its announcement, then every
 ``signals.stale_interval_minutes`` until ``signals.max_age_days``.
 """
@@ -191,8 +192,10 @@ _GATHERERS = {"hf": _hf, "hn": _hn, "bluesky": _bluesky, "x": _x}
 
 
 async def collect(plan: RefreshPlan, settings: Settings, clock: Clock, *,
-                  session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep) -> Refresh:
-    """Ask every enabled source (concurrently; each one's requests in turn) and report on each."""
+                  session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep,
+                  deadline: float | None = None) -> Refresh:
+    """Ask every enabled source (concurrently; each one's requests in turn) and report on each.
+    ``deadline`` bounds each request's retries (a person waiting on ``hotpapers signals``)."""
     now = clock.now()
     off = off_sources(settings)
     reports = {source: SourceReport(source, "off", off_reason=off[source]) if source in off
@@ -201,7 +204,8 @@ async def collect(plan: RefreshPlan, settings: Settings, clock: Clock, *,
     http = session or aiohttp.ClientSession()
     try:
         results = await asyncio.gather(*(
-            _gather(source, JsonClient(http, clock, sleep=sleep), plan, now, reports[source], settings)
+            _gather(source, JsonClient(http, clock, sleep=sleep, service=source, deadline=deadline,
+                                       max_body=settings.http.max_body), plan, now, reports[source], settings)
             for source in SOURCES if source not in off))
     finally:
         if owned:
@@ -226,6 +230,14 @@ async def _gather(source: str, client: JsonClient, plan: RefreshPlan, now: datet
         log.warning("%s: %s", source, exc)
         report.errors.append(str(exc))
         report.status = "partial" if found else "failed"
+    except Exception as exc:  # outside data must never take the other sources down with it
+        log.warning("%s: failed on what it sent: %s: %s", source, type(exc).__name__, exc)
+        log.debug("%s: the failure in full", source, exc_info=True)
+        report.errors.append(f"failed: {type(exc).__name__}: {exc}"[:300])
+        report.status = "partial" if found else "failed"
+    if client.dropped:
+        report.errors.append(f"{len(client.dropped)} post(s) left out for an implausible count: "
+                             f"{client.dropped[0]}")
     report.requests = client.requests
     return found
 
@@ -255,11 +267,11 @@ def prepare_refresh(store: Store, mailings: Sequence[date], settings: Settings, 
 
 
 async def refresh_mailings(store: Store, mailings: Sequence[date], settings: Settings, clock: Clock, *,
-                           session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep
-                           ) -> Refresh:
+                           session: aiohttp.ClientSession | None = None, sleep: Sleep = asyncio.sleep,
+                           deadline: float | None = None) -> Refresh:
     """Refresh the engagement of ``mailings`` now and store it (``hotpapers signals``)."""
     plan = prepare_refresh(store, mailings, settings, clock.now())
-    refresh = await collect(plan, settings, clock, session=session, sleep=sleep)
+    refresh = await collect(plan, settings, clock, session=session, sleep=sleep, deadline=deadline)
     save(store, refresh)
     return refresh
 

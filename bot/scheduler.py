@@ -19,6 +19,7 @@ and ticks as soon as a test moves it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from bot import engagement
 from bot.clock import Clock, FileClock
 from bot.config import Settings
 from bot.delivery import ChannelDigests, TickReport
+from bot.errors import UpstreamError
 from bot.ingest import ingest_latest
 from bot.sources.arxiv import ArxivClient
 from bot.store import AsyncStore, Store
@@ -38,6 +40,8 @@ from bot.store import AsyncStore, Store
 log = logging.getLogger(__name__)
 
 Tick = Callable[[], Awaitable[Any]]
+# arXiv down at start: try again after 1, 2, 5, 10, 20 and then every 30 minutes, not at tomorrow's ingest.
+CATCH_UP_RETRY_DELAYS = (60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0)
 
 
 @dataclass
@@ -93,22 +97,27 @@ async def _tick(runtime_id: str, first: Tick | None = None) -> TickReport | None
         return report
 
 
-async def ingest_job(runtime_id: str) -> None:
-    """Fetch the latest mailing of the followed categories, then refresh signals and tick."""
+async def ingest_job(runtime_id: str) -> bool:
+    """Fetch the latest mailing of the followed categories, then refresh signals and tick; False if arXiv
+    could not be read."""
     rt = _RUNTIMES.get(runtime_id)
     if rt is None:
-        return
+        return False
     try:
         async with ArxivClient(rt.settings, session=rt.session) as client:
             report = await ingest_latest(client, rt.store, rt.settings.ingest.categories, now=rt.clock.now())
         totals = report.totals
         log.info("ingested %s: %d new, %d updated, %d cross-listed", ", ".join(map(str, report.mailings)),
                  totals.new, totals.updated, totals.cross_listed)
+    except UpstreamError as exc:
+        log.error("ingestion failed: %s", exc)  # one line: arXiv's state, not a bug
+        return False
     except Exception:
         log.exception("ingestion failed; the next scheduled run will try again")
-        return
+        return False
     await signals_job(runtime_id)
     await tick_job(runtime_id)
+    return True
 
 
 async def signals_job(runtime_id: str) -> None:
@@ -195,25 +204,37 @@ class Scheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def catch_up_soon(self, stale_after: timedelta = timedelta(days=4)) -> None:
+    def catch_up_soon(self, stale_after: timedelta = timedelta(days=4),
+                      retry_delays: tuple[float, ...] = CATCH_UP_RETRY_DELAYS) -> None:
         """At start: when the store holds no mailing of the followed categories from the last ``stale_after``
         (a fresh install, or a bot that was off for days), ingest now rather than at the next
-        ``[ingest] times``, so the first digest need not wait for tomorrow."""
+        ``[ingest] times``, so the first digest need not wait for tomorrow. If arXiv cannot be read, try
+        again after each of ``retry_delays`` seconds (the last one repeating) until a mailing is stored."""
         if not self._running:
             return
-        task = asyncio.create_task(self._catch_up(stale_after), name="catch-up ingest")
+        task = asyncio.create_task(self._catch_up(stale_after, retry_delays), name="catch-up ingest")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _catch_up(self, stale_after: timedelta) -> None:
+    async def _catch_up(self, stale_after: timedelta, retry_delays: tuple[float, ...]) -> None:
         rt = self.runtime
         categories = list(rt.settings.ingest.categories)
-        latest = await rt.store.run(Store.latest_mailing, categories)
-        if latest is not None and latest >= (rt.clock.now() - stale_after).date():
-            return
-        log.info("the newest stored mailing of %s is %s: ingesting now", ", ".join(categories),
-                 latest or "none")
-        await ingest_job(self.runtime_id)
+        for attempt in itertools.count():
+            latest = await rt.store.run(Store.latest_mailing, categories)
+            if latest is not None and latest >= (rt.clock.now() - stale_after).date():
+                return
+            log.info("the newest stored mailing of %s is %s: ingesting now", ", ".join(categories),
+                     latest or "none")
+            if await ingest_job(self.runtime_id):
+                return
+            delay = retry_delays[min(attempt, len(retry_delays) - 1)]
+            log.warning("catch-up ingest failed; trying again in %s", f"{delay / 60:g} min" if delay >= 60
+                        else f"{delay:g} s")
+            resume = asyncio.get_running_loop().time() + delay
+            while self._running and (left := resume - asyncio.get_running_loop().time()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(min(left, 1.0))  # a shutdown need not wait out the delay
+            if not self._running:
+                return
 
     async def tick_now(self) -> TickReport | None:
         """Tick and wait for it (tests, after moving a ManualClock)."""

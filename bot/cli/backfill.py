@@ -1,8 +1,14 @@
-"""``hotpapers backfill FILE``: load the Kaggle arXiv metadata file, resumably, with a progress bar."""
+"""``hotpapers backfill FILE``: load the Kaggle arXiv metadata file, resumably, with a progress bar.
+
+FILE is the zip downloaded from https://www.kaggle.com/datasets/Cornell-University/arxiv, the
+``arxiv-metadata-oai-snapshot.json`` inside it, or that file gzipped. SIGTERM stops it like Ctrl-C: the batch in
+flight is dropped, the parser process stopped, and the same command continues where it stopped.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -46,6 +52,10 @@ class ProgressReport:
             self.stream.flush()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # a service manager's stop: the same orderly stop as Ctrl-C
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     if not path.is_file():
@@ -53,6 +63,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.db_path)
     report = ProgressReport(sys.stderr)
     started = time.monotonic()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         store.bulk_load_settings(True)
         try:
@@ -65,6 +76,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)
         return 130
     finally:
+        signal.signal(signal.SIGTERM, previous)
         store.close()
     report.finish()
     if result.already_done:

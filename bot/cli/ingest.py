@@ -30,7 +30,7 @@ async def _ingest(settings: Settings, categories: tuple[str, ...]) -> IngestRepo
     store = AsyncStore(settings.db_path)
     await store.open()
     try:
-        async with ArxivClient(settings) as client:
+        async with ArxivClient(settings, for_person=True) as client:
             return await ingest_latest(client, store, categories, now=clock_from_env().now())
     finally:
         await store.close()

@@ -58,6 +58,6 @@ def _incomplete(paper: Paper, arxiv_id: ArxivId) -> bool:
 async def _fetch(settings: Settings, arxiv_id: ArxivId, *, patient: bool) -> Paper:
     # Completing a stored paper is a nicety: one quick try, then show what we have.
     retry = None if patient else RetryPolicy(attempts=1, timeout=10.0)
-    async with ArxivClient(settings, retry=retry) as client:
+    async with ArxivClient(settings, retry=retry, for_person=True) as client:
         # Ask for the latest version: that is what the store keeps.
         return await client.paper(ArxivId(arxiv_id.id))

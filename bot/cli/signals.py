@@ -11,6 +11,7 @@ from bot.clock import clock_from_env
 from bot.config import Settings
 from bot.engagement import Refresh, refresh_mailings
 from bot.errors import HotPapersError
+from bot.sources.http import PERSON_DEADLINE
 from bot.store import Store
 from bot.store.signals import RefreshRecord
 
@@ -20,7 +21,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.db_path)
     try:
         mailing = resolve_mailing(store, wanted)
-        refresh = asyncio.run(refresh_mailings(store, [mailing], settings, clock_from_env()))
+        refresh = asyncio.run(refresh_mailings(store, [mailing], settings, clock_from_env(),
+                                               deadline=PERSON_DEADLINE))
     finally:
         store.close()
     print(f"Engagement of the {mailing.isoformat()} mailing ({len(refresh.plan.paper_ids)} papers), "

@@ -24,7 +24,7 @@ from bot.sources.arxiv_parse import (
     parse_announcement_feed,
     parse_api_feed,
 )
-from bot.sources.http import HttpResponse, Pacer, PoliteHttp, RetryPolicy
+from bot.sources.http import HttpResponse, Pacer, PoliteHttp, RetryPolicy, for_a_person
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +67,15 @@ class ArxivClient:
     """Talks to arXiv politely. Use as ``async with ArxivClient(settings) as arxiv:``."""
 
     def __init__(self, settings: Settings, *, session: aiohttp.ClientSession | None = None,
-                 retry: RetryPolicy | None = None, pacer: Pacer | None = None) -> None:
+                 retry: RetryPolicy | None = None, pacer: Pacer | None = None, for_person: bool = False) -> None:
+        """``for_person``: a command a person waits on (bounded by PERSON_DEADLINE, then says when to try
+        again); otherwise the bot's patient retries."""
         self.api_url = settings.arxiv_api
         self.feeds_url = settings.arxiv_feeds
         self._interval = settings.arxiv_interval
-        self._retry = retry or default_retry(settings.arxiv_interval)
+        self._max_body = settings.http.max_body
+        patient = default_retry(settings.arxiv_interval)
+        self._retry = retry or (for_a_person(patient) if for_person else patient)
         self._pacer = pacer
         self._session = session
         self._owns_session = session is None
@@ -97,7 +101,8 @@ class ArxivClient:
             if self._session is None:
                 self._session = aiohttp.ClientSession()
             self._http = PoliteHttp(self._session, service=SERVICE, interval=self._interval,
-                                    retry=self._retry, pacer=self._pacer, is_throttled=is_rate_limited)
+                                    retry=self._retry, pacer=self._pacer, is_throttled=is_rate_limited,
+                                    max_body=self._max_body)
         return self._http
 
     @property

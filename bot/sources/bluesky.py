@@ -25,6 +25,7 @@ from bot.sources.observations import (
     first_line,
     linked_paper_ids,
     paged,
+    plausible,
     utc_stamp,
 )
 
@@ -87,12 +88,14 @@ class SearchPage:
     cursor: str | None
 
 
-def parse_search_posts(payload: Any, observed_at: datetime) -> SearchPage:
-    """Posts linking arXiv papers in one searchPosts response; raises FormatChanged for another shape."""
+def parse_search_posts(payload: Any, observed_at: datetime, *, dropped: list[str] | None = None
+                       ) -> SearchPage:
+    """Posts linking arXiv papers in one searchPosts response; raises FormatChanged for another shape.
+    A post with an implausible count is left out (noted in ``dropped``)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("posts"), list):
         raise FormatChanged("searchPosts has no posts list")
-    observations = [o for item in payload["posts"] if isinstance(item, dict)
-                    for o in [parse_post(item, observed_at)] if o is not None]
+    posts = [item for item in payload["posts"] if isinstance(item, dict)]
+    observations = plausible(posts, lambda item: parse_post(item, observed_at), SOURCE, dropped)
     cursor = payload.get("cursor")
     more = isinstance(cursor, str) and cursor and payload["posts"]
     return SearchPage(observations, cursor if more else None)
@@ -119,7 +122,7 @@ class BlueskyClient:
         async def fetch(cursor: str | None) -> Page:
             page_params = {**params, "limit": PAGE_SIZE, **({"cursor": cursor} if cursor else {})}
             payload = await self.client.get(f"{self.base_url}/app.bsky.feed.searchPosts", page_params)
-            page = parse_search_posts(payload, observed_at)
+            page = parse_search_posts(payload, observed_at, dropped=self.client.dropped)
             return page.observations, page.cursor
 
         return await paged(fetch, max_pages)

@@ -21,6 +21,7 @@ from bot.sources.observations import (
     count,
     first_line,
     linked_paper_ids,
+    plausible,
 )
 
 SOURCE = "hn"
@@ -39,25 +40,27 @@ class SearchPage:
     pages: int
 
 
-def parse_search(payload: Any, observed_at: datetime) -> SearchPage:
-    """Stories linking arXiv papers in one Algolia search response; raises FormatChanged for another shape."""
+def _story(hit: Any, observed_at: datetime) -> Observation | None:
+    if not isinstance(hit, dict):
+        return None
+    paper_ids = linked_paper_ids((hit.get("url"), hit.get("story_text")))
+    if not paper_ids:
+        return None
+    object_id = hit.get("objectID")
+    if not isinstance(object_id, str | int) or "points" not in hit:
+        raise FormatChanged("an Algolia hit has no objectID or points")
+    counts = {"points": count(hit.get("points")), "comments": count(hit.get("num_comments"))}
+    author = hit.get("author")
+    return Observation(SOURCE, str(object_id), paper_ids, counts, story_url(str(object_id)), observed_at,
+                       author=author if isinstance(author, str) else None, text=first_line(hit.get("title")))
+
+
+def parse_search(payload: Any, observed_at: datetime, *, dropped: list[str] | None = None) -> SearchPage:
+    """Stories linking arXiv papers in one Algolia search response; raises FormatChanged for another shape.
+    A story with an implausible count is left out (noted in ``dropped``)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("hits"), list):
         raise FormatChanged("Algolia search has no hits list")
-    observations = []
-    for hit in payload["hits"]:
-        if not isinstance(hit, dict):
-            continue
-        paper_ids = linked_paper_ids((hit.get("url"), hit.get("story_text")))
-        if not paper_ids:
-            continue
-        object_id = hit.get("objectID")
-        if not isinstance(object_id, str | int) or "points" not in hit:
-            raise FormatChanged("an Algolia hit has no objectID or points")
-        counts = {"points": count(hit.get("points")), "comments": count(hit.get("num_comments"))}
-        author = hit.get("author")
-        observations.append(Observation(SOURCE, str(object_id), paper_ids, counts, story_url(str(object_id)),
-                                        observed_at, author=author if isinstance(author, str) else None,
-                                        text=first_line(hit.get("title"))))
+    observations = plausible(payload["hits"], lambda hit: _story(hit, observed_at), SOURCE, dropped)
     page, pages = payload.get("page", 0), payload.get("nbPages", 1)
     if not isinstance(page, int) or not isinstance(pages, int):
         raise FormatChanged("Algolia page/nbPages are not numbers")
@@ -74,7 +77,7 @@ class HackerNewsClient:
         observations: list[Observation] = []
         for page in range(MAX_PAGES):
             payload = await self.client.get(f"{self.base_url}{path}", {**params, "page": page})
-            result = parse_search(payload, observed_at)
+            result = parse_search(payload, observed_at, dropped=self.client.dropped)
             observations.extend(result.observations)
             if result.page + 1 >= result.pages:
                 break

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.errors import InvalidPaperId
 from bot.ids import parse_arxiv_id
-from bot.sources.observations import FormatChanged, JsonClient, Observation, count
+from bot.sources.observations import FormatChanged, JsonClient, Observation, count, plausible
 
 SOURCE = "hf"
 PAGE_SIZE = 100
@@ -44,31 +44,38 @@ def _observation(paper: Mapping[str, Any], comments: Any, observed_at: datetime)
                        repo=repo, stars=stars)
 
 
-def parse_daily_papers(payload: Any, observed_at: datetime) -> list[Observation]:
-    """Observations from a ``/daily_papers`` response (a list); raises FormatChanged for another shape."""
+def _daily_item(item: Any, observed_at: datetime) -> Observation | None:
+    paper = item.get("paper") if isinstance(item, dict) else None
+    if not isinstance(paper, dict):
+        return None
+    return _observation(paper, item.get("numComments", 0), observed_at)
+
+
+def parse_daily_papers(payload: Any, observed_at: datetime, *, dropped: list[str] | None = None
+                       ) -> list[Observation]:
+    """Observations from a ``/daily_papers`` response (a list); raises FormatChanged for another shape.
+    A paper with an implausible count is left out (noted in ``dropped``)."""
     if not isinstance(payload, list):
         raise FormatChanged("daily_papers did not return a list")
-    observations = []
-    for item in payload:
-        paper = item.get("paper") if isinstance(item, dict) else None
-        if not isinstance(paper, dict):
-            continue
-        observation = _observation(paper, item.get("numComments", 0), observed_at)
-        if observation is not None:
-            observations.append(observation)
-    if payload and not observations:
+    observations = plausible(payload, lambda item: _daily_item(item, observed_at), SOURCE, dropped)
+    if payload and not observations and not dropped:
         raise FormatChanged("no daily_papers entry had paper.id and paper.upvotes")
     return observations
 
 
-def parse_paper(payload: Any, observed_at: datetime) -> Observation | None:
-    """The observation in a ``/papers/{id}`` response; raises FormatChanged for another shape."""
+def parse_paper(payload: Any, observed_at: datetime, *, dropped: list[str] | None = None
+                ) -> Observation | None:
+    """The observation in a ``/papers/{id}`` response (None if its counts are implausible, noted in
+    ``dropped``); raises FormatChanged for another shape."""
     if not isinstance(payload, dict):
         raise FormatChanged("papers/{id} did not return an object")
-    observation = _observation(payload, payload.get("numComments"), observed_at)
-    if observation is None:
+    if "id" not in payload or "upvotes" not in payload:
         raise FormatChanged("papers/{id} has no id or upvotes")
-    return observation
+    found = plausible([payload], lambda paper: _observation(paper, paper.get("numComments"), observed_at),
+                      SOURCE, dropped)
+    if not found and not dropped:
+        raise FormatChanged("papers/{id} has no id or upvotes")
+    return found[0] if found else None
 
 
 class HuggingFaceClient:
@@ -82,7 +89,8 @@ class HuggingFaceClient:
         for page in range(MAX_PAGES_PER_DAY):
             payload = await self.client.get(f"{self.base_url}/daily_papers",
                                             {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page})
-            fresh = [o for o in parse_daily_papers(payload, observed_at) if o.post_id not in observations]
+            parsed = parse_daily_papers(payload, observed_at, dropped=self.client.dropped)
+            fresh = [o for o in parsed if o.post_id not in observations]
             observations.update((o.post_id, o) for o in fresh)
             if len(payload) < PAGE_SIZE or not fresh:  # a short page, or a server that ignores paging
                 break
@@ -91,4 +99,4 @@ class HuggingFaceClient:
     async def paper(self, paper_id: str, observed_at: datetime) -> Observation | None:
         """One paper's page, or None when Hugging Face does not know it."""
         payload = await self.client.get(f"{self.base_url}/papers/{paper_id}", missing_ok=True)
-        return None if payload is None else parse_paper(payload, observed_at)
+        return None if payload is None else parse_paper(payload, observed_at, dropped=self.client.dropped)

@@ -6,7 +6,9 @@ stores them.
 
 Failures a refresh must survive become :class:`SourceError` with a ``kind`` a user can act on: ``down``,
 ``rate-limited``, ``unauthorised``, ``unavailable`` (403), ``changed`` (the payload no longer has the shape we
-parse) or ``unreachable`` (network).
+parse), ``unreachable`` (network) or ``refused`` (a body over the size cap, a redirect we will not follow).
+A count must be a finite whole number of at most :data:`MAX_COUNT`; a post claiming more is left out with a
+warning (:class:`ImplausibleCount`), never ranked.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ import aiohttp
 
 from bot.clock import Clock
 from bot.ids import find_arxiv_ids
-from bot.sources.http import RETRY_STATUSES, USER_AGENT, retry_after_seconds
+from bot.sources.http import DEFAULT_MAX_BODY, HttpCore, RetryPolicy, Unavailable
 
 log = logging.getLogger(__name__)
 
-ErrorKind = Literal["down", "rate-limited", "unauthorised", "unavailable", "changed", "unreachable"]
+ErrorKind = Literal["down", "rate-limited", "unauthorised", "unavailable", "changed", "unreachable", "refused"]
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -75,11 +77,42 @@ def linked_paper_ids(texts: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(found)
 
 
+# The most-liked post ever on X has about 7 million likes; no post linking a paper comes near. A count above
+# this is a broken or hostile source, not engagement.
+MAX_COUNT = 10_000_000
+
+
+class ImplausibleCount(ValueError):
+    """A count that cannot be engagement: not finite, negative, or above MAX_COUNT."""
+
+
 def count(value: Any) -> int:
-    """A non-negative count from a payload field; a missing or odd value is 0."""
+    """A count from a payload field: a missing or non-numeric value is 0; ImplausibleCount for a number
+    that cannot be one (``Infinity``, ``NaN``, ``1e400``, negative, above MAX_COUNT)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
-    return max(int(value), 0)
+    if not (0 <= value <= MAX_COUNT):  # False for NaN too
+        raise ImplausibleCount(f"count {value!r} is not between 0 and {MAX_COUNT:,}")
+    return int(value)
+
+
+def plausible(items: Iterable[Any], parse: Callable[[Any], Observation | None], source: str,
+              dropped: list[str] | None) -> list[Observation]:
+    """``parse`` of each item, leaving out (with a one-line warning, added to ``dropped``) those whose counts
+    are implausible, and the Nones."""
+    observations = []
+    for item in items:
+        try:
+            observation = parse(item)
+        except ImplausibleCount as exc:
+            line = f"left out a post with an implausible count ({exc})"
+            log.warning("%s: %s", source, line)
+            if dropped is not None:
+                dropped.append(line)
+            continue
+        if observation is not None:
+            observations.append(observation)
+    return observations
 
 
 def first_line(text: Any, limit: int = 300) -> str | None:
@@ -112,27 +145,33 @@ async def paged(fetch: Callable[[str | None], Awaitable[Page]], max_pages: int) 
 
 
 class JsonClient:
-    """GETs and POSTs JSON, counting requests; retries 429/5xx honouring Retry-After, then raises SourceError.
+    """GETs and POSTs JSON through the one retry core (:class:`bot.sources.http.HttpCore`), counting requests,
+    and turns every failure into a :class:`SourceError` whose kind a refresh summary can show: rate limits,
+    401, 403, refusals and format changes apart.
 
-    Unlike :class:`bot.sources.http.PoliteHttp` (GET only, one UpstreamError for every failure), a refresh
-    needs POST (Bluesky sessions) and to tell rate limits, 401, 403 and format changes apart in its summary.
     ``max_wait`` bounds one Retry-After wait: a longer one is reported as rate-limited rather than waited out,
-    so a refresh never stalls for an hour on one source.
+    so a refresh never stalls for an hour on one source. Bodies are decoded by :func:`parse_json`.
     """
-
-    RETRY_STATUSES = RETRY_STATUSES
 
     def __init__(self, session: aiohttp.ClientSession, clock: Clock, *,
                  headers: Mapping[str, str] | None = None, retries: int = 2, max_wait: float = 60.0,
-                 sleep: Sleep = asyncio.sleep, timeout: float = 30.0) -> None:
-        self.session = session
-        self.clock = clock
-        self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
-        self.retries = retries
-        self.max_wait = max_wait
-        self.sleep = sleep
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.requests = 0
+                 sleep: Sleep = asyncio.sleep, timeout: float = 30.0, deadline: float | None = None,
+                 max_body: int = DEFAULT_MAX_BODY, service: str = "upstream") -> None:
+        policy = RetryPolicy(attempts=retries + 1, backoff=2.0, max_backoff=60.0, max_retry_after=max_wait,
+                             timeout=timeout, deadline=deadline)
+        self.core = HttpCore(session, service=service, retry=policy, clock=clock, max_body=max_body,
+                             sleep=sleep)
+        self.core.headers.update(headers or {})
+        self.dropped: list[str] = []  # one line per post left out for an implausible count
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers sent with every request (a source adds its Authorization here)."""
+        return self.core.headers
+
+    @property
+    def requests(self) -> int:
+        return self.core.requests
 
     async def get(self, url: str, params: Mapping[str, str | int] | None = None, *,
                   missing_ok: bool = False) -> Any:
@@ -140,46 +179,33 @@ class JsonClient:
         return await self._request("GET", url, params=params, missing_ok=missing_ok)
 
     async def post(self, url: str, body: Mapping[str, Any]) -> Any:
+        """POST ``body`` as JSON (treated as credentials: no redirect to another host is followed)."""
         return await self._request("POST", url, body=body)
 
     async def _request(self, method: str, url: str, *, params: Mapping[str, str | int] | None = None,
                        body: Mapping[str, Any] | None = None, missing_ok: bool = False) -> Any:
-        attempt = 0
-        while True:
-            self.requests += 1
-            try:
-                async with self.session.request(
-                        method, url, params=params, json=body, headers=self.headers, timeout=self.timeout
-                ) as response:
-                    status = response.status
-                    retry_after = retry_after_seconds(response.headers.get("Retry-After"), self.clock.now())
-                    payload = await response.read()
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                if attempt < self.retries:
-                    attempt += 1
-                    await self.sleep(float(2 ** attempt))
-                    continue
-                raise SourceError("unreachable", f"{type(exc).__name__} {exc}".strip()) from None
-            if status in self.RETRY_STATUSES:
-                wait = retry_after if retry_after is not None else float(2 ** (attempt + 1))
-                if attempt < self.retries and wait <= self.max_wait:
-                    attempt += 1
-                    log.info("%s %s: HTTP %d, retrying in %.0f s", method, url, status, wait)
-                    await self.sleep(wait)
-                    continue
-                kind: ErrorKind = "rate-limited" if status == 429 else "down"
-                raise SourceError(kind, f"HTTP {status}" + (f", Retry-After {retry_after:.0f} s"
-                                                            if retry_after is not None else ""))
-            if status == 404 and missing_ok:
-                return None
-            if status == 401:
-                raise SourceError("unauthorised", "HTTP 401 (check the credentials)")
-            if status == 403:
-                raise SourceError("unavailable", "HTTP 403")
-            if status >= 400:
-                raise SourceError("down", f"HTTP {status}")
-            try:
-                return json.loads(payload)
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                raise FormatChanged(f"{method} {url} did not return JSON") from None
+        try:
+            response = await self.core.request(method, url, params=params, json=body)
+        except Unavailable as exc:
+            raise SourceError(exc.kind, exc.reason) from None
+        status = response.status
+        if status == 404 and missing_ok:
+            return None
+        if status == 401:
+            raise SourceError("unauthorised", "HTTP 401 (check the credentials)")
+        if status == 403:
+            raise SourceError("unavailable", "HTTP 403")
+        if status >= 300:
+            raise SourceError("down", f"HTTP {status}")
+        return parse_json(response.body, f"{method} {url}")
 
+
+def parse_json(body: bytes, what: str) -> Any:
+    """``body`` decoded as JSON; FormatChanged (one line) for anything else, however hostile: not JSON, not
+    UTF-8, nested too deeply for the parser, a number too long to read."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise FormatChanged(f"{what} returned JSON nested too deeply to read") from None
+    except (UnicodeDecodeError, ValueError):  # JSONDecodeError is a ValueError; so is a 5,000-digit number
+        raise FormatChanged(f"{what} did not return JSON") from None

@@ -25,6 +25,7 @@ from bot.sources.observations import (
     first_line,
     linked_paper_ids,
     paged,
+    plausible,
     utc_stamp,
 )
 
@@ -82,8 +83,10 @@ def _tweet_observation(tweet: Mapping[str, Any], usernames: Mapping[str, str], o
                        author=username, text=first_line(tweet.get("text")))
 
 
-def parse_recent_search(payload: Any, observed_at: datetime) -> SearchPage:
-    """Posts linking arXiv papers in a recent-search page, each once; a retweet stands for its original."""
+def parse_recent_search(payload: Any, observed_at: datetime, *, dropped: list[str] | None = None
+                        ) -> SearchPage:
+    """Posts linking arXiv papers in a recent-search page, each once; a retweet stands for its original.
+    A post with an implausible count is left out (noted in ``dropped``)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("meta"), dict):
         raise FormatChanged("recent search has no meta")
     data = payload.get("data", [])
@@ -93,7 +96,7 @@ def parse_recent_search(payload: Any, observed_at: datetime) -> SearchPage:
     included = {t["id"]: t for t in includes.get("tweets") or () if isinstance(t, dict) and "id" in t}
     usernames = {str(u.get("id")): str(u.get("username")) for u in includes.get("users") or ()
                  if isinstance(u, dict) and u.get("username")}
-    seen: dict[str, Observation] = {}
+    originals = []
     for tweet in data:
         if not isinstance(tweet, dict):
             continue
@@ -103,9 +106,11 @@ def parse_recent_search(payload: Any, observed_at: datetime) -> SearchPage:
             tweet = included.get(original_id)
             if tweet is None:
                 continue  # a retweet whose original we were not given: nothing of its own to count
-        observation = _tweet_observation(tweet, usernames, observed_at)
-        if observation is not None:
-            seen.setdefault(observation.post_id, observation)
+        originals.append(tweet)
+    seen: dict[str, Observation] = {}
+    for observation in plausible(originals, lambda tweet: _tweet_observation(tweet, usernames, observed_at),
+                                 SOURCE, dropped):
+        seen.setdefault(observation.post_id, observation)
     next_token = payload["meta"].get("next_token")
     return SearchPage(list(seen.values()), next_token if isinstance(next_token, str) and next_token else None)
 
@@ -127,7 +132,7 @@ class XClient:
         async def fetch(token: str | None) -> Page:
             payload = await self.client.get(f"{self.base_url}/tweets/search/recent",
                                             {**params, **({"next_token": token} if token else {})})
-            page = parse_recent_search(payload, observed_at)
+            page = parse_recent_search(payload, observed_at, dropped=self.client.dropped)
             return page.observations, page.next_token
 
         return await paged(fetch, max_requests)

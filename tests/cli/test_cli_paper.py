@@ -93,8 +93,9 @@ def test_unreachable_arxiv_is_one_line_no_traceback(env: ThreadedUpstream,
     assert main(["paper", "2107.05677"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == "hotpapers: arXiv is unavailable: HTTP 503 after 4 tries"
-    assert len(env.requests_to("/api/query")) == 4
+    assert err.strip().splitlines()[-1] == ("hotpapers: arXiv is unavailable: HTTP 503 after 3 tries; "
+                                             "try again in 1 min")
+    assert len(env.requests_to("/api/query")) == 3  # a person waits at most PERSON_DEADLINE
 
 
 def test_paper_from_a_feed_is_completed_from_the_api(env: ThreadedUpstream, shared_fixtures: Path,
