@@ -19,6 +19,7 @@ import discord
 from bot import taxonomy
 from bot.digest import Digest
 from bot.models import Paper, RankedPaper, SourceSignal
+from bot.text import strip_invisible
 
 EMBED_TITLE_LIMIT = 256
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -111,8 +112,9 @@ def tidy(text: str) -> str:
 
 
 def safe(text: str) -> str:
-    """Markdown and mentions neutralised (``@everyone`` gets a zero-width space)."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    """Invisible controls removed (bidi overrides spoof text), markdown and mentions neutralised
+    (``@everyone`` gets a zero-width space)."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(strip_invisible(text)))
 
 
 def trim_at_sentence(text: str, limit: int) -> str:

@@ -279,6 +279,7 @@ class BotProcess:
             "HOTPAPERS_ARXIV_API": "http://127.0.0.1:9/api/query",  # nothing listens: no test reaches arXiv
             "HOTPAPERS_ARXIV_FEEDS": "http://127.0.0.1:9/rss",
             "HOTPAPERS_DB": str(db),
+            "HOTPAPERS_HOME": str(workdir),
             "HOTPAPERS_CONFIG": str(_empty_config(workdir)),
             "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.2",
             "HOTPAPERS_LOG_LEVEL": os.environ.get("HOTPAPERS_TEST_BOT_LOG_LEVEL", "INFO"),

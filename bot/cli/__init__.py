@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -17,6 +18,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotpapers", description="Each arXiv mailing's hottest papers, in Discord.")
+    parser.add_argument("--version", action="version", version=f"hotpapers {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
@@ -50,8 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backfill", help="load a Kaggle arXiv metadata JSON-lines file")
     p.add_argument("file", metavar="FILE")
 
-    sub.add_parser("doctor", help="check settings, database and each upstream")
+    sub.add_parser("doctor", help="check settings, database, Discord and each upstream")
+
+    p = sub.add_parser("backup", help="a safe copy of the database, also while the bot runs")
+    p.add_argument("file", metavar="FILE")
     return parser
+
+
+def version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("hotpapers")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _not_yet(name: str) -> Handler:
@@ -74,6 +90,7 @@ def _handlers() -> dict[str, Handler]:
         ("preview", "bot.cli.preview"),
         ("backfill", "bot.cli.backfill"),
         ("doctor", "bot.cli.doctor"),
+        ("backup", "bot.cli.backup"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers
@@ -113,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # APScheduler narrates every job it adds; the bot logs its own one-line schedule instead.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         logging.getLogger("discord.client").addFilter(_not_about_voice)
+    for warning in settings.warnings:
+        print(f"hotpapers: warning: {warning}", file=sys.stderr)
     try:
         return _handlers()[args.command](args, settings)
     except HotPapersError as exc:
@@ -121,4 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hotpapers: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hotpapers top | head`): that is fine. Point stdout at /dev/null so the
+        # interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 

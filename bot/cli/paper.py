@@ -4,63 +4,51 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
-import logging
 import textwrap
+from collections.abc import Callable, Mapping
 
+from bot.clock import clock_from_env
 from bot.config import Settings
-from bot.errors import UpstreamError
 from bot.ids import ArxivId, parse_arxiv_id
-from bot.models import Paper
-from bot.sources.arxiv import ArxivClient
-from bot.sources.http import RetryPolicy
-from bot.store import Store
-
-log = logging.getLogger(__name__)
+from bot.lookup import PaperView, find_paper
+from bot.models import Paper, SourceSignal
+from bot.store import AsyncStore
+from bot.text import strip_invisible
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    arxiv_id = parse_arxiv_id(args.query)
-    store = Store(settings.db_path)
-    try:
-        paper = store.paper(arxiv_id.id)
-        if paper is None or _incomplete(paper, arxiv_id):
-            try:
-                fetched = asyncio.run(_fetch(settings, arxiv_id, patient=paper is None))
-            except UpstreamError:
-                if paper is None:
-                    raise
-                log.warning("arXiv unreachable; showing the stored copy of %s", arxiv_id.id)
-            else:
-                store.upsert_papers([fetched])
-                paper = store.paper(arxiv_id.id) or fetched
-    finally:
-        store.close()
+    view = asyncio.run(_lookup(settings, parse_arxiv_id(args.query)))
     if args.json:
         from bot.jsonout import paper_json
 
-        print(json.dumps(paper_json(paper), ensure_ascii=False, indent=2))
+        document = {**paper_json(view.paper),
+                    "signals": {source: dict(signal.counts) for source, signal in view.signals.items()}}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        print(format_paper(paper))
+        print(format_paper(view.paper, view.signals))
     return 0
 
 
-def _incomplete(paper: Paper, arxiv_id: ArxivId) -> bool:
-    """Worth asking the API: a newer version was asked for, or the paper came from a feed (which has no dates
-    and may not name the primary category)."""
-    return paper.published is None or (arxiv_id.version is not None and arxiv_id.version > paper.version)
+async def _lookup(settings: Settings, arxiv_id: ArxivId) -> PaperView:
+    """The same lookup as the bot's ``/paper``: the store, else arXiv (and kept); a stored paper is shown
+    even when arXiv has lost it or does not answer."""
+    store = AsyncStore(settings.db_path)
+    await store.open()
+    try:
+        return await find_paper(store, settings, arxiv_id, clock_from_env().now())
+    finally:
+        await store.close()
 
 
-async def _fetch(settings: Settings, arxiv_id: ArxivId, *, patient: bool) -> Paper:
-    # Completing a stored paper is a nicety: one quick try, then show what we have.
-    retry = None if patient else RetryPolicy(attempts=1, timeout=10.0)
-    async with ArxivClient(settings, retry=retry) as client:
-        # Ask for the latest version: that is what the store keeps.
-        return await client.paper(ArxivId(arxiv_id.id))
+def format_paper(paper: Paper, signals: Mapping[str, SourceSignal] | None = None, width: int = 100) -> str:
+    """The paper for a terminal: title, authors, categories, dates, engagement, links, abstract (TeX made
+    readable, invisible controls removed)."""
+    from bot.cli.top import signal_lines
+    from bot.render import tidy
 
-
-def format_paper(paper: Paper, width: int = 100) -> str:
-    """The paper for a terminal: title, authors, categories, dates, links, abstract."""
+    paper = _readable(paper, tidy)
     others = [c for c in paper.categories if c != paper.primary_category]
     categories = ", ".join([paper.primary_category, *others])
     lines = [
@@ -83,7 +71,17 @@ def format_paper(paper: Paper, width: int = 100) -> str:
         lines.append(f"doi: https://doi.org/{paper.doi}")
     if paper.comment:
         lines.append(textwrap.fill(f"comment: {paper.comment}", width))
+    lines += [f"engagement {line}" for line in signal_lines(signals or {})]
     lines.append(f"{paper.abs_url} | {paper.pdf_url}")
     lines.append("")
     lines.append(textwrap.fill(paper.abstract, width) if paper.abstract else "(no abstract)")
     return "\n".join(lines)
+
+
+def _readable(paper: Paper, tidy: Callable[[str], str]) -> Paper:
+    def clean(text: str) -> str:
+        return tidy(strip_invisible(text))
+
+    return dataclasses.replace(paper, title=clean(paper.title), abstract=clean(paper.abstract),
+                               authors=tuple(clean(author) for author in paper.authors),
+                               comment=clean(paper.comment) if paper.comment else paper.comment)

@@ -22,7 +22,8 @@ def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTPAPERS_", "DISCORD_"))}
     config = tmp_path / "empty.toml"
     config.write_text("")
-    env.update(HOTPAPERS_CONFIG=str(config), HOTPAPERS_DB=str(tmp_path / "db.sqlite"), **extra)
+    env.update(HOTPAPERS_CONFIG=str(config), HOTPAPERS_DB=str(tmp_path / "db.sqlite"), HOTPAPERS_HOME=str(tmp_path),
+               **extra)
     return env
 
 
