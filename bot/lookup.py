@@ -99,8 +99,8 @@ async def find_paper(store: AsyncStore, settings: Settings, arxiv_id: ArxivId, n
     if paper is None or _incomplete(paper, arxiv_id):
         base = default_retry(settings.arxiv_interval)
         # Completing a stored paper is a nicety: one quick try, then show what is stored.
-        retry = RetryPolicy(attempts=3 if paper is None else 1, backoff=base.backoff, max_backoff=8.0, max_retry_after=8.0,
-                            timeout=min(deadline, 10.0))
+        retry = RetryPolicy(attempts=3 if paper is None else 1, backoff=base.backoff, max_backoff=8.0,
+                            max_retry_after=8.0, timeout=min(deadline, 10.0))
         try:
             client = ArxivClient(settings, session=session, retry=retry)
             async with asyncio.timeout(deadline), client as arxiv:

@@ -117,6 +117,11 @@ def _not_about_voice(record: logging.LogRecord) -> bool:
     return "voice will NOT be supported" not in record.getMessage()
 
 
+def _not_per_retry(record: logging.LogRecord) -> bool:
+    """Drop discord.py's traceback for every reconnect attempt: the bot logs the loss and the return once."""
+    return not record.getMessage().startswith("Attempting a reconnect")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -130,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # APScheduler narrates every job it adds; the bot logs its own one-line schedule instead.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         logging.getLogger("discord.client").addFilter(_not_about_voice)
+        logging.getLogger("discord.client").addFilter(_not_per_retry)
     for warning in settings.warnings:
         print(f"hotpapers: warning: {warning}", file=sys.stderr)
     try:

@@ -219,22 +219,27 @@ Getter = Callable[[str], Any]
 
 async def _check_gateway(settings: Settings, session: aiohttp.ClientSession, get: Getter) -> CheckResult:
     url = settings.discord_gateway
+    if not url:
+        status, body = await get("/gateway/bot")
+        if status != 200 or not isinstance(body, dict) or "url" not in body:
+            return CheckResult("Discord gateway", False, True, f"GET /gateway/bot: HTTP {status}")
+        url = str(body["url"])
+    problem = await gateway_problem(session, url)
+    return CheckResult("Discord gateway", problem is None, True, problem or f"{url} answered HELLO")
+
+
+async def gateway_problem(session: aiohttp.ClientSession, url: str) -> str | None:
+    """None when the gateway at ``url`` answers a connection with HELLO; else one line saying what to check."""
     try:
-        if not url:
-            status, body = await get("/gateway/bot")
-            if status != 200:
-                return CheckResult("Discord gateway", False, True, f"GET /gateway/bot: HTTP {status}")
-            url = str(body["url"])
-        async with session.ws_connect(f"{url}?v=10&encoding=json", timeout=aiohttp.ClientWSTimeout(
-                ws_close=TIMEOUT)) as ws:
+        async with session.ws_connect(f"{url}?v=10&encoding=json",
+                                      timeout=aiohttp.ClientWSTimeout(ws_close=TIMEOUT)) as ws:
             hello = await ws.receive_json(timeout=TIMEOUT)
-    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
-        return CheckResult("Discord gateway", False, True,
-                           f"{url or 'the gateway'} does not answer ({type(exc).__name__}); check the network "
-                           "or HOTPAPERS_DISCORD_GATEWAY")
+    except (aiohttp.ClientError, TimeoutError, ValueError, TypeError, OSError) as exc:
+        return (f"cannot reach the Discord gateway at {url} ({type(exc).__name__}); check the network or "
+                "HOTPAPERS_DISCORD_GATEWAY")
     if not isinstance(hello, dict) or hello.get("op") != 10:
-        return CheckResult("Discord gateway", False, True, f"{url} answered something other than HELLO")
-    return CheckResult("Discord gateway", True, True, f"{url} answered HELLO")
+        return f"the Discord gateway at {url} answered something other than HELLO; check HOTPAPERS_DISCORD_GATEWAY"
+    return None
 
 
 async def _check_commands(settings: Settings, get: Getter) -> CheckResult:

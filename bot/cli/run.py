@@ -11,7 +11,9 @@ import sys
 import aiohttp
 import discord
 
-from bot.config import Settings
+from bot.cli.backup import open_for_upgrade
+from bot.config import SOURCES, Settings
+from bot.errors import HotPapersError
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,41 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
+    try:
+        open_for_upgrade(settings.db_path)  # migrations run here, after an automatic backup
+    except HotPapersError as exc:
+        print(f"hotpapers: {exc}", file=sys.stderr)
+        return 2
+    log.info("%s", start_summary(settings))
     return asyncio.run(run(settings, token))
+
+
+def start_summary(settings: Settings) -> str:
+    """Which database, settings file and engagement sources this run uses (said once, at start)."""
+    credentials = {"bluesky": settings.bluesky_handle and settings.bluesky_password, "x": settings.x_bearer}
+    sources = [source if credentials.get(source, True) else f"{source} off (no credentials)"
+               for source in SOURCES]
+    config = settings.config_path or "none (defaults and environment)"
+    return f"database {settings.db_path}; settings file {config}; sources: {', '.join(sources)}"
+
+
+async def gateway_preflight(settings: Settings) -> str | None:
+    """None when the gateway answers; else the one line to print. discord.py's own first connection to a
+    gateway that does not answer ends in an AttributeError deep inside it."""
+    from bot.cli.doctor import gateway_problem
+
+    url = settings.discord_gateway or str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY).rstrip("/")
+    async with aiohttp.ClientSession() as session:
+        return await gateway_problem(session, url)
 
 
 async def run(settings: Settings, token: str) -> int:
     from bot.client import HotPapersBot
 
+    problem = await gateway_preflight(settings)
+    if problem is not None:
+        print(f"hotpapers: {problem}", file=sys.stderr)
+        return 1
     bot = HotPapersBot(settings)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -80,6 +111,15 @@ async def run(settings: Settings, token: str) -> int:
         except (aiohttp.ClientConnectionError, discord.GatewayNotFound, OSError) as exc:
             failure = (f"hotpapers: cannot reach Discord at {settings.discord_api} ({exc}); check the network"
                        " or HOTPAPERS_DISCORD_API")
+        except HotPapersError as exc:
+            failure = f"hotpapers: {exc}"
+        except AttributeError as exc:
+            if bot.ws is not None:  # not discord.py's first-connection failure: a real bug
+                log.exception("the bot stopped on an error")
+                failure = f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}"
+            else:
+                failure = ("hotpapers: lost the Discord gateway while connecting; check the network or "
+                           "HOTPAPERS_DISCORD_GATEWAY")
         except Exception as exc:
             log.exception("the bot stopped on an error")
             failure = f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}"

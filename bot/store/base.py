@@ -76,7 +76,8 @@ class StoreBase:
 
     def is_new(self) -> bool:
         """True when the database holds no table yet (just created)."""
-        return self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        count: int = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        return count == 0
 
     def backup_to(self, target: Path) -> None:
         """Copy the database to ``target`` with SQLite's online backup: a consistent snapshot of every
@@ -84,6 +85,7 @@ class StoreBase:
         destination = sqlite3.connect(str(target))
         try:
             self.db.conn.backup(destination)
+            destination.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         finally:
             destination.close()
 
