@@ -84,7 +84,8 @@ def test_unknown_paper_exits_1(env: ThreadedUpstream, shared_fixtures: Path,
               content_type=ATOM)
     assert main(["paper", "2501.99999"]) == 1
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1] == "hotpapers: arXiv has no paper 2501.99999. Check the id, or search with keywords."
+    assert err.strip().splitlines()[-1] == ("hotpapers: arXiv has no paper 2501.99999. Check the id, or search "
+                                            "with keywords.")
 
 
 def test_unreachable_arxiv_is_one_line_no_traceback(env: ThreadedUpstream,

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-
 from tests.fakes.discord import FakeDiscord
 from tests.harness import BotProcess, seed_store
 
