@@ -34,6 +34,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.paper",
     "cogs.top",
     "cogs.subscriptions",
+    "cogs.follow_pages",
     "cogs.help",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
