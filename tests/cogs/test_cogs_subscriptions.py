@@ -242,3 +242,23 @@ async def test_a_long_follow_list_is_paged_whole_lines_with_the_schedule_on_ever
             shown = [line for page in pages for line in page.splitlines() if line.startswith("• ")]
             assert sorted(shown) == sorted(f"• `{f.label.replace('`', 'ˋ')}`" for f in follows)  # each once
             assert all(line.count("`") == 2 for line in shown)  # never cut inside the markup
+
+
+async def test_a_write_blocked_by_another_process_answers_busy_within_discords_3_s(
+        fake_discord: FakeDiscord, db: Path) -> None:
+    import sqlite3
+
+    member = fake_discord.world.member
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        other = sqlite3.connect(db, isolation_level=None)  # another process, e.g. a backfill, writing
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            interaction = await fake_discord.slash("subscribe category", {"value": "cs.LG"}, user=member)
+            # The fake refuses an answer after Discord's 3 s (interaction_deadline): an answer at all is in time.
+            response = await fake_discord.wait_for_response(interaction, 10)
+            assert response.type == 4 and response.ephemeral
+            assert "busy" in response.data["content"] and "try again" in response.data["content"]
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert "Following `category:cs.LG`" in await say(fake_discord, "subscribe category", {"value": "cs.LG"})
