@@ -139,7 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in settings.warnings:
         print(f"hotpapers: warning: {warning}", file=sys.stderr)
     try:
-        return _handlers()[args.command](args, settings)
+        code = _handlers()[args.command](args, settings)
+        sys.stdout.flush()  # here, where a reader that went away is handled below, not at exit
+        return code
     except HotPapersError as exc:
         print(f"hotpapers: {exc}", file=sys.stderr)
         return 1
