@@ -83,18 +83,22 @@ async def gateway_preflight(settings: Settings) -> str | None:
 async def run(settings: Settings, token: str) -> int:
     from bot.client import HotPapersBot
 
-    problem = await gateway_preflight(settings)
-    if problem is not None:
-        print(f"hotpapers: {problem}", file=sys.stderr)
-        return 1
     bot = HotPapersBot(settings)
+
+    async def start() -> None:
+        await bot.login(token)  # REST first: a bad token or an unreachable API is said as such
+        problem = await gateway_preflight(settings)
+        if problem is not None:
+            raise HotPapersError(problem)
+        await bot.connect()
+
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     failure: str | None = None
     async with bot:
-        runner = asyncio.create_task(bot.start(token), name="bot")
+        runner = asyncio.create_task(start(), name="bot")
         stopper = asyncio.create_task(stop.wait(), name="signals")
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper in done:
