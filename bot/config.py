@@ -281,8 +281,8 @@ def _parse(name: str, parser: Callable[[Any], Any], value: Any) -> Any:
 def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = _USE_HOME) -> Settings:
     """Read, merge and validate every setting; raises SettingsError naming the first bad one.
 
-    Relative paths are resolved the way the README says: ``HOTPAPERS_CONFIG``, ``HOTPAPERS_DB`` and ``.env``
-    against :func:`project_home`; ``[bot] db`` in the TOML file against the file's own directory."""
+    Relative paths are resolved the way the README says: ``.env``, ``config/hotpapers.toml`` and every relative
+    path a setting names (``HOTPAPERS_CONFIG``, ``HOTPAPERS_DB``, ``[bot] db``) against :func:`project_home`."""
     given = os.environ if env is None else env
     home = project_home(given)
     if dotenv == _USE_HOME:
@@ -315,7 +315,7 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = _U
         name = _TOML_TOP_LEVEL[key]
         top[name] = _parse(f"[bot] {key}", _TOP_LEVEL[name][1], value)
         if name == "db_path":
-            top[name] = config_path.parent / top[name] if config_path else top[name]
+            top[name] = home / top[name]
     for name, (variable, parser) in _TOP_LEVEL.items():
         raw = environ.get(variable)
         if raw is not None and raw.strip() != "":

@@ -97,6 +97,7 @@ async def run(settings: Settings, token: str) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     failure: str | None = None
+    code = 1  # 2: a restart cannot help (the deploy unit does not restart on it)
     async with bot:
         runner = asyncio.create_task(start(), name="bot")
         stopper = asyncio.create_task(stop.wait(), name="signals")
@@ -109,9 +110,9 @@ async def run(settings: Settings, token: str) -> int:
         try:
             await runner
         except discord.LoginFailure:
-            failure = BAD_TOKEN
+            failure, code = BAD_TOKEN, 2
         except discord.PrivilegedIntentsRequired:
-            failure = "hotpapers: Discord refused the gateway intents; this bot needs none privileged"
+            failure, code = "hotpapers: Discord refused the gateway intents; this bot needs none privileged", 2
         except (aiohttp.ClientConnectionError, discord.GatewayNotFound, OSError) as exc:
             failure = (f"hotpapers: cannot reach Discord at {settings.discord_api} ({exc}); check the network"
                        " or HOTPAPERS_DISCORD_API")
@@ -129,5 +130,5 @@ async def run(settings: Settings, token: str) -> int:
             failure = f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}"
     if failure:
         print(failure, file=sys.stderr)
-        return 1
+        return code
     return 0

@@ -132,12 +132,14 @@ def test_the_checkout_is_the_home_when_none_is_set(monkeypatch: pytest.MonkeyPat
     assert settings.db_path == checkout / "data" / "hotpapers.db"
 
 
-def test_a_db_named_in_the_config_file_is_relative_to_that_file(tmp_path: Path) -> None:
+def test_a_relative_db_in_the_config_file_is_relative_to_the_home_too(tmp_path: Path) -> None:
     config = tmp_path / "etc" / "hp.toml"
     config.parent.mkdir()
-    config.write_text('[bot]\ndb = "../var/hp.db"\n')
-    settings = load({"HOTPAPERS_HOME": str(tmp_path / "home"), "HOTPAPERS_CONFIG": str(config)}, tmp_path)
-    assert settings.db_path == tmp_path / "etc" / ".." / "var" / "hp.db"
+    config.write_text('[bot]\ndb = "var/hp.db"\n')
+    (tmp_path / "home").mkdir()
+    settings = load({"HOTPAPERS_HOME": str(tmp_path / "home"), "HOTPAPERS_CONFIG": "../etc/hp.toml"}, tmp_path)
+    assert settings.config_path == tmp_path / "home" / ".." / "etc" / "hp.toml"
+    assert settings.db_path == tmp_path / "home" / "var" / "hp.db"
 
 
 def test_a_misspelled_variable_is_warned_about_with_the_closest_name(
