@@ -15,14 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DEFAULT_CONFIG = Path("config/hotpapers.toml")
 DEFAULT_DB = Path("data/hotpapers.db")
 SOURCES = ("hf", "hn", "bluesky", "x")
 _USE_HOME = Path("<home>/.env")  # load_settings' default: the .env file in the home directory
-# Names in the system's zone list that are not places: refused as timezones.
-NOT_TIMEZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 def project_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -172,14 +169,12 @@ def _times(value: Any) -> tuple[str, ...]:
 
 
 def _timezone(value: Any) -> str:
-    name = str(value).strip()
+    from bot.digest import DigestSetupError, parse_timezone  # imported late, as the taxonomy is
+
     try:
-        ZoneInfo(name)
-        if name in NOT_TIMEZONES or name.startswith(("posix/", "right/")) or name not in available_timezones():
-            raise ValueError(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_timezone(str(value))
+    except DigestSetupError:
         raise ValueError(f"{value!r} is not an IANA timezone such as Europe/Paris or UTC") from None
-    return name
 
 
 def _categories(value: Any) -> tuple[str, ...]:

@@ -75,3 +75,18 @@ async def test_a_forged_channel_option_gets_a_plain_answer_never_a_python_repr(f
     text = response.data["content"]
     assert response.ephemeral and "Pick one from the list" in text
     assert "<" not in text and "'" not in text and "Object" not in text, text
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules"])
+async def test_zone_names_that_are_not_places_are_refused(fake_discord: FakeDiscord, db: Path, zone: str) -> None:
+    w = fake_discord.world
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        mine = await reply(fake_discord, await fake_discord.slash("subscriptions settings", {"timezone": zone},
+                                                                  user=w.member))
+        setup = await reply(fake_discord, await fake_discord.slash(
+            "digest setup", {"channel": w.papers, "time": "09:00", "timezone": zone, "categories": "cs.LG",
+                             "size": 5}, user=w.admin))
+        offered = await fake_discord.autocomplete("subscriptions settings", "timezone", zone[:5], user=w.member)
+    for message in (mine, setup):
+        assert message.ephemeral and "is not a timezone" in message.content, message.content
+    assert zone not in [choice["value"] for choice in offered]
