@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from typing import Any
 
 import aiohttp
@@ -33,10 +34,14 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.paper",
     "cogs.top",
     "cogs.subscriptions",
+    "cogs.follow_pages",
     "cogs.help",
     "cogs.post",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
+# A command's store write waits at most this long for another process's write lock, then the user is told
+# the database is busy: together with the reply it stays inside Discord's 3 s.
+INTERACTIVE_BUSY_MS = 1500
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -75,9 +80,10 @@ class HotPapersBot(commands.Bot):
         self.catch_up = catch_up  # ingest at start when the store has no recent mailing
         self.command_tree_synced = False
         self._closing = False
+        self._connection_lost = False  # logged once per outage, not once per reconnect attempt
 
     async def setup_hook(self) -> None:
-        self.store = AsyncStore(self.settings.db_path)
+        self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=INTERACTIVE_BUSY_MS)
         await self.store.open()
         self.session = aiohttp.ClientSession(headers={"User-Agent": "hotpapers (Discord bot)"})
         self.pacer = Pacer(self.settings.discord.requests_per_second)
@@ -97,6 +103,7 @@ class HotPapersBot(commands.Bot):
             self.scheduler.catch_up_soon()
 
     async def on_ready(self) -> None:
+        self.note_connection_back("a new session")
         log.info("ready as %s (%s) in %d server(s)", self.user, self.user.id if self.user else "?",
                  len(self.guilds))
         self.scheduler.tick_soon(first=self.forget_servers_left_while_offline)
@@ -132,6 +139,20 @@ class HotPapersBot(commands.Bot):
         return True
 
     # ---- events --------------------------------------------------------------------------------------------
+
+    async def on_disconnect(self) -> None:
+        if not self._connection_lost and not self._closing:
+            self._connection_lost = True
+            log.warning("lost the connection to Discord; reconnecting (commands and digests wait meanwhile)")
+
+    async def on_resumed(self) -> None:
+        self.note_connection_back("the same session, resumed")
+
+    def note_connection_back(self, how: str) -> None:
+        """Log the return of a lost Discord connection, once."""
+        if self._connection_lost:
+            self._connection_lost = False
+            log.info("connected to Discord again (%s)", how)
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         removed = await self.store.run(Store.forget_guild, guild.id)
@@ -176,6 +197,14 @@ class HotPapersBot(commands.Bot):
         log.info("closed")
 
 
+def _plain(value: Any) -> str:
+    """A value a forged request may have sent, shown briefly and plainly (never a Python repr)."""
+    ident = getattr(value, "id", None)
+    text = getattr(value, "name", None) or (f"id {ident}" if ident is not None else str(value))
+    text = re.sub(r"[^\w .#:-]", "", str(text)).strip()[:40]
+    return f"“{text}”" if text else "That value"
+
+
 def error_message(error: app_commands.AppCommandError) -> str | None:
     """What to tell the user for an expected error; None for a bug (logged, with a generic message)."""
     if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, HotPapersError):
@@ -192,7 +221,7 @@ def error_message(error: app_commands.AppCommandError) -> str | None:
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.TransformerError):
-        return f"{error.value!r} is not a valid {error.type.name.lower()}. Pick one from the list."
+        return f"{_plain(error.value)} is not a valid {error.type.name.lower()}. Pick one from the list."
     if isinstance(error, app_commands.CheckFailure):
         return str(error) or "You cannot use this command here."
     if isinstance(error, app_commands.CommandInvokeError) and isinstance(error.original, discord.Forbidden):

@@ -7,6 +7,7 @@ setting, which the command line prints instead of a traceback.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -15,10 +16,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_CONFIG = Path("config/hotpapers.toml")
+DEFAULT_DB = Path("data/hotpapers.db")
 SOURCES = ("hf", "hn", "bluesky", "x")
+_USE_HOME = Path("<home>/.env")  # load_settings' default: the .env file in the home directory
+
+
+def project_home(environ: Mapping[str, str] | None = None) -> Path:
+    """Where relative paths, ``.env`` and ``config/`` are found: ``HOTPAPERS_HOME`` if set, else the checkout
+    the code runs from (the directory holding ``pyproject.toml``), else the current directory."""
+    environ = os.environ if environ is None else environ
+    if environ.get("HOTPAPERS_HOME", "").strip():
+        return Path(environ["HOTPAPERS_HOME"].strip()).expanduser().absolute()
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
 
 
 class SettingsError(Exception):
@@ -85,7 +97,7 @@ class HttpSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path("data/hotpapers.db")
+    db_path: Path = DEFAULT_DB
     discord_token: str | None = field(default=None, repr=False)
     discord_api: str = "https://discord.com/api/v10"
     discord_gateway: str | None = None
@@ -101,6 +113,8 @@ class Settings:
     x_bearer: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     config_path: Path | None = None
+    home: Path | None = None  # the directory relative paths were resolved against
+    warnings: tuple[str, ...] = ()  # e.g. a misspelled HOTPAPERS_* variable, with the closest valid name
     ingest: IngestSettings = field(default_factory=IngestSettings)
     signals: SignalsSettings = field(default_factory=SignalsSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
@@ -168,12 +182,12 @@ def _times(value: Any) -> tuple[str, ...]:
 
 
 def _timezone(value: Any) -> str:
-    name = str(value).strip()
+    from bot.digest import DigestSetupError, parse_timezone  # imported late, as the taxonomy is
+
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return parse_timezone(str(value))
+    except DigestSetupError:
         raise ValueError(f"{value!r} is not an IANA timezone such as Europe/Paris or UTC") from None
-    return name
 
 
 def _categories(value: Any) -> tuple[str, ...]:
@@ -194,6 +208,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _secret(value: Any) -> str:
+    """A token or password: one line without spaces or control characters (a pasted newline is a typo)."""
+    text = str(value).strip()
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError("contains a line break, space or control character; paste the value on one line")
+    return text
+
+
 def _path(value: Any) -> Path:
     return Path(str(value)).expanduser()
 
@@ -202,7 +224,7 @@ def _path(value: Any) -> Path:
 _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     # field: (environment variable, parser)
     "db_path": ("HOTPAPERS_DB", _path),
-    "discord_token": ("DISCORD_TOKEN", _text),
+    "discord_token": ("DISCORD_TOKEN", _secret),
     "discord_api": ("HOTPAPERS_DISCORD_API", _url),
     "discord_gateway": ("HOTPAPERS_DISCORD_GATEWAY", _url),
     "arxiv_api": ("HOTPAPERS_ARXIV_API", _url),
@@ -213,8 +235,8 @@ _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "bluesky_api": ("HOTPAPERS_BLUESKY_API", _url),
     "x_api": ("HOTPAPERS_X_API", _url),
     "bluesky_handle": ("HOTPAPERS_BLUESKY_HANDLE", _text),
-    "bluesky_password": ("HOTPAPERS_BLUESKY_PASSWORD", _text),
-    "x_bearer": ("HOTPAPERS_X_BEARER", _text),
+    "bluesky_password": ("HOTPAPERS_BLUESKY_PASSWORD", _secret),
+    "x_bearer": ("HOTPAPERS_X_BEARER", _secret),
     "log_level": ("HOTPAPERS_LOG_LEVEL", _log_level),
 }
 _SECRETS = {"discord_token", "bluesky_password", "x_bearer"}
@@ -265,36 +287,50 @@ def _parse(name: str, parser: Callable[[Any], Any], value: Any) -> Any:
         raise SettingsError(f"setting {name}: {exc}") from None
 
 
-def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
-    """Read, merge and validate every setting; raises SettingsError naming the first bad one."""
+def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = _USE_HOME) -> Settings:
+    """Read, merge and validate every setting; raises SettingsError naming the first bad one.
+
+    Relative paths are resolved the way the README says: ``.env``, ``config/hotpapers.toml`` and every relative
+    path a setting names (``HOTPAPERS_CONFIG``, ``HOTPAPERS_DB``, ``[bot] db``) against :func:`project_home`."""
+    given = os.environ if env is None else env
+    home = project_home(given)
+    if dotenv == _USE_HOME:
+        dotenv = home / ".env"
     environ: dict[str, str] = dict(read_dotenv(dotenv)) if dotenv else {}
-    environ.update(os.environ if env is None else env)
+    environ.update(given)
 
     config_path: Path | None
-    if environ.get("HOTPAPERS_CONFIG"):
-        config_path = Path(environ["HOTPAPERS_CONFIG"])
+    if environ.get("HOTPAPERS_CONFIG", "").strip():
+        config_path = home / Path(environ["HOTPAPERS_CONFIG"].strip()).expanduser()
         if not config_path.is_file():
             raise SettingsError(f"setting HOTPAPERS_CONFIG: no such file {str(config_path)!r}")
     else:
-        config_path = DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+        config_path = home / DEFAULT_CONFIG if (home / DEFAULT_CONFIG).is_file() else None
     toml: dict[str, Any] = {}
     if config_path is not None:
         try:
             toml = tomllib.loads(config_path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"setting HOTPAPERS_CONFIG: {config_path} is not valid TOML ({exc})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"setting HOTPAPERS_CONFIG: cannot read {config_path} ({exc})") from None
 
-    top: dict[str, Any] = {"config_path": config_path}
+    top: dict[str, Any] = {"config_path": config_path, "home": home, "db_path": home / DEFAULT_DB,
+                           "warnings": misspelled_variables(environ)}
     bot_table = toml.get("bot", {})
     for key, value in bot_table.items():
         if key not in _TOML_TOP_LEVEL:
             raise SettingsError(f"setting [bot] {key}: unknown setting (secrets belong in the environment)")
         name = _TOML_TOP_LEVEL[key]
         top[name] = _parse(f"[bot] {key}", _TOP_LEVEL[name][1], value)
+        if name == "db_path":
+            top[name] = home / top[name]
     for name, (variable, parser) in _TOP_LEVEL.items():
         raw = environ.get(variable)
         if raw is not None and raw.strip() != "":
-            top[name] = _parse(variable, parser, raw.strip()) if name not in _SECRETS else raw.strip()
+            top[name] = _parse(variable, parser, raw.strip())
+            if name == "db_path":
+                top[name] = home / top[name]
 
     for section, (cls, parsers) in _SECTIONS.items():
         table = toml.get(section, {})
@@ -334,3 +370,30 @@ def _weights(table: Any, environ: Mapping[str, str]) -> dict[str, float]:
         if environ.get(variable, "").strip():
             weights[source] = _parse(variable, _number(0), environ[variable].strip())
     return weights
+
+
+def known_variables() -> set[str]:
+    """Every environment variable the settings read."""
+    names = {variable for variable, _ in _TOP_LEVEL.values()}
+    names |= {"HOTPAPERS_CONFIG", "HOTPAPERS_HOME", "HOTPAPERS_TEST_CLOCK", "HOTPAPERS_SHARED_FIXTURES"}
+    names |= {f"HOTPAPERS_RANKING_WEIGHTS_{source.upper()}" for source in SOURCES}
+    for section, (_, parsers) in _SECTIONS.items():
+        names |= {f"HOTPAPERS_{section.upper()}_{key.upper()}" for key in parsers}
+    return names
+
+
+# Other parts of the project read a few HOTPAPERS_* variables of their own (benchmarks, test tools).
+_OTHER_PREFIXES = ("HOTPAPERS_BENCH_", "HOTPAPERS_TEST_")
+
+
+def misspelled_variables(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """A warning for each ``HOTPAPERS_*`` variable no setting reads, naming the closest valid one."""
+    known = known_variables()
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith("HOTPAPERS_") or name in known or name.startswith(_OTHER_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else " (see the settings table in the README)"
+        warnings.append(f"{name} is not a setting and is ignored{hint}")
+    return tuple(warnings)

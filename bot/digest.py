@@ -204,9 +204,14 @@ def parse_min_score(score: float | None) -> float | None:
     return score
 
 
+# Names in the system's zone list that are not places (the machine's own zone, tzdata's placeholder): refused.
+NOT_TIMEZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def _zones_lower() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones() if not name.startswith(("posix/", "right/"))}
+    return {name.lower(): name for name in available_timezones()
+            if not name.startswith(("posix/", "right/")) and name not in NOT_TIMEZONES}
 
 
 @cache

@@ -19,3 +19,11 @@ class UpstreamError(HotPapersError):
 
 class NotFound(HotPapersError):
     """The thing asked for does not exist (for example a well-formed arXiv id with no paper)."""
+
+
+class DatabaseUnusable(HotPapersError):
+    """The database file cannot be opened or is not a Hot Papers SQLite database; the message names the path."""
+
+
+class StoreBusy(HotPapersError):
+    """Another process held the database's write lock for longer than this caller may wait."""

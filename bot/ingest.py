@@ -67,6 +67,7 @@ async def ingest_latest(client: ArxivClient, store: AsyncStore, categories: Sequ
     """Fetch the latest mailing of ``categories`` (canonical codes) and record it; returns what changed."""
     report = IngestReport(checked_at=now)
     requests_before = client.requests
+    by_mailing: dict[date, list[Announcement]] = {}  # all feeds' entries, so a paper counts once per mailing
     for group in feed_groups(categories):
         feed = await client.announcements(group)
         report.feeds.append(FeedResult(group, feed.mailing, feed.entries, feed.skipped))
@@ -75,11 +76,9 @@ async def ingest_latest(client: ArxivClient, store: AsyncStore, categories: Sequ
             continue
         if feed.mailing is not None and now.astimezone(EASTERN).date() - feed.mailing > STALE_AFTER:
             log.warning("%s: the feed still carries the %s mailing", "+".join(group), feed.mailing)
-        by_mailing: dict[date, list[Announcement]] = {}
         for announcement in feed.announcements:
             by_mailing.setdefault(announcement.mailing, []).append(announcement)
-        for mailing, announcements in by_mailing.items():
-            counts = await store.run(Store.record_announcements, announcements)
-            report.mailings.setdefault(mailing, IngestCounts()).add(counts)
+    for mailing, announcements in by_mailing.items():
+        report.mailings[mailing] = await store.run(Store.record_announcements, announcements)
     report.requests = client.requests - requests_before
     return report

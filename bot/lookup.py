@@ -22,6 +22,7 @@ from bot.models import Paper, RankedPaper, SourceSignal
 from bot.search_query import words
 from bot.store import AsyncStore, Store
 from bot.taxonomy import canonical_category
+from bot.text import strip_invisible
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,12 @@ def _incomplete(paper: Paper, arxiv_id: ArxivId) -> bool:
     return paper.published is None or (arxiv_id.version is not None and arxiv_id.version > paper.version)
 
 
-async def stored_paper(store: AsyncStore, arxiv_id: ArxivId, now: datetime) -> PaperView | None:
-    """The paper from the store alone (None when absent or worth refreshing from arXiv)."""
+async def stored_paper(store: AsyncStore, arxiv_id: ArxivId, now: datetime, *, complete: bool = True
+                       ) -> PaperView | None:
+    """The paper from the store alone: None when absent or, with ``complete``, when worth refreshing from arXiv
+    (a feed-only record); ``complete=False`` takes whatever is stored (a paper picked from a results list)."""
     paper = await store.run(Store.paper, arxiv_id.id)
-    if paper is None or _incomplete(paper, arxiv_id):
+    if paper is None or (complete and _incomplete(paper, arxiv_id)):
         return None
     return PaperView(paper, (await store.run(Store.latest_signals, [paper.id], now)).get(paper.id, {}))
 
@@ -95,8 +98,9 @@ async def find_paper(store: AsyncStore, settings: Settings, arxiv_id: ArxivId, n
     paper = await store.run(Store.paper, arxiv_id.id)
     if paper is None or _incomplete(paper, arxiv_id):
         base = default_retry(settings.arxiv_interval)
-        retry = RetryPolicy(attempts=3, backoff=base.backoff, max_backoff=8.0, max_retry_after=8.0,
-                            timeout=min(deadline, 10.0))
+        # Completing a stored paper is a nicety: one quick try, then show what is stored.
+        retry = RetryPolicy(attempts=3 if paper is None else 1, backoff=base.backoff, max_backoff=8.0,
+                            max_retry_after=8.0, timeout=min(deadline, 10.0))
         try:
             client = ArxivClient(settings, session=session, retry=retry)
             async with asyncio.timeout(deadline), client as arxiv:
@@ -144,7 +148,7 @@ async def search_page(store: AsyncStore, query: str, page: int, now: datetime,
 
 def suggestion(paper: Paper, limit: int = 100) -> tuple[str, str]:
     """An autocomplete choice (name, value) for a paper: ``2107.05677 · Title…``, the id as value."""
-    title = re.sub(r"\s+", " ", paper.title).strip()
+    title = re.sub(r"\s+", " ", strip_invisible(paper.title)).strip()
     name = f"{paper.id} · {title}"
     if len(name) > limit:
         name = name[: limit - 1] + "…"

@@ -21,6 +21,7 @@ from bot import ranking, taxonomy
 from bot.digest import Digest
 from bot.models import CodeLink, DiscussionPost, Paper, PaperExtras, PostContext, RankedPaper, SourceSignal
 from bot.subscriptions import DmDigest, Follow, author_key, author_keys
+from bot.text import strip_invisible
 
 EMBED_TITLE_LIMIT = 256
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -108,13 +109,14 @@ def tex_to_text(text: str) -> str:
 
 
 def tidy(text: str) -> str:
-    """Whitespace collapsed (arXiv wraps lines and indents), TeX made readable."""
-    return re.sub(r"\s+", " ", tex_to_text(text)).strip()
+    """Whitespace collapsed (arXiv wraps lines and indents), TeX made readable, invisible controls removed."""
+    return re.sub(r"\s+", " ", tex_to_text(strip_invisible(text))).strip()
 
 
 def safe(text: str) -> str:
-    """Markdown and mentions neutralised (``@everyone`` gets a zero-width space)."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    """Invisible controls removed (bidi overrides spoof text), markdown and mentions neutralised
+    (``@everyone`` gets a zero-width space)."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(strip_invisible(text)))
 
 
 def trim_at_sentence(text: str, limit: int) -> str:
@@ -680,7 +682,7 @@ def paper_text(paper: Paper, signals: Mapping[str, SourceSignal], extras: PaperE
     extras = extras or PaperExtras()
     others = [c for c in paper.categories if c != paper.primary_category]
     lines = [f"{tidy(paper.title)}  [{paper.id}v{paper.version}]",
-             textwrap.fill(author_line(paper.authors, 10**9, markdown=False, unknown="(no authors listed)"),
+             textwrap.fill(author_line(tuple(tidy(name) for name in paper.authors), 10**9, markdown=False, unknown="(no authors listed)"),
                            width),
              f"categories: {', '.join([paper.primary_category, *others])}"]
     dates = []

@@ -23,6 +23,7 @@ from bot.ids import ArxivId
 from bot.lookup import SearchPage
 from bot.render import ABSTRACT_ID, DISCUSSION_ID, paper_list_embed
 from bot.store import Store
+from bot.text import strip_invisible
 from cogs.post import PaperButton, paper_reply
 
 if TYPE_CHECKING:
@@ -123,8 +124,8 @@ class OpenSelect(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
     def __init__(self, owner: int, page: SearchPage | int) -> None:
         number = page if isinstance(page, int) else page.page
         options = [] if isinstance(page, int) else [
-            discord.SelectOption(label=f"{i}. {paper.title}"[:100], value=paper.id,
-                                 description=f"{paper.id} · {', '.join(paper.authors[:2])}"[:100])
+            discord.SelectOption(label=strip_invisible(f"{i}. {paper.title}")[:100], value=paper.id,
+                                 description=strip_invisible(f"{paper.id} · {', '.join(paper.authors[:2])}")[:100])
             for i, paper in enumerate(page.papers, start=page.start)]
         super().__init__(discord.ui.Select(
             custom_id=f"hp:open:{owner}:{number}", placeholder="Open one of these papers…",
@@ -145,7 +146,7 @@ class OpenSelect(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
         paper_id = str(values[0]) if values else ""
         view_data = None
         if paper_id:
-            view_data = await lookup.stored_paper(bot.store, ArxivId(paper_id), bot.clock.now())
+            view_data = await lookup.stored_paper(bot.store, ArxivId(paper_id), bot.clock.now(), complete=False)
         if view_data is None:
             await interaction.response.send_message("That paper is no longer stored; run `/paper` again.",
                                                     ephemeral=True)

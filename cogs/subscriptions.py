@@ -18,10 +18,12 @@ from bot import subscriptions as subs
 from bot.dm_delivery import DmDigests, dm_messages
 from bot.errors import HotPapersError
 from bot.store import Store
+from cogs.follow_pages import pager, paginate
 from cogs.top import category_choices
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
+    from bot.store.subscriptions import UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +65,30 @@ class Subscriptions(commands.Cog):
     def _default(self) -> subs.Schedule:
         return self.dms.default_schedule
 
-    async def _reply(self, interaction: discord.Interaction[Any], text: str) -> None:
+    async def _reply(self, interaction: discord.Interaction[Any], text: str,
+                     view: discord.ui.View | None = None) -> None:
         """Answer ephemerally, first telling the user anything pending (e.g. their DMs were closed)."""
         notice = await self.bot.store.run(Store.take_notice, interaction.user.id)
         if notice:
             text = f"⚠️ {notice}\n\n{text}"
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
         if interaction.response.is_done():  # deferred (ephemerally) because the work could be slow
-            await interaction.followup.send(text[:2000], ephemeral=True)
+            await interaction.followup.send(text[:2000], ephemeral=True, **extra)
         else:
-            await interaction.response.send_message(text[:2000], ephemeral=True)
+            await interaction.response.send_message(text[:2000], ephemeral=True, **extra)
+
+    async def follow_list(self, user_id: int, header: str | None = None) -> tuple[str, list[str], str]:
+        """(header, one line per follow, the schedule line) of ``user_id``'s follows, for the pager."""
+        user = await self.bot.store.run(Store.user, user_id)
+        if user is None or not user.follows:
+            return header or "", [describe_follows([])], (user and _state(user)) or ""
+        limit = self.bot.settings.subscriptions.max_follows
+        return (header or f"**You follow** ({len(user.follows)} of {limit}):",
+                describe_follows(list(user.follows)).splitlines(), _state(user))
+
+    async def _reply_paged(self, interaction: discord.Interaction[Any], header: str | None = None) -> None:
+        pages = paginate(*await self.follow_list(interaction.user.id, header))
+        await self._reply(interaction, pages[0], pager(interaction.user.id, 0, len(pages)))
 
     # ---- /subscribe
 
@@ -129,8 +146,7 @@ class Subscriptions(commands.Cog):
         follow = subs.find_follow(follows, value[:120])
         if follow is None:
             shown = _code(value.strip()[:80])
-            await self._reply(interaction, f"You do not follow {shown}. You follow:\n"
-                                           f"{describe_follows(follows)}")
+            await self._reply_paged(interaction, f"You do not follow {shown}. You follow:")
             return
         await self.bot.store.run(Store.remove_follow, interaction.user.id, follow)
         left = len(follows) - 1
@@ -149,15 +165,7 @@ class Subscriptions(commands.Cog):
 
     @subscriptions.command(name="list", description="What you follow and when your DM digest comes")
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
-        user = await self.bot.store.run(Store.user, interaction.user.id)
-        if user is None:
-            await self._reply(interaction, describe_follows([]))
-            return
-        state = f"Paused ({user.paused_reason})." if user.paused and user.paused_reason else (
-            "Paused." if user.paused else f"Your DM digest comes {user.schedule.describe()}.")
-        await self._reply(interaction, f"**You follow** ({len(user.follows)} of "
-                                       f"{self.bot.settings.subscriptions.max_follows}):\n"
-                                       f"{describe_follows(list(user.follows))}\n\n{state}")
+        await self._reply_paged(interaction)
 
     @subscriptions.command(name="settings",
                            description="When your DM digest comes: time, timezone, frequency")
@@ -226,6 +234,12 @@ class Subscriptions(commands.Cog):
         text = ("Done: your follows, settings and DM history are deleted." if existed
                 else "I had nothing stored about you.")
         await interaction.response.send_message(text, ephemeral=True)
+
+
+def _state(user: UserRecord) -> str:
+    if user.paused:
+        return f"Paused ({user.paused_reason})." if user.paused_reason else "Paused."
+    return f"Your DM digest comes {user.schedule.describe()}."
 
 
 async def setup(bot: HotPapersBot) -> None:

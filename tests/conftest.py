@@ -17,6 +17,13 @@ SHARED_FIXTURES = Path(os.environ.get("HOTPAPERS_SHARED_FIXTURES", ROOT.parent /
 OWN_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _home_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths, ``.env`` and ``config/`` resolve against HOTPAPERS_HOME: a test's own directory, never
+    the developer's checkout."""
+    monkeypatch.setenv("HOTPAPERS_HOME", str(tmp_path))
+
+
 @pytest.fixture
 def shared_fixtures() -> Path:
     """The directory of recorded upstream payloads; skips the test when it is absent."""

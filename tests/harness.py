@@ -42,6 +42,7 @@ from bot.sources.observations import Observation
 from bot.store import Store
 from tests.fakes.discord import FakeDiscord, run_client
 from tests.fakes.discord.models import Interaction, Message
+from tests.polling import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -279,6 +280,7 @@ class BotProcess:
             "HOTPAPERS_ARXIV_API": "http://127.0.0.1:9/api/query",  # nothing listens: no test reaches arXiv
             "HOTPAPERS_ARXIV_FEEDS": "http://127.0.0.1:9/rss",
             "HOTPAPERS_DB": str(db),
+            "HOTPAPERS_HOME": str(workdir),
             "HOTPAPERS_CONFIG": str(_empty_config(workdir)),
             "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.2",
             "HOTPAPERS_LOG_LEVEL": os.environ.get("HOTPAPERS_TEST_BOT_LOG_LEVEL", "INFO"),
@@ -323,14 +325,17 @@ class BotProcess:
     async def wait_log(self, text: str, within: float = 10.0, *, count: int = 1) -> None:
         """Wait for the bot's log to contain ``text`` (``count`` times). The log is the process's own output,
         so this polls a file: there is nothing to await across processes."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while self.log().count(text) < count:
-            if self.exited and self.log().count(text) < count:
+        def logged() -> bool:
+            if self.log().count(text) >= count:
+                return True
+            if self.exited:
                 raise RuntimeError(f"the bot exited before logging {text!r}:\n{self.log()}")
-            if loop.time() > deadline:
-                raise TimeoutError(f"the bot did not log {text!r} within {within}s:\n{self.log()[-3000:]}")
-            await asyncio.sleep(0.05)
+            return False
+
+        try:
+            await eventually(logged, within, f"the bot to log {text!r}", interval=0.05)
+        except TimeoutError:
+            raise TimeoutError(f"the bot did not log {text!r} within {within}s:\n{self.log()[-3000:]}") from None
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -119,14 +119,15 @@ def test_top_json_reproduces_the_seed_order_and_counts(seed, hotpapers, tmp_path
 
 
 @needs_paper_json
-def test_top_defaults_to_ten_and_drops_papers_below_fifty(seed, hotpapers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_top_defaults_to_ten_and_lists_papers_below_the_digest_minimum_last(seed, hotpapers, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `top` and `/top` list every engaged paper; ranking.min_score (50) only keeps papers out of channel digests.
     quiet = SeedPaper(14, "A paper few noticed", ("N. Body",), "2107.05999", ("cs.LG",), 30, 19, "Abstract.")
     load_seed(tmp_path / "hotpapers.db", [*seed, quiet])
     code, out = hotpapers("top", "--date", "2021-07-14", "--json")
     assert code == 0
     assert [p["id"] for p in json.loads(out)["papers"]] == [p.paper_id for p in seed[:10]]
     code, out = hotpapers("top", "--date", "2021-07-14", "--json", "--limit", "100")
-    assert "2107.05999" not in [p["id"] for p in json.loads(out)["papers"]]
+    assert [(p["id"], p["score"]) for p in json.loads(out)["papers"]][-1] == ("2107.05999", 49)
 
 
 def test_top_in_a_terminal_reads_like_the_seed(seed, hotpapers, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -150,5 +151,5 @@ def test_top_in_a_terminal_lists_the_whole_seed_in_order(seed, hotpapers, tmp_pa
     assert code == 0
     listed = re.findall(r"^# (\d+)\. (.+)$", out, flags=re.MULTILINE)
     counts = re.findall(r"^- x: retweets: (\d+), likes: (\d+)", out, flags=re.MULTILINE)
-    assert listed == [(str(p.rank), p.title) for p in seed]
+    assert listed == [(str(p.rank), " ".join(p.title.split())) for p in seed]
     assert counts == [(str(p.retweets), str(p.favorites)) for p in seed]

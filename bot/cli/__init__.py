@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -17,6 +18,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotpapers", description="Each arXiv mailing's hottest papers, in Discord.")
+    parser.add_argument("--version", action="version", version=f"hotpapers {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
@@ -50,8 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backfill", help="load a Kaggle arXiv metadata JSON-lines file")
     p.add_argument("file", metavar="FILE")
 
-    sub.add_parser("doctor", help="check settings, database and each upstream")
+    sub.add_parser("doctor", help="check settings, database, Discord and each upstream")
+
+    p = sub.add_parser("backup", help="a safe copy of the database, also while the bot runs")
+    p.add_argument("file", metavar="FILE")
     return parser
+
+
+def version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("hotpapers")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _not_yet(name: str) -> Handler:
@@ -74,6 +90,7 @@ def _handlers() -> dict[str, Handler]:
         ("preview", "bot.cli.preview"),
         ("backfill", "bot.cli.backfill"),
         ("doctor", "bot.cli.doctor"),
+        ("backup", "bot.cli.backup"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers
@@ -100,6 +117,11 @@ def _not_about_voice(record: logging.LogRecord) -> bool:
     return "voice will NOT be supported" not in record.getMessage()
 
 
+def _not_per_retry(record: logging.LogRecord) -> bool:
+    """Drop discord.py's traceback for every reconnect attempt: the bot logs the loss and the return once."""
+    return not record.getMessage().startswith("Attempting a reconnect")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -113,12 +135,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # APScheduler narrates every job it adds; the bot logs its own one-line schedule instead.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
         logging.getLogger("discord.client").addFilter(_not_about_voice)
+        logging.getLogger("discord.client").addFilter(_not_per_retry)
+    for warning in settings.warnings:
+        print(f"hotpapers: warning: {warning}", file=sys.stderr)
     try:
-        return _handlers()[args.command](args, settings)
+        code = _handlers()[args.command](args, settings)
+        sys.stdout.flush()  # here, where a reader that went away is handled below, not at exit
+        return code
     except HotPapersError as exc:
         print(f"hotpapers: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("hotpapers: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hotpapers top | head`): that is fine. Point stdout at /dev/null so the
+        # interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 

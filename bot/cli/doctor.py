@@ -1,15 +1,15 @@
-"""``hotpapers doctor``: the settings, the database, and whether each upstream answers.
+"""``hotpapers doctor``: the verdict first, then one line per check: the settings, the database, each upstream,
+Discord (token, gateway, command sync, each digest channel's permissions) and each source's last refresh.
 
-Exit 0 when every required part is fine (settings, database, arXiv API and feeds), else 1. Engagement
-sources are optional: a failing one is reported but does not fail the check. To check another upstream, add
-a row to :data:`UPSTREAM_CHECKS`.
+Exit 0 when every required part is fine (settings, database, arXiv API and feeds, and Discord when
+``DISCORD_TOKEN`` is set), else 1. Engagement sources, command sync and channel permissions are reported as
+warnings. To check another upstream, add a row to :data:`UPSTREAM_CHECKS`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +20,7 @@ import aiohttp
 
 from bot.cli.signals import last_refresh_lines
 from bot.config import Settings
-from bot.errors import UpstreamError
+from bot.errors import HotPapersError, UpstreamError
 from bot.sources.arxiv import SERVICE as ARXIV_SERVICE
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy
 from bot.store import Store
@@ -56,9 +56,6 @@ UPSTREAM_CHECKS: tuple[UpstreamCheck, ...] = (
     UpstreamCheck("Hugging Face", False, lambda s: Probe(f"{s.hf_api}/daily_papers", {"limit": "1"})),
     UpstreamCheck("Hacker News", False,
                   lambda s: Probe(f"{s.hn_api}/search", {"query": "arxiv.org", "hitsPerPage": "1"})),
-    UpstreamCheck("Bluesky", False,
-                  lambda s: Probe(f"{s.bluesky_api}/_health") if s.bluesky_handle and s.bluesky_password
-                  else None),
     UpstreamCheck("X", False,
                   lambda s: Probe(f"{s.x_api}/tweets/search/recent",
                                   {"query": "arxiv.org", "max_results": "10"},
@@ -82,49 +79,28 @@ class CheckResult:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    print("settings" + (f" (from {settings.config_path})" if settings.config_path else
-                        " (defaults and environment; no settings file)"))
-    for name, value in setting_lines(settings):
-        print(f"  {name} = {value}")
-    database = check_database(settings)
-    print("database")
-    print(database.line())
-    print("upstreams")
-    results = asyncio.run(check_upstreams(settings))
+    results = [settings_check(settings), check_database(settings)]
+    results += asyncio.run(_remote_checks(settings))
+    failed = [r.name for r in results if r.required and not r.ok]
+    print(f"not ready: {', '.join(failed)}" if failed else "ready")
     for result in results:
         print(result.line())
     print("engagement (each source's last refresh)")
     for line in last_refresh_lines(settings):
         print(line)
-    failed = [r.name for r in (database, *results) if r.required and not r.ok]
-    if failed:
-        print(f"not ready: {', '.join(failed)}")
-        return 1
-    print("ready")
-    return 0
+    return 1 if failed else 0
 
 
-def setting_lines(settings: Settings) -> list[tuple[str, str]]:
-    """Every setting as (name, shown value); secrets only as set/unset."""
-    lines: list[tuple[str, str]] = []
-    for item in dataclasses.fields(settings):
-        value = getattr(settings, item.name)
-        if item.name in SECRETS:
-            lines.append((item.name, "set" if value else "unset"))
-        elif dataclasses.is_dataclass(value):
-            for sub in dataclasses.fields(value):
-                lines.append((f"{item.name}.{sub.name}", _shown(getattr(value, sub.name))))
-        else:
-            lines.append((item.name, _shown(value)))
-    return lines
+async def _remote_checks(settings: Settings) -> list[CheckResult]:
+    upstreams, discord_checks = await asyncio.gather(check_upstreams(settings), check_discord(settings))
+    return [*upstreams, *discord_checks]
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, tuple | list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return "(none)" if value is None else str(value)
+def settings_check(settings: Settings) -> CheckResult:
+    """Where the settings came from (they are valid, or the doctor would not have started)."""
+    source = str(settings.config_path) if settings.config_path else "defaults and environment (no settings file)"
+    warnings = f"; {len(settings.warnings)} warning(s): {settings.warnings[0]}" if settings.warnings else ""
+    return CheckResult("settings", not settings.warnings, False, f"{source}; home {settings.home}{warnings}")
 
 
 def check_database(settings: Settings) -> CheckResult:
@@ -140,6 +116,8 @@ def check_database(settings: Settings) -> CheckResult:
             count = store.paper_count()
         finally:
             store.close()
+    except HotPapersError as exc:
+        return CheckResult("database", False, True, str(exc))
     except (sqlite3.Error, OSError) as exc:
         return CheckResult("database", False, True, f"{path}: {exc}")
     shown = ", ".join(f"{domain} v{version}" for domain, version in sorted(versions.items()))
@@ -171,4 +149,173 @@ async def check_upstreams(settings: Settings) -> list[CheckResult]:
             return CheckResult(check.name, False, check.required,
                                f"{probe.url}: HTTP {response.status}{hint}")
 
-        return list(await asyncio.gather(*(run(check) for check in UPSTREAM_CHECKS)))
+        results = list(await asyncio.gather(*(run(check) for check in UPSTREAM_CHECKS),
+                                            check_bluesky_login(settings, session)))
+        return results
+
+
+async def check_bluesky_login(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
+    """Log in with the handle and app password, as the refresh does (never following a redirect)."""
+    if not (settings.bluesky_handle and settings.bluesky_password):
+        return CheckResult("Bluesky", True, False, "no credentials", off=True)
+    url = f"{settings.bluesky_api}/com.atproto.server.createSession"
+    try:
+        async with session.post(url, json={"identifier": settings.bluesky_handle,
+                                           "password": settings.bluesky_password},
+                                allow_redirects=False, timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as response:
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return CheckResult("Bluesky", False, False, f"{url}: {type(exc).__name__} {exc}".strip())
+    if status == 200:
+        return CheckResult("Bluesky", True, False, f"logged in as {settings.bluesky_handle}")
+    hint = (" (handle or app password refused: HOTPAPERS_BLUESKY_HANDLE / HOTPAPERS_BLUESKY_PASSWORD)"
+            if status in (400, 401, 403) else "")
+    return CheckResult("Bluesky", False, False, f"login: HTTP {status}{hint}")
+
+
+# ---- Discord: token, gateway, command sync, the digest channels' permissions (all through the REST API)
+
+# Discord permission bits (https://discord.com/developers/docs/topics/permissions).
+ADMINISTRATOR = 1 << 3
+CHANNEL_NEEDS = {"View Channel": 1 << 10, "Send Messages": 1 << 11, "Embed Links": 1 << 14,
+                 "Read Message History": 1 << 16}
+THREAD_NEEDS = {"Create Public Threads": 1 << 35, "Send Messages in Threads": 1 << 38}
+
+
+async def check_discord(settings: Settings) -> list[CheckResult]:
+    """Token (GET /users/@me), gateway (a HELLO), command sync, and each digest channel's permissions."""
+    token = settings.discord_token
+    if not token:
+        return [CheckResult("Discord", True, False, "DISCORD_TOKEN not set (only 'hotpapers run' needs it)",
+                            off=True)]
+    api = settings.discord_api
+    headers = {"Authorization": f"Bot {token}", "User-Agent": "hotpapers doctor"}
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+        async def get(path: str) -> tuple[int, Any]:
+            async with session.get(f"{api}{path}", allow_redirects=False) as response:
+                body = await response.json(content_type=None) if response.status == 200 else None
+                return response.status, body
+
+        try:
+            status, me = await get("/users/@me")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return [CheckResult("Discord token", False, True,
+                                f"cannot reach {api} ({type(exc).__name__}); check HOTPAPERS_DISCORD_API")]
+        if status == 401:
+            return [CheckResult("Discord token", False, True,
+                                "Discord rejected DISCORD_TOKEN (401): reset it in the Developer Portal")]
+        if status != 200 or not isinstance(me, dict):
+            return [CheckResult("Discord token", False, True, f"GET /users/@me: HTTP {status}")]
+        results = [CheckResult("Discord token", True, True, f"bot {me.get('username')} ({me.get('id')})")]
+        results.append(await _check_gateway(settings, session, get))
+        results.append(await _check_commands(settings, get))
+        results += await _check_digest_channels(settings, get, int(me["id"]))
+        return results
+
+
+Getter = Callable[[str], Any]
+
+
+async def _check_gateway(settings: Settings, session: aiohttp.ClientSession, get: Getter) -> CheckResult:
+    url = settings.discord_gateway
+    if not url:
+        status, body = await get("/gateway/bot")
+        if status != 200 or not isinstance(body, dict) or "url" not in body:
+            return CheckResult("Discord gateway", False, True, f"GET /gateway/bot: HTTP {status}")
+        url = str(body["url"])
+    problem = await gateway_problem(session, url)
+    return CheckResult("Discord gateway", problem is None, True, problem or f"{url} answered HELLO")
+
+
+async def gateway_problem(session: aiohttp.ClientSession, url: str) -> str | None:
+    """None when the gateway at ``url`` answers a connection with HELLO; else one line saying what to check."""
+    try:
+        async with session.ws_connect(f"{url}?v=10&encoding=json",
+                                      timeout=aiohttp.ClientWSTimeout(ws_close=TIMEOUT)) as ws:
+            hello = await ws.receive_json(timeout=TIMEOUT)
+    except (aiohttp.ClientError, TimeoutError, ValueError, TypeError, OSError) as exc:
+        return (f"cannot reach the Discord gateway at {url} ({type(exc).__name__}); check the network or "
+                "HOTPAPERS_DISCORD_GATEWAY")
+    if not isinstance(hello, dict) or hello.get("op") != 10:
+        return f"the Discord gateway at {url} answered something other than HELLO; check HOTPAPERS_DISCORD_GATEWAY"
+    return None
+
+
+async def _check_commands(settings: Settings, get: Getter) -> CheckResult:
+    status, app = await get("/applications/@me")
+    if status != 200:
+        return CheckResult("slash commands", False, False, f"GET /applications/@me: HTTP {status}")
+    status, commands = await get(f"/applications/{app['id']}/commands")
+    if status != 200:
+        return CheckResult("slash commands", False, False, f"GET /applications/…/commands: HTTP {status}")
+    names = ", ".join(sorted(f"/{command['name']}" for command in commands))
+    synced = _stored(settings, lambda store: store.meta(f"command_tree_hash:{app['id']}"))
+    if not commands or not synced:
+        return CheckResult("slash commands", False, False,
+                           f"{len(commands)} registered ({names or 'none'}); not synced from this database yet:"
+                           " 'hotpapers run' syncs them at start")
+    return CheckResult("slash commands", True, False, f"{len(commands)} registered and synced: {names}")
+
+
+async def _check_digest_channels(settings: Settings, get: Getter, bot_id: int) -> list[CheckResult]:
+    digests = _stored(settings, lambda store: store.channel_digests(None)) or []
+    results = []
+    for digest in digests:
+        name = f"digest #{digest.channel_id}"
+        status, channel = await get(f"/channels/{digest.channel_id}")
+        if status != 200:
+            why = "it was deleted" if status == 404 else "the bot cannot see it (View Channel)"
+            results.append(CheckResult(name, False, False, f"HTTP {status}: {why}"))
+            continue
+        granted = await _permissions(get, digest.guild_id, channel, bot_id)
+        needs = {**CHANNEL_NEEDS, **(THREAD_NEEDS if digest.thread else {})}
+        missing = [label for label, bit in needs.items() if granted is not None and not granted & bit]
+        label = f"digest #{channel.get('name', digest.channel_id)}"
+        if granted is None:
+            results.append(CheckResult(label, False, False, "cannot read the server's roles"))
+        elif missing:
+            results.append(CheckResult(label, False, False, f"missing {', '.join(missing)}"))
+        else:
+            results.append(CheckResult(label, True, False, f"can post ({', '.join(needs)})"))
+    return results
+
+
+async def _permissions(get: Getter, guild_id: int, channel: dict[str, Any], bot_id: int) -> int | None:
+    """The bot's permissions in ``channel``, computed as Discord does: base role permissions, then the
+    channel's overwrites for @everyone, the bot's roles, and the bot itself."""
+    roles_status, roles = await get(f"/guilds/{guild_id}/roles")
+    member_status, member = await get(f"/guilds/{guild_id}/members/{bot_id}")
+    if roles_status != 200 or member_status != 200:
+        return None
+    by_id = {int(role["id"]): int(role["permissions"]) for role in roles}
+    mine = {int(role) for role in member.get("roles", [])}
+    granted = by_id.get(guild_id, 0)
+    for role in mine:
+        granted |= by_id.get(role, 0)
+    if granted & ADMINISTRATOR:
+        return ~0
+    overwrites = {int(o["id"]): (int(o["allow"]), int(o["deny"])) for o in channel.get("permission_overwrites", [])}
+    allow, deny = overwrites.get(guild_id, (0, 0))
+    granted = (granted & ~deny) | allow
+    role_allow = role_deny = 0
+    for role in mine:
+        allow, deny = overwrites.get(role, (0, 0))
+        role_allow, role_deny = role_allow | allow, role_deny | deny
+    granted = (granted & ~role_deny) | role_allow
+    allow, deny = overwrites.get(bot_id, (0, 0))
+    return (granted & ~deny) | allow
+
+
+def _stored(settings: Settings, read: Callable[[Store], Any]) -> Any:
+    """``read(store)`` on the database, or None when there is none (or it cannot be read)."""
+    if not settings.db_path.exists():
+        return None
+    try:
+        store = Store(settings.db_path)
+    except HotPapersError:
+        return None
+    try:
+        return read(store)
+    finally:
+        store.close()

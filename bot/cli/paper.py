@@ -5,59 +5,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 
 from bot.clock import clock_from_env
 from bot.config import Settings
-from bot.errors import UpstreamError
 from bot.ids import ArxivId, parse_arxiv_id
-from bot.models import Paper
+from bot.lookup import PaperView, find_paper
+from bot.models import PaperExtras
 from bot.render import paper_text
-from bot.sources.arxiv import ArxivClient
-from bot.sources.http import RetryPolicy
-from bot.store import Store
-
-log = logging.getLogger(__name__)
+from bot.store import AsyncStore, Store
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    arxiv_id = parse_arxiv_id(args.query)
-    store = Store(settings.db_path)
-    try:
-        paper = store.paper(arxiv_id.id)
-        if paper is None or _incomplete(paper, arxiv_id):
-            try:
-                fetched = asyncio.run(_fetch(settings, arxiv_id, patient=paper is None))
-            except UpstreamError:
-                if paper is None:
-                    raise
-                log.warning("arXiv unreachable; showing the stored copy of %s", arxiv_id.id)
-            else:
-                store.upsert_papers([fetched])
-                paper = store.paper(arxiv_id.id) or fetched
-        now = clock_from_env().now()
-        signals = store.latest_signals([paper.id], now).get(paper.id, {})
-        extras = store.post_context([paper.id], now).of(paper.id)
-    finally:
-        store.close()
+    view, extras = asyncio.run(_lookup(settings, parse_arxiv_id(args.query)))
     if args.json:
         from bot.jsonout import paper_json
 
-        print(json.dumps(paper_json(paper), ensure_ascii=False, indent=2))
+        document = {**paper_json(view.paper),
+                    "signals": {source: dict(signal.counts) for source, signal in view.signals.items()}}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        print(paper_text(paper, signals, extras), end="")
+        print(paper_text(view.paper, view.signals, extras), end="")
     return 0
 
 
-def _incomplete(paper: Paper, arxiv_id: ArxivId) -> bool:
-    """Worth asking the API: a newer version was asked for, or the paper came from a feed (which has no dates
-    and may not name the primary category)."""
-    return paper.published is None or (arxiv_id.version is not None and arxiv_id.version > paper.version)
-
-
-async def _fetch(settings: Settings, arxiv_id: ArxivId, *, patient: bool) -> Paper:
-    # Completing a stored paper is a nicety: one quick try, then show what we have.
-    retry = None if patient else RetryPolicy(attempts=1, timeout=10.0)
-    async with ArxivClient(settings, retry=retry, for_person=True) as client:
-        # Ask for the latest version: that is what the store keeps.
-        return await client.paper(ArxivId(arxiv_id.id))
+async def _lookup(settings: Settings, arxiv_id: ArxivId) -> tuple[PaperView, PaperExtras]:
+    """The same lookup as the bot's ``/paper``: the store, else arXiv (and kept); a stored paper is shown
+    even when arXiv has lost it or does not answer."""
+    store = AsyncStore(settings.db_path)
+    await store.open()
+    try:
+        now = clock_from_env().now()
+        view = await find_paper(store, settings, arxiv_id, now)
+        context = await store.run(Store.post_context, [view.paper.id], now)
+        return view, context.of(view.paper.id)
+    finally:
+        await store.close()

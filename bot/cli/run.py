@@ -11,7 +11,9 @@ import sys
 import aiohttp
 import discord
 
-from bot.config import Settings
+from bot.cli.backup import open_for_upgrade
+from bot.config import SOURCES, Settings
+from bot.errors import HotPapersError
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +52,54 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
+    try:
+        open_for_upgrade(settings.db_path)  # migrations run here, after an automatic backup
+    except HotPapersError as exc:
+        print(f"hotpapers: {exc}", file=sys.stderr)
+        return 2
+    log.info("%s", start_summary(settings))
     return asyncio.run(run(settings, token))
+
+
+def start_summary(settings: Settings) -> str:
+    """Which database, settings file and engagement sources this run uses (said once, at start)."""
+    credentials = {"bluesky": settings.bluesky_handle and settings.bluesky_password, "x": settings.x_bearer}
+    sources = [source if credentials.get(source, True) else f"{source} off (no credentials)"
+               for source in SOURCES]
+    config = settings.config_path or "none (defaults and environment)"
+    return f"database {settings.db_path}; settings file {config}; sources: {', '.join(sources)}"
+
+
+async def gateway_preflight(settings: Settings) -> str | None:
+    """None when the gateway answers; else the one line to print. discord.py's own first connection to a
+    gateway that does not answer ends in an AttributeError deep inside it."""
+    from bot.cli.doctor import gateway_problem
+
+    url = settings.discord_gateway or str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY).rstrip("/")
+    async with aiohttp.ClientSession() as session:
+        return await gateway_problem(session, url)
 
 
 async def run(settings: Settings, token: str) -> int:
     from bot.client import HotPapersBot
 
     bot = HotPapersBot(settings)
+
+    async def start() -> None:
+        await bot.login(token)  # REST first: a bad token or an unreachable API is said as such
+        problem = await gateway_preflight(settings)
+        if problem is not None:
+            raise HotPapersError(problem)
+        await bot.connect()
+
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     failure: str | None = None
+    code = 1  # 2: a restart cannot help (the deploy unit does not restart on it)
     async with bot:
-        runner = asyncio.create_task(bot.start(token), name="bot")
+        runner = asyncio.create_task(start(), name="bot")
         stopper = asyncio.create_task(stop.wait(), name="signals")
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper in done:
@@ -74,16 +110,25 @@ async def run(settings: Settings, token: str) -> int:
         try:
             await runner
         except discord.LoginFailure:
-            failure = BAD_TOKEN
+            failure, code = BAD_TOKEN, 2
         except discord.PrivilegedIntentsRequired:
-            failure = "hotpapers: Discord refused the gateway intents; this bot needs none privileged"
+            failure, code = "hotpapers: Discord refused the gateway intents; this bot needs none privileged", 2
         except (aiohttp.ClientConnectionError, discord.GatewayNotFound, OSError) as exc:
             failure = (f"hotpapers: cannot reach Discord at {settings.discord_api} ({exc}); check the network"
                        " or HOTPAPERS_DISCORD_API")
+        except HotPapersError as exc:
+            failure = f"hotpapers: {exc}"
+        except AttributeError as exc:
+            if bot.ws is not None:  # not discord.py's first-connection failure: a real bug
+                log.exception("the bot stopped on an error")
+                failure = f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}"
+            else:
+                failure = ("hotpapers: lost the Discord gateway while connecting; check the network or "
+                           "HOTPAPERS_DISCORD_GATEWAY")
         except Exception as exc:
             log.exception("the bot stopped on an error")
             failure = f"hotpapers: the bot stopped: {type(exc).__name__}: {exc}"
     if failure:
         print(failure, file=sys.stderr)
-        return 1
+        return code
     return 0

@@ -41,7 +41,8 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 def format_result(rank: int, paper: Paper) -> str:
     """One search result as three lines: title, authors and facts, link."""
     authors = shorten_authors(paper.authors)
-    when = paper.published.date().isoformat() if paper.published else "date unknown"
+    when = (paper.published.date().isoformat() if paper.published
+            else f"mailing {paper.mailing.isoformat()}" if paper.mailing else "date unknown")
     return (f"{rank:>2}. {paper.title}\n"
             f"    {authors} · {paper.primary_category} · {when}\n"
             f"    {paper.abs_url}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from bot.clock import clock_from_env
 from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.mailing import parse_mailing_date as parse_day
-from bot.models import Paper, RankedPaper
+from bot.models import Paper, RankedPaper, SourceSignal
 from bot.ranking import DayRanking, display_score, rank_day
 from bot.store import Store
 from bot.taxonomy import canonical_category
@@ -45,10 +45,11 @@ def resolve_mailing(store: Store, wanted: date | None, categories: Sequence[str]
 
 def ranked_mailing(store: Store, settings: Settings, mailing: date, category: str | None,
                    now: datetime | None = None) -> DayRanking:
-    """The ranking of ``mailing`` (in ``category``, cross-lists included) as of ``now`` (default: now)."""
+    """The ranking of ``mailing`` (in ``category``, cross-lists included) as of ``now`` (default: now): every
+    paper with any engagement, as ``/top`` shows it (``ranking.min_score`` is for channel digests only)."""
     papers = store.mailing_papers(mailing, [category] if category else None)
     signals = store.latest_signals([paper.id for paper in papers], now or clock_from_env().now())
-    return rank_day(papers, signals, settings.ranking.weights, settings.ranking.min_score)
+    return rank_day(papers, signals, settings.ranking.weights, 0.0)
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,6 +57,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     category = canonical_category(args.category) if args.category else None
     if not 1 <= args.limit <= MAX_LIMIT:
         raise HotPapersError(f"--limit must be between 1 and {MAX_LIMIT}")
+    if not settings.db_path.exists():  # never create an empty database somewhere by mistake
+        raise HotPapersError(f"no database at {settings.db_path} (HOTPAPERS_DB): run 'hotpapers ingest' "
+                             "first, or point HOTPAPERS_DB / HOTPAPERS_HOME at the bot's data")
     store = Store(settings.db_path)
     try:
         mailing = resolve_mailing(store, wanted, [category] if category else None)
@@ -71,7 +75,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
                     "papers": [ranked_json(ranked) for ranked in shown]}
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        print(format_top(mailing, category, day, shown, settings.ranking.min_score, as_of=as_of))
+        print(format_top(mailing, category, day, shown, as_of=as_of))
     return 0
 
 
@@ -85,35 +89,34 @@ def ranked_json(ranked: RankedPaper) -> dict[str, Any]:
             "discussions": {source: signal.url for source, signal in ranked.signals.items() if signal.url}}
 
 
-def format_top(mailing: date, category: str | None, day: DayRanking, shown: Sequence[RankedPaper],
-               min_score: float, *, as_of: datetime | None = None) -> str:
+def format_top(mailing: date, category: str | None, day: DayRanking, shown: Sequence[RankedPaper], *,
+               as_of: datetime | None = None) -> str:
     """The ranking for a terminal, in the shape of the old "Hot Papers" posts; ``as_of`` is the moment the
     counts were observed."""
     title = f"Hot Papers {mailing.isoformat()}" + (f" · {category}" if category else "")
     if as_of is not None and not day.quiet:
         title += f"\nengagement as of {as_of.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
     if day.quiet:
-        return (f"{title}\n\nA quiet day: no paper reached a score of {display_score(min_score)} "
-                f"({day.engaged} had some engagement).")
+        return f"{title}\n\nA quiet day: no paper of this mailing has any engagement yet."
     blocks = [title]
     for ranked in shown:
         blocks.append("\n".join([
-            f"# {ranked.rank}. {ranked.paper.title}",
+            f"# {ranked.rank}. {_plain(ranked.paper.title)}",
             "",
-            ", ".join(ranked.paper.authors),
+            _plain(", ".join(ranked.paper.authors)),
             "",
             f"- score: {display_score(ranked.score)}",
-            *(f"- {line}" for line in signal_lines(ranked)),
+            *(f"- {line}" for line in signal_lines(ranked.signals)),
             f"- links: {ranked.paper.abs_url} | {ranked.paper.pdf_url}",
             "- " + " | ".join(_categories(ranked.paper)),
         ]))
     return "\n\n\n".join(blocks)
 
 
-def signal_lines(ranked: RankedPaper) -> list[str]:
+def signal_lines(signals: Mapping[str, SourceSignal]) -> list[str]:
     """``x: retweets: 2826, likes: 217 (https://x.com/…)``, one line per source."""
     lines = []
-    for source, signal in ranked.signals.items():
+    for source, signal in signals.items():
         counts = ", ".join(f"{metric}: {value}" for metric, value in signal.counts.items())
         lines.append(f"{source}: {counts}" + (f" ({signal.url})" if signal.url else ""))
     return lines
@@ -121,3 +124,10 @@ def signal_lines(ranked: RankedPaper) -> list[str]:
 
 def _categories(paper: Paper) -> list[str]:
     return [paper.primary_category, *(c for c in paper.categories if c != paper.primary_category)]
+
+
+def _plain(text: str) -> str:
+    from bot.render import tidy
+    from bot.text import strip_invisible
+
+    return tidy(strip_invisible(text))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from bot.store.base import StoreBase
+from bot.errors import StoreBusy
+from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, is_locked
 from bot.store.digests import DigestsStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.posts import PostsStore
@@ -40,22 +42,30 @@ class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsSto
 class AsyncStore:
     """Runs :class:`Store` methods on the one thread that owns the connection."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
         self._store: Store | None = None
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
-        self._store = await loop.run_in_executor(self._executor, Store, self._path)
+        self._store = await loop.run_in_executor(
+            self._executor, functools.partial(Store, self._path, busy_timeout_ms=self._busy_timeout_ms))
 
     async def run(self, method: Callable[Concatenate[Store, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Call ``method(store, *args, **kwargs)`` on the store's thread."""
         if self._store is None:
             raise RuntimeError("AsyncStore.open() was not awaited")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(method, self._store, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(
+                self._executor, functools.partial(method, self._store, *args, **kwargs))
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc):
+                raise
+            raise StoreBusy("The database is busy (another program is writing to it); try again in a few "
+                            "seconds.") from exc
 
     async def close(self) -> None:
         if self._store is not None:

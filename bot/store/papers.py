@@ -241,9 +241,9 @@ class PaperStore:
     def record_announcements(self, announcements: Iterable[Announcement]) -> IngestCounts:
         """Upsert the papers of feed entries and remember (mailing, category, announce type); idempotent.
 
-        Per entry: ``new`` or ``cross_listed`` when that announcement is first seen as new / cross, else
-        ``updated`` when the paper's metadata or version changed (or a replacement brought a paper we did not
-        know), else ``skipped``.
+        Per paper (a paper listed in several categories counts once): ``new`` or ``cross_listed`` when one of
+        its announcements is first seen as new / cross, else ``updated`` when its metadata or version changed
+        (or a replacement brought a paper we did not know), else ``skipped``.
         """
         entries = list(announcements)
         counts = IngestCounts()
@@ -260,6 +260,7 @@ class PaperStore:
                 known.update(conn.execute(
                     f"SELECT paper_id, mailing, category FROM announcements WHERE paper_id IN ({marks})",  # noqa: S608
                     chunk).fetchall())
+            outcomes: dict[str, int] = {}
             for entry in entries:
                 key = (entry.paper.id, entry.mailing.isoformat(), entry.feed_category)
                 first_seen = key not in known
@@ -272,14 +273,22 @@ class PaperStore:
                         "UPDATE papers SET mailing = ? WHERE id = ? AND (mailing IS NULL OR mailing > ?)",
                         [key[1], key[0], key[1]])
                 if first_seen and entry.announce_type == "new":
-                    counts.new += 1
+                    outcome = 0
                 elif first_seen and entry.announce_type == "cross":
-                    counts.cross_listed += 1
-                elif entry.paper.id in changed:
-                    counts.updated += 1
-                    changed.discard(entry.paper.id)
+                    outcome = 1
                 else:
-                    counts.skipped += 1
+                    outcome = 2 if entry.paper.id in changed else 3
+                outcomes[entry.paper.id] = min(outcome, outcomes.get(entry.paper.id, 3))
+        # One count per paper, however many category listings carried it: new, else cross-listed, else updated.
+        for outcome in outcomes.values():
+            if outcome == 0:
+                counts.new += 1
+            elif outcome == 1:
+                counts.cross_listed += 1
+            elif outcome == 2:
+                counts.updated += 1
+            else:
+                counts.skipped += 1
         return counts
 
     def upsert_papers(self, papers: Iterable[Paper]) -> IngestCounts:

@@ -84,7 +84,8 @@ def test_unknown_paper_exits_1(env: ThreadedUpstream, shared_fixtures: Path,
               content_type=ATOM)
     assert main(["paper", "2501.99999"]) == 1
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1] == "hotpapers: arXiv has no paper 2501.99999"
+    assert err.strip().splitlines()[-1] == ("hotpapers: arXiv has no paper 2501.99999. Check the id, or search "
+                                            "with keywords.")
 
 
 def test_unreachable_arxiv_is_one_line_no_traceback(env: ThreadedUpstream,
@@ -93,9 +94,9 @@ def test_unreachable_arxiv_is_one_line_no_traceback(env: ThreadedUpstream,
     assert main(["paper", "2107.05677"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == ("hotpapers: arXiv is unavailable: HTTP 503 after 3 tries; "
-                                             "try again in 1 min")
-    assert len(env.requests_to("/api/query")) == 3  # a person waits at most PERSON_DEADLINE
+    assert err.strip().splitlines()[-1] == ("hotpapers: arXiv is not answering right now, so I could not fetch "
+                                            "2107.05677. Please try again in a few minutes.")
+    assert len(env.requests_to("/api/query")) == 3  # the same bounded retries as the bot's /paper
 
 
 def test_paper_from_a_feed_is_completed_from_the_api(env: ThreadedUpstream, shared_fixtures: Path,

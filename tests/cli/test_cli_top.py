@@ -80,7 +80,7 @@ def test_category_includes_cross_lists_and_keeps_each_sources_breakdown(env, cap
 def test_a_quiet_day_says_so(env, capsys) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run(capsys, "top", "--date", "2021-07-13")
     assert code == 0
-    assert "quiet day" in out and "score of 50" in out
+    assert "quiet day" in out and "no paper of this mailing has any engagement" in out
     code, out, _ = run(capsys, "top", "--date", "2021-07-13", "--json")
     assert json.loads(out) == {"mailing": "2021-07-13", "category": None, "papers": []}
 
@@ -152,14 +152,16 @@ def test_doctor_before_any_refresh_says_so(env, capsys, monkeypatch) -> None:  #
 
 
 @needs_paper_json
-def test_min_score_and_weights_come_from_the_settings(env, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_weights_come_from_the_settings_and_min_score_is_for_digests_only(env, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # One rule for `hotpapers top` and `/top` (README): every engaged paper is listed, whatever min_score.
     monkeypatch.setenv("HOTPAPERS_RANKING_MIN_SCORE", "100")
     code, out, _ = run(capsys, "top", "--json")
     assert code == 0
-    assert [(p["id"], p["score"]) for p in json.loads(out)["papers"]] == [("2107.05677", 120)]
+    assert [(p["id"], p["score"]) for p in json.loads(out)["papers"]] == [
+        ("2107.05677", 120), ("2107.06263", 80), ("2107.05944", 55)]
     monkeypatch.setenv("HOTPAPERS_RANKING_WEIGHTS_HF", "10")  # 11 upvotes now weigh 110
     monkeypatch.setenv("HOTPAPERS_RANKING_WEIGHTS_X", "0.5")  # 120 retweets + likes now weigh 60
     code, out, _ = run(capsys, "top", "--json")
     assert code == 0
-    assert [(p["id"], p["score"], p["signals"]) for p in json.loads(out)["papers"]] == [
+    assert [(p["id"], p["score"], p["signals"]) for p in json.loads(out)["papers"]][:1] == [
         ("2107.05944", 110, {"hf": {"upvotes": 11, "comments": 0}})]

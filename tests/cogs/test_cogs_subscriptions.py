@@ -205,3 +205,60 @@ async def test_test_with_dms_closed_says_how_to_open_them(fake_discord: FakeDisc
         text = await run_test_command(fake_discord, closed)
         assert "DMs are closed" in text and "Allow DMs" in text
         assert not fake_discord.messages(fake_discord.dm_channels[closed.user.id])
+
+
+async def test_a_long_follow_list_is_paged_whole_lines_with_the_schedule_on_every_page(
+        fake_discord: FakeDiscord, db: Path) -> None:
+    from bot import subscriptions as subs
+    from bot.store import Store
+
+    member = fake_discord.world.member
+    store = Store(db)
+    follows = [subs.parse_follow("keyword", f"extraordinarilylongwordnumber{i:03d}withbackticks`here` phrase")
+               for i in range(60)]
+    for follow in follows:
+        assert store.add_follow(member.user.id, follow, max_follows=80, default=subs.Schedule("07:15", "Asia/Tokyo"),
+                                now=LOOKUP_NOW) == "added"
+    store.close()
+    settings = bot_settings(fake_discord, db, HOTPAPERS_SUBSCRIPTIONS_MAX_FOLLOWS="80")
+    async with running_bot(fake_discord, settings, ManualClock(LOOKUP_NOW)):
+        for command, options, header in (("subscriptions list", None, "**You follow** (60 of 80)"),
+                                         ("unsubscribe", {"value": "keyword:nothing"},
+                                          "You do not follow `keyword:nothing`. You follow:")):
+            interaction = await fake_discord.slash(command, options, user=member)
+            message = await reply(fake_discord, interaction)
+            pages = [message.content]
+            while True:
+                assert message.ephemeral and len(message.content) <= 2000
+                assert message.content.endswith("Your DM digest comes every day at 07:15 Asia/Tokyo.")
+                buttons = {c["label"]: c for row in message.components for c in row["components"]}
+                if buttons["Next"].get("disabled"):
+                    break
+                click = await fake_discord.click(message, buttons["Next"]["custom_id"], user=member)
+                await fake_discord.wait_for_response(click)
+                message = fake_discord.messages_by_id[message.id]
+                pages.append(message.content)
+            assert pages[0].startswith(header) and f"(page 1 of {len(pages)})" in pages[0] and len(pages) > 1
+            shown = [line for page in pages for line in page.splitlines() if line.startswith("• ")]
+            assert sorted(shown) == sorted(f"• `{f.label.replace('`', 'ˋ')}`" for f in follows)  # each once
+            assert all(line.count("`") == 2 for line in shown)  # never cut inside the markup
+
+
+async def test_a_write_blocked_by_another_process_answers_busy_within_discords_3_s(
+        fake_discord: FakeDiscord, db: Path) -> None:
+    import sqlite3
+
+    member = fake_discord.world.member
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
+        other = sqlite3.connect(db, isolation_level=None)  # another process, e.g. a backfill, writing
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            interaction = await fake_discord.slash("subscribe category", {"value": "cs.LG"}, user=member)
+            # The fake refuses an answer after Discord's 3 s (interaction_deadline): an answer at all is in time.
+            response = await fake_discord.wait_for_response(interaction, 10)
+            assert response.type == 4 and response.ephemeral
+            assert "busy" in response.data["content"] and "try again" in response.data["content"]
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert "Following `category:cs.LG`" in await say(fake_discord, "subscribe category", {"value": "cs.LG"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from bot.store import Store
 from bot.store.digests import ChannelDigest
 from tests.fakes.discord import FakeDiscord
 from tests.harness import Seed, bot_settings, running_bot
+from tests.polling import eventually
 
 HOLIDAY_FEED = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv" / "holiday_empty.rss"
 
@@ -174,10 +174,10 @@ async def test_a_fresh_install_ingests_at_start_instead_of_waiting_for_the_inges
     clock = ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     async with running_bot(world, settings, clock, catch_up=True) as bot:
         await world.wait_until(lambda: bool(upstream.requests_to("/rss/cs.LG")), 5, "the catch-up ingest")
-        for _ in range(500):  # it runs in the background; await its effect
-            if await bot.store.run(Store.latest_mailing, ["cs.LG"]) is not None:
-                break
-            await asyncio.sleep(0.01)
+        async def stored() -> bool:  # it runs in the background; await its effect
+            return await bot.store.run(Store.latest_mailing, ["cs.LG"]) is not None
+
+        await eventually(stored, 5, "the catch-up ingest to store the mailing")
         assert await bot.store.run(Store.latest_mailing, ["cs.LG"]) == date(2026, 11, 25)
     # A store with a recent mailing is not ingested again at start.
     upstream.clear()

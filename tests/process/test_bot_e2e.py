@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from bot.store import Store
 from bot.store.digests import ChannelDigest
 from tests.fakes.discord import FakeDiscord, P
 from tests.harness import Seed, bot_settings, make_paper, running_bot, seed_store, slash_reply
+from tests.polling import eventually
 
 SETUP = {"time": "09:00", "timezone": "Europe/Paris", "categories": "cs.LG, cs.CV", "size": 5}
 
@@ -302,11 +302,8 @@ async def test_commands_sync_only_when_they_change_and_leaving_a_server_forgets_
     async with running_bot(world, settings):
         assert world.stats.by_route[route] == 1  # unchanged payload: no sync on restart
         world.remove_guild(w.guild)
-        for _ in range(500):  # the bot deletes them on GUILD_DELETE; await that effect
-            if _digests(seeded.db) == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert _digests(seeded.db) == 0
+        # the bot deletes them on GUILD_DELETE; await that effect
+        await eventually(lambda: _digests(seeded.db) == 0, 5, "the left server's digests to be deleted")
 
 
 def _digests(db: Path) -> int:
@@ -432,10 +429,8 @@ async def test_a_server_that_removed_the_bot_while_it_was_offline_is_forgotten_a
                 other.id, other_channel.id, "09:00", "UTC", ("cs.LG",), 5, datetime(2026, 11, 20, tzinfo=UTC)))
     world.remove_guild(other)  # kicked while the bot was down: no GUILD_DELETE reaches it
     async with running_bot(world, settings):
-        for _ in range(500):  # on_ready forgets it; await that effect
-            if _digests(seeded.db) == 1:
-                break
-            await asyncio.sleep(0.01)
+        # on_ready forgets it; await that effect
+        await eventually(lambda: _digests(seeded.db) == 1, 5, "the other server's digest to be forgotten")
         async with Store_(seeded.db) as store:
             assert [d.channel_id for d in store.channel_digests(None)] == [w.papers.id]
 
