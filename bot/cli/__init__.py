@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
 
     sub.add_parser("doctor", help="check settings, database and each upstream")
+
+    p = sub.add_parser("harvest", help="bring arXiv's metadata into the store over OAI-PMH (resumable)")
+    p.add_argument("--sets", help="comma-separated archives, categories or OAI sets, or 'all' "
+                                  "(default: the archives of [ingest] categories)")
+    p.add_argument("--from", dest="from_date", metavar="YYYY-MM-DD",
+                   help="records changed on or after this day (default: since the last harvest)")
     return parser
 
 
@@ -74,6 +80,7 @@ def _handlers() -> dict[str, Handler]:
         ("preview", "bot.cli.preview"),
         ("backfill", "bot.cli.backfill"),
         ("doctor", "bot.cli.doctor"),
+        ("harvest", "bot.cli.harvest"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers

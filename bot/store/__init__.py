@@ -16,22 +16,24 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from bot.store.base import StoreBase
 from bot.store.digests import DigestsStore
+from bot.store.harvest import HarvestState, HarvestStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.signals import SignalsStore
 from bot.store.subscriptions import SubscriptionsStore
 
-__all__ = ["AsyncStore", "IngestCounts", "Store"]
+__all__ = ["AsyncStore", "HarvestState", "IngestCounts", "Store"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, StoreBase):
+class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, HarvestStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
         ("digests", DigestsStore.DIGESTS_MIGRATIONS),  # channel digests and the delivery ledger (DMs too)
         ("subscriptions", SubscriptionsStore.SUBSCRIPTIONS_MIGRATIONS),
+        ("harvest", HarvestStore.HARVEST_MIGRATIONS),  # OAI-PMH harvest state per set
     )
 
 
