@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+import aiohttp
+
 from bot.clock import Clock
+from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.sources.oai import EARLIEST_DATESTAMP, OaiClient, OaiError, OaiPage
 from bot.store import AsyncStore, HarvestState, IngestCounts, Store
@@ -204,6 +207,19 @@ def _after_page(state: HarvestState, page: OaiPage, clock: Clock) -> HarvestStat
     # The list is complete: the next one starts at its latest datestamp (or where this one started).
     next_from = newest or state.list_from or state.next_from
     return HarvestState(state.set_spec, next_from=next_from, completed_at=clock.now())
+
+
+async def harvest_daily(settings: Settings, store: AsyncStore, clock: Clock,
+                        session: aiohttp.ClientSession | None = None) -> HarvestReport:
+    """The bot's daily run: ``[harvest] sets`` (default: the archives of ``[ingest] categories``), each from
+    where it stopped; a set never harvested is brought in whole (a fresh install then finds the classics)."""
+    sets = settings.harvest.sets or default_sets(settings.ingest.categories)
+    async with OaiClient(settings, session=session) as oai:
+        report = await harvest(oai, store, sets, clock=clock)
+    for result in report.sets:
+        log.info("harvested %s: %d records, %d new, %d updated; next from %s", describe(result.set_spec),
+                 result.records, result.counts.new, result.counts.updated, result.next_from)
+    return report
 
 
 class HarvestError(HotPapersError):

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import HarvestSettings, Settings
 from bot.errors import UnknownCategory, UpstreamError
-from bot.harvest import HarvestError, HarvestProgress, default_sets, harvest, parse_sets, set_spec
+from bot.harvest import (
+    HarvestError,
+    HarvestProgress,
+    default_sets,
+    harvest,
+    harvest_daily,
+    parse_sets,
+    set_spec,
+)
 from bot.models import Announcement, Paper
 from bot.sources.http import Pacer, RetryPolicy
 from bot.sources.oai import OaiClient, OaiError
@@ -310,3 +319,16 @@ def test_progress_is_estimated_from_the_datestamp_when_arxiv_sends_no_list_size(
     fraction = progress.fraction()
     assert fraction is not None and 0.49 < fraction < 0.51  # 2005-09-16 → 2026-11-28, half-way in days
     assert HarvestProgress("cs", None, 5, None, None, 5, 1, date(2026, 11, 28)).fraction() is None
+
+
+async def test_the_daily_harvest_brings_in_the_configured_sets_then_continues(upstream: UpstreamServer,
+                                                                              store: AsyncStore) -> None:
+    settings = replace(settings_for(upstream), harvest=HarvestSettings(sets=("stat",)))
+    upstream.reply("/oai", list_records(papers(2, datestamp="2026-11-26"), last=True), content_type="text/xml")
+
+    first = await harvest_daily(settings, store, ManualClock(NOW))
+    second = await harvest_daily(settings, store, ManualClock(NOW))
+
+    assert [(r.set_spec, r.counts.new) for r in first.sets] == [("stat", 2)]
+    assert second.sets[0].counts.skipped == 2
+    assert [(q["set"], q.get("from")) for q in oai_requests(upstream)] == [("stat", None), ("stat", "2026-11-26")]
