@@ -14,6 +14,7 @@ reference; an older version never overwrites a newer one. Deleted records are co
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -153,39 +154,55 @@ async def _harvest_set(oai: OaiClient, store: AsyncStore, report: HarvestReport,
     else:
         state = _new_list(state, from_date if from_date is not None else state.next_from)
     result.list_from = state.list_from
-    while True:
-        try:
-            if state.token is not None:
-                page = await oai.resume(state.token)
-            else:
-                page = await oai.list_records(set_spec=spec or None, from_date=state.list_from)
-        except OaiError as exc:
-            if exc.code != "badResumptionToken" or state.token is None:
-                raise HarvestError(f"harvest of {describe(spec)} failed: {exc}") from None
-            restart = state.newest if state.ordered and state.newest else state.list_from
-            log.warning("%s: arXiv no longer accepts the saved resumption token (they expire at midnight UTC);"
-                        " starting the list again from %s", describe(spec), restart or "the beginning")
-            state = _new_list(state, restart)
-            result.restarted, result.restarted_from = True, restart
-            continue
-        after = _after_page(state, page, clock)
-        papers = [record.paper for record in page.records if record.paper is not None]
-        counts = await store.run(Store.store_harvest_page, papers, after)
-        result.counts.add(counts)
-        result.records += len(page.records)
-        result.deleted += sum(1 for record in page.records if record.deleted)
-        result.unreadable += page.skipped
-        result.pages += 1
-        if progress is not None:
-            progress(HarvestProgress(
-                spec, state.list_from, state.records + len(page.records), after.list_size or state.list_size,
-                after.newest if after.in_progress else after.next_from,
-                sum(r.records for r in report.sets), sum(r.pages for r in report.sets), clock.now().date()))
-        state = after
-        if not state.in_progress:
-            result.completed = True
-            result.next_from = state.next_from
-            return
+    # The next page is on its way while this one is stored (the store works on its own thread), so a page
+    # costs max(arXiv's interval, its answer, our storing) rather than their sum.
+    fetch = _fetch(oai, state)
+    try:
+        while True:
+            try:
+                page = await fetch
+            except OaiError as exc:
+                if exc.code != "badResumptionToken" or state.token is None:
+                    raise HarvestError(f"harvest of {describe(spec)} failed: {exc}") from None
+                restart = state.newest if state.ordered and state.newest else state.list_from
+                log.warning("%s: arXiv no longer accepts the saved resumption token (they expire at midnight "
+                            "UTC); starting the list again from %s", describe(spec), restart or "the beginning")
+                state = _new_list(state, restart)
+                result.restarted, result.restarted_from = True, restart
+                fetch = _fetch(oai, state)
+                continue
+            after = _after_page(state, page, clock)
+            if after.in_progress:
+                fetch = _fetch(oai, after)
+            papers = [record.paper for record in page.records if record.paper is not None]
+            counts = await store.run(Store.store_harvest_page, papers, after)
+            result.counts.add(counts)
+            result.records += len(page.records)
+            result.deleted += sum(1 for record in page.records if record.deleted)
+            result.unreadable += page.skipped
+            result.pages += 1
+            if progress is not None:
+                progress(HarvestProgress(
+                    spec, state.list_from, state.records + len(page.records),
+                    after.list_size or state.list_size, after.newest if after.in_progress else after.next_from,
+                    sum(r.records for r in report.sets), sum(r.pages for r in report.sets), clock.now().date()))
+            state = after
+            if not state.in_progress:
+                result.completed = True
+                result.next_from = state.next_from
+                return
+    finally:
+        if not fetch.done():
+            fetch.cancel()
+        elif not fetch.cancelled():
+            fetch.exception()  # retrieved, so a failed prefetch is not reported as never retrieved
+
+
+def _fetch(oai: OaiClient, state: HarvestState) -> asyncio.Task[OaiPage]:
+    """The page ``state`` points at (the first page of its list when it has no token), as a task."""
+    if state.token is not None:
+        return asyncio.create_task(oai.resume(state.token))
+    return asyncio.create_task(oai.list_records(set_spec=state.set_spec or None, from_date=state.list_from))
 
 
 def _new_list(state: HarvestState, list_from: date | None) -> HarvestState:

@@ -61,6 +61,15 @@ def stored_ids(db: Path) -> list[str]:
         store.close()
 
 
+def harvest_token(db: Path) -> str | None:
+    store = Store(db)
+    try:
+        state = store.harvest_state("cs")
+        return state.token if state else None
+    finally:
+        store.close()
+
+
 def hotpapers(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(Path(sys.executable).parent / "hotpapers"), *args], env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -124,11 +133,15 @@ def test_a_harvest_sigkilled_after_page_k_resumes_without_losing_or_repeating_re
     killed = False
 
     async def kill_when_page_3_is_asked(request: web.Request) -> Reply:
-        # Pages 1 and 2 are stored (the harvest stores a page before asking for the next): kill it now,
-        # before it gets page 3.
+        # Page 3 is asked while page 2 is being stored: once page 2 and its token are in, kill the harvest
+        # before page 3 arrives.
         nonlocal killed
         if not killed:
             killed = True
+            for _ in range(1000):
+                if harvest_token(tmp_path / "hp.db") == "t2":
+                    break
+                await asyncio.sleep(0.01)
             first.send_signal(signal.SIGKILL)
             await asyncio.get_running_loop().run_in_executor(None, first.wait)
             return Reply(drop=True)
