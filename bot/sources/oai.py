@@ -34,7 +34,7 @@ from bot.errors import InvalidPaperId, UpstreamError
 from bot.ids import parse_arxiv_id
 from bot.models import Paper
 from bot.sources.arxiv import ArxivClient
-from bot.sources.arxiv_parse import parse_xml
+from bot.sources.arxiv_parse import _clean, _int, _iso_datetime, _local, parse_xml
 from bot.sources.http import Pacer, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def parse_list_records(data: bytes) -> OaiPage:
     if root.tag != f"{_O}OAI-PMH":
         raise UpstreamError(f"arXiv OAI-PMH response has root element {_local(root.tag)!r}, not OAI-PMH; "
                             f"is HOTPAPERS_ARXIV_OAI the OAI-PMH base URL?")
-    response_date = _timestamp(root.findtext(f"{_O}responseDate"))
+    response_date = _iso_datetime(root.findtext(f"{_O}responseDate"))
     errors = root.findall(f"{_O}error")
     if errors:
         codes = [(element.get("code") or "unknown", _clean(element.text)) for element in errors]
@@ -246,7 +246,7 @@ def _token(element: etree._Element | None) -> ResumptionToken | None:
         value=(element.text or "").strip() or None,
         complete_list_size=_int(element.get("completeListSize")),
         cursor=_int(element.get("cursor")),
-        expires=_timestamp(element.get("expirationDate") or element.get("expires")),
+        expires=_iso_datetime(element.get("expirationDate") or element.get("expires")),
     )
 
 
@@ -315,16 +315,6 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _timestamp(text: str | None) -> datetime | None:
-    if not text or not text.strip():
-        return None
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
 _GMT = re.compile(r"\s*(?:\w{3},\s*)?(\d{1,2}) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT\s*")
 _MONTHS = {name: number for number, name in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
@@ -346,21 +336,6 @@ def _rfc822(text: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _clean(text: str | None) -> str:
-    return " ".join(text.split()) if text else ""
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text.strip()) if text else None
-    except ValueError:
-        return None
-
-
-def _local(tag: object) -> str:
-    return str(tag).rpartition("}")[2]
 
 
 # ---- the client

@@ -3,7 +3,6 @@ flow control, error codes, incremental runs, expired tokens, pacing, and what th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -29,25 +28,10 @@ from bot.sources.oai import OaiClient, OaiError
 from bot.store import AsyncStore, HarvestState, Store
 from tests.fakes.upstream import UpstreamServer
 from tests.fixtures.arxiv.oai import Pages, Rec, list_records, oai_error, papers
+from tests.sources.test_arxiv_client import SteppedClock
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, max_retry_after=60.0, timeout=5.0)
-
-
-class SteppedClock:
-    """A monotonic clock for a Pacer that moves only when the pacer sleeps (no real waiting)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def settings_for(upstream: UpstreamServer, db: Path | None = None, interval: float = 0.0) -> Settings:
