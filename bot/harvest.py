@@ -38,9 +38,10 @@ ALL = "all"  # --sets all: every record of arXiv (no set)
 
 
 def set_spec(code: str) -> str:
-    """The OAI set of an arXiv group, archive or category: ``cs`` → ``cs``, ``hep-th`` → ``physics:hep-th``,
-    ``physics`` → ``physics``, ``cs.LG`` → ``cs:cs:LG``, ``cond-mat.str-el`` → ``physics:cond-mat:str-el``;
-    ``all`` → "" (all of arXiv); a spec with a colon is taken as written. Raises UnknownCategory."""
+    """The OAI set of an arXiv archive or category: ``cs`` → ``cs``, ``hep-th`` → ``physics:hep-th``,
+    ``physics`` (the archive of physics.*) → ``physics:physics``, ``cs.LG`` → ``cs:cs:LG``,
+    ``cond-mat.str-el`` → ``physics:cond-mat:str-el``; ``all`` → "" (all of arXiv); a spec with a colon is
+    taken as written. Raises UnknownCategory."""
     text = code.strip()
     if text.lower() == ALL:
         return ""
@@ -49,7 +50,10 @@ def set_spec(code: str) -> str:
     canonical = canonical_category(text)
     if is_archive(canonical):
         group = {archive.code: archive.group for archive in archives()}[canonical]
-        return canonical if group == canonical else f"{group}:{canonical}"
+        # The only archive of its group (cs, math, stat, …) is asked as the group, the set arXiv has always
+        # had; an archive sharing its group (hep-th, and physics itself) as group:archive.
+        siblings = [archive for archive in archives() if archive.group == group and archive.active]
+        return group if len(siblings) == 1 else f"{group}:{canonical}"
     group = _category(canonical).group
     return f"{group}:{canonical.replace('.', ':')}"  # hep-th (a whole archive) → physics:hep-th
 

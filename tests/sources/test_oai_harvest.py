@@ -65,10 +65,11 @@ def oai_requests(upstream: UpstreamServer) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize(("code", "spec"), [
-    ("cs", "cs"), ("stat", "stat"), ("math", "math"), ("physics", "physics"), ("hep-th", "physics:hep-th"),
+    ("cs", "cs"), ("stat", "stat"), ("math", "math"), ("physics", "physics:physics"), ("hep-th", "physics:hep-th"),
     ("astro-ph", "physics:astro-ph"), ("math-ph", "physics:math-ph"), ("cs.LG", "cs:cs:LG"),
     ("cond-mat.str-el", "physics:cond-mat:str-el"), ("q-bio.NC", "q-bio:q-bio:NC"), ("all", ""),
-    ("physics:hep-lat", "physics:hep-lat"), ("CS", "cs"), ("cs.SY", "eess:eess:SY"),
+    ("physics:hep-lat", "physics:hep-lat"), ("CS", "cs"), ("cs.SY", "eess:eess:SY"), ("econ", "econ"),
+    ("q-fin", "q-fin"), ("physics.optics", "physics:physics:optics"),
 ])
 def test_set_specs_follow_arxivs_group_archive_category_form(code: str, spec: str) -> None:
     assert set_spec(code) == spec
@@ -316,3 +317,33 @@ async def test_the_daily_harvest_brings_in_the_configured_sets_then_continues(up
     assert [(r.set_spec, r.counts.new) for r in first.sets] == [("stat", 2)]
     assert second.sets[0].counts.skipped == 2
     assert [(q["set"], q.get("from")) for q in oai_requests(upstream)] == [("stat", None), ("stat", "2026-11-26")]
+
+
+async def test_a_503_mid_list_is_waited_out_and_no_record_is_lost_or_repeated(upstream: UpstreamServer,
+                                                                               store: AsyncStore) -> None:
+    pages = Pages(papers(6), per_page=2)
+    upstream.reply("/oai", pages.bodies[0], content_type="text/xml", query={"metadataPrefix": "arXivRaw"})
+    upstream.reply("/oai", b"<html><body><h1>Retry after 7 seconds</h1></body></html>", status=503,
+                   headers={"Retry-After": "7"}, content_type="text/html", query={"resumptionToken": "t1"})
+    upstream.reply("/oai", pages.bodies[1], content_type="text/xml", query={"resumptionToken": "t1"})
+    upstream.reply("/oai", pages.bodies[2], content_type="text/xml", query={"resumptionToken": "t2"})
+    clock = SteppedClock()
+
+    report = await run(upstream, store, pacer=Pacer(monotonic=clock.monotonic, sleep=clock.sleep), interval=3.0)
+
+    assert [q.get("resumptionToken") for q in oai_requests(upstream)] == [None, "t1", "t1", "t2"]
+    assert clock.waits == pytest.approx([3.0, 7.0, 3.0])  # the interval, the server's 7 s, the interval
+    assert report.sets[0].counts.new == 6 and await store.run(Store.paper_count) == 6
+
+
+def test_the_harvest_state_is_its_own_versioned_part_of_the_store(tmp_path: Path) -> None:
+    class OldStore(Store):
+        MIGRATIONS = tuple(part for part in Store.MIGRATIONS if part[0] != "harvest")
+
+    old = OldStore(tmp_path / "old.db")
+    assert "harvest" not in old.schema_versions()
+    old.close()
+    upgraded = Store(tmp_path / "old.db")
+    assert upgraded.schema_versions()["harvest"] == 1
+    assert upgraded.harvest_state("cs") is None
+    upgraded.close()
