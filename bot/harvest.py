@@ -24,7 +24,7 @@ import aiohttp
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.errors import HotPapersError
+from bot.errors import HotPapersError, UpstreamError
 from bot.sources.oai import EARLIEST_DATESTAMP, OaiClient, OaiError, OaiPage
 from bot.store import AsyncStore, HarvestState, IngestCounts, Store
 from bot.taxonomy import Category, archives, canonical_category, categories, is_archive
@@ -55,7 +55,7 @@ def set_spec(code: str) -> str:
         siblings = [archive for archive in archives() if archive.group == group and archive.active]
         return group if len(siblings) == 1 else f"{group}:{canonical}"
     group = _category(canonical).group
-    return f"{group}:{canonical.replace('.', ':')}"  # hep-th (a whole archive) → physics:hep-th
+    return f"{group}:{canonical.replace('.', ':')}"
 
 
 def parse_sets(items: Iterable[str]) -> tuple[str, ...]:
@@ -175,6 +175,9 @@ async def _harvest_set(oai: OaiClient, store: AsyncStore, report: HarvestReport,
                 result.restarted, result.restarted_from = True, restart
                 fetch = _fetch(oai, state)
                 continue
+            except UpstreamError as exc:
+                raise HarvestError(f"harvest of {describe(spec)} stopped: {exc}; every page received is "
+                                   f"stored: run it again later to continue") from None
             after = _after_page(state, page, clock)
             if after.in_progress:
                 fetch = _fetch(oai, after)
@@ -231,12 +234,17 @@ def _after_page(state: HarvestState, page: OaiPage, clock: Clock) -> HarvestStat
 
 
 async def harvest_daily(settings: Settings, store: AsyncStore, clock: Clock,
-                        session: aiohttp.ClientSession | None = None) -> HarvestReport:
+                        session: aiohttp.ClientSession | None = None) -> HarvestReport | None:
     """The bot's daily run: ``[harvest] sets`` (default: the archives of ``[ingest] categories``), each from
-    where it stopped; a set never harvested is brought in whole (a fresh install then finds the classics)."""
+    where it stopped; a set never harvested is brought in whole (a fresh install then finds the classics).
+    None when arXiv stopped it (logged in one line; the next run continues)."""
     sets = settings.harvest.sets or default_sets(settings.ingest.categories)
-    async with OaiClient(settings, session=session) as oai:
-        report = await harvest(oai, store, sets, clock=clock)
+    try:
+        async with OaiClient(settings, session=session) as oai:
+            report = await harvest(oai, store, sets, clock=clock)
+    except HarvestError as exc:
+        log.warning("daily %s", exc)
+        return None
     for result in report.sets:
         log.info("harvested %s: %d records, %d new, %d updated; next from %s", describe(result.set_spec),
                  result.records, result.counts.new, result.counts.updated, result.next_from)

@@ -288,6 +288,22 @@ async def test_other_oai_errors_stop_the_harvest_naming_the_set(upstream: Upstre
     assert await store.run(Store.harvest_state, "physics:moo") is None
 
 
+async def test_arxiv_down_mid_list_stops_with_one_line_and_keeps_what_was_stored(upstream: UpstreamServer,
+                                                                                 store: AsyncStore) -> None:
+    pages = Pages(papers(6), per_page=2)
+    upstream.reply("/oai", pages.bodies[0], content_type="text/xml", query={"metadataPrefix": "arXivRaw"})
+    upstream.reply("/oai", b"<html>Service Unavailable</html>", status=503, content_type="text/html",
+                   query={"resumptionToken": "t1"})
+
+    with pytest.raises(HarvestError) as raised:
+        await run(upstream, store)
+
+    assert str(raised.value) == ("harvest of cs stopped: arXiv is unavailable: HTTP 503 after 3 tries; every "
+                                 "page received is stored: run it again later to continue")
+    state = await store.run(Store.harvest_state, "cs")
+    assert state is not None and state.token == "t1" and await store.run(Store.paper_count) == 2
+
+
 async def test_pages_are_paced_one_interval_apart(upstream: UpstreamServer, store: AsyncStore) -> None:
     Pages(papers(8), per_page=2).script(upstream)
     clock = SteppedClock()
@@ -314,9 +330,13 @@ async def test_the_daily_harvest_brings_in_the_configured_sets_then_continues(up
     first = await harvest_daily(settings, store, ManualClock(NOW))
     second = await harvest_daily(settings, store, ManualClock(NOW))
 
+    assert first is not None and second is not None
     assert [(r.set_spec, r.counts.new) for r in first.sets] == [("stat", 2)]
     assert second.sets[0].counts.skipped == 2
     assert [(q["set"], q.get("from")) for q in oai_requests(upstream)] == [("stat", None), ("stat", "2026-11-26")]
+    upstream.clear()
+    upstream.reply("/oai", oai_error("badArgument", "Try later."), content_type="text/xml")
+    assert await harvest_daily(settings, store, ManualClock(NOW)) is None  # logged; tomorrow continues
 
 
 async def test_a_503_mid_list_is_waited_out_and_no_record_is_lost_or_repeated(upstream: UpstreamServer,
