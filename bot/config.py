@@ -96,6 +96,14 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class HarvestSettings:
+    # The daily OAI-PMH harvest, at `time` in [ingest] timezone ("off": never); sets: default the archives of
+    # [ingest] categories. arXiv's OAI-PMH has the evening's mailing from about 22:30 US Eastern.
+    time: str = "03:00"
+    sets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = DEFAULT_DB
     discord_token: str | None = field(default=None, repr=False)
@@ -104,6 +112,7 @@ class Settings:
     arxiv_api: str = "https://export.arxiv.org/api/query"
     arxiv_feeds: str = "https://rss.arxiv.org/rss"
     arxiv_interval: float = 3.0
+    arxiv_oai: str = "https://oaipmh.arxiv.org/oai"
     hf_api: str = "https://huggingface.co/api"
     hn_api: str = "https://hn.algolia.com/api/v1"
     bluesky_api: str = "https://bsky.social/xrpc"
@@ -122,6 +131,7 @@ class Settings:
     subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    harvest: HarvestSettings = field(default_factory=HarvestSettings)
 
 
 # ---- value parsers: each takes the raw value (TOML or env string) and returns the typed value or raises ValueError
@@ -197,6 +207,16 @@ def _categories(value: Any) -> tuple[str, ...]:
     return resolve_categories([str(item) for item in items])
 
 
+def _harvest_time(value: Any) -> str:
+    return "off" if str(value).strip().lower() == "off" else _hhmm(value)
+
+
+def _harvest_sets(value: Any) -> tuple[str, ...]:
+    from bot.harvest import parse_sets  # imported late: the taxonomy loads a data file
+
+    return parse_sets(value if isinstance(value, list) else str(value).split(","))
+
+
 def _log_level(value: Any) -> str:
     level = str(value).strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -230,6 +250,7 @@ _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "arxiv_api": ("HOTPAPERS_ARXIV_API", _url),
     "arxiv_feeds": ("HOTPAPERS_ARXIV_FEEDS", _url),
     "arxiv_interval": ("HOTPAPERS_ARXIV_INTERVAL", _number(0)),
+    "arxiv_oai": ("HOTPAPERS_ARXIV_OAI", _url),
     "hf_api": ("HOTPAPERS_HF_API", _url),
     "hn_api": ("HOTPAPERS_HN_API", _url),
     "bluesky_api": ("HOTPAPERS_BLUESKY_API", _url),
@@ -243,6 +264,7 @@ _SECRETS = {"discord_token", "bluesky_password", "x_bearer"}
 # TOML keys under [bot] that may set top-level, non-secret settings (e.g. `[bot] db = "..."`).
 _TOML_TOP_LEVEL = {"db": "db_path", "discord_api": "discord_api", "discord_gateway": "discord_gateway",
                    "arxiv_api": "arxiv_api", "arxiv_feeds": "arxiv_feeds", "arxiv_interval": "arxiv_interval",
+                   "arxiv_oai": "arxiv_oai",
                    "hf_api": "hf_api", "hn_api": "hn_api", "bluesky_api": "bluesky_api", "x_api": "x_api",
                    "log_level": "log_level", "bluesky_handle": "bluesky_handle"}
 
@@ -263,6 +285,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, Callable[[Any], Any]]]] = {
     }),
     "discord": (DiscordSettings, {"ready_timeout": _number(0, 600), "requests_per_second": _number(1, 50)}),
     "http": (HttpSettings, {"max_body_mb": _number(1, 4096)}),
+    "harvest": (HarvestSettings, {"time": _harvest_time, "sets": _harvest_sets}),
 }
 
 

@@ -682,8 +682,8 @@ def paper_text(paper: Paper, signals: Mapping[str, SourceSignal], extras: PaperE
     extras = extras or PaperExtras()
     others = [c for c in paper.categories if c != paper.primary_category]
     lines = [f"{tidy(paper.title)}  [{paper.id}v{paper.version}]",
-             textwrap.fill(author_line(tuple(tidy(name) for name in paper.authors), 10**9, markdown=False, unknown="(no authors listed)"),
-                           width),
+             textwrap.fill(author_line(tuple(tidy(name) for name in paper.authors), 10**9, markdown=False,
+                                       unknown="(no authors listed)"), width),
              f"categories: {', '.join([paper.primary_category, *others])}"]
     dates = []
     if paper.published:

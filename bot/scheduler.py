@@ -33,6 +33,7 @@ from bot.clock import Clock, FileClock
 from bot.config import Settings
 from bot.delivery import ChannelDigests, TickReport
 from bot.errors import UpstreamError
+from bot.harvest import harvest_daily
 from bot.ingest import ingest_latest
 from bot.sources.arxiv import ArxivClient
 from bot.store import AsyncStore, Store
@@ -120,6 +121,17 @@ async def ingest_job(runtime_id: str) -> bool:
     return True
 
 
+async def harvest_job(runtime_id: str) -> None:
+    """The daily OAI-PMH harvest (bot.harvest): new and changed papers of the followed archives."""
+    rt = _RUNTIMES.get(runtime_id)
+    if rt is None:
+        return
+    try:
+        await harvest_daily(rt.settings, rt.store, rt.clock, rt.session)
+    except Exception:
+        log.exception("the daily harvest failed; the next run continues where it stopped")
+
+
 async def signals_job(runtime_id: str) -> None:
     """Refresh engagement for the mailings whose refresh is due (most often in the hours after a mailing)."""
     rt = _RUNTIMES.get(runtime_id)
@@ -186,6 +198,10 @@ class Scheduler:
                               replace_existing=True)
         scheduler.add_job(signals_job, IntervalTrigger(minutes=settings.signals.fresh_interval_minutes),
                           args=[self.runtime_id], id="signals", replace_existing=True)
+        if settings.harvest.time != "off":  # after the mailing is on OAI-PMH (~22:30 ET) and the ingests
+            hour, minute = (int(part) for part in settings.harvest.time.split(":"))
+            trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.ingest.timezone)
+            scheduler.add_job(harvest_job, trigger, args=[self.runtime_id], id="harvest", replace_existing=True)
         scheduler.start()
         self._scheduler = scheduler
         self._running = True

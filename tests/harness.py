@@ -173,6 +173,7 @@ def bot_settings(fake: FakeDiscord, db: Path, **env: str) -> Settings:
         "HOTPAPERS_CONFIG": str(_empty_config(db.parent)),
         "HOTPAPERS_ARXIV_API": "http://127.0.0.1:9/api/query",  # nothing listens: no test reaches arXiv
         "HOTPAPERS_ARXIV_FEEDS": "http://127.0.0.1:9/rss",
+        "HOTPAPERS_ARXIV_OAI": "http://127.0.0.1:9/oai",
         "HOTPAPERS_ARXIV_INTERVAL": "0",
     }
     values.update(env)
@@ -279,6 +280,7 @@ class BotProcess:
             **fake.env(clock_file=self.clock_file),
             "HOTPAPERS_ARXIV_API": "http://127.0.0.1:9/api/query",  # nothing listens: no test reaches arXiv
             "HOTPAPERS_ARXIV_FEEDS": "http://127.0.0.1:9/rss",
+            "HOTPAPERS_ARXIV_OAI": "http://127.0.0.1:9/oai",
             "HOTPAPERS_DB": str(db),
             "HOTPAPERS_HOME": str(workdir),
             "HOTPAPERS_CONFIG": str(_empty_config(workdir)),

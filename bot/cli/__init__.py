@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backup", help="a safe copy of the database, also while the bot runs")
     p.add_argument("file", metavar="FILE")
+
+    p = sub.add_parser("harvest", help="bring arXiv's metadata into the store over OAI-PMH (resumable)")
+    p.add_argument("--sets", help="comma-separated archives, categories or OAI sets, or 'all' "
+                                  "(default: the archives of [ingest] categories)")
+    p.add_argument("--from", dest="from_date", metavar="YYYY-MM-DD",
+                   help="records changed on or after this day (default: since the last harvest)")
     return parser
 
 
@@ -91,6 +97,7 @@ def _handlers() -> dict[str, Handler]:
         ("backfill", "bot.cli.backfill"),
         ("doctor", "bot.cli.doctor"),
         ("backup", "bot.cli.backup"),
+        ("harvest", "bot.cli.harvest"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers

@@ -18,24 +18,26 @@ from typing import Concatenate, ParamSpec, TypeVar
 from bot.errors import StoreBusy
 from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, is_locked
 from bot.store.digests import DigestsStore
+from bot.store.harvest import HarvestState, HarvestStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.posts import PostsStore
 from bot.store.signals import SignalsStore
 from bot.store.subscriptions import SubscriptionsStore
 
-__all__ = ["AsyncStore", "IngestCounts", "Store"]
+__all__ = ["AsyncStore", "HarvestState", "IngestCounts", "Store"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, StoreBase):
+class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, HarvestStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
         ("digests", DigestsStore.DIGESTS_MIGRATIONS),  # channel digests and the delivery ledger (DMs too)
         ("subscriptions", SubscriptionsStore.SUBSCRIPTIONS_MIGRATIONS),
         ("posts", PostsStore.POSTS_MIGRATIONS),  # what observed posts said (author, first line, counts, code)
+        ("harvest", HarvestStore.HARVEST_MIGRATIONS),  # OAI-PMH harvest state per set
     )
 
 

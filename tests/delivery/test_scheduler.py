@@ -28,7 +28,7 @@ async def test_jobs_are_module_functions_with_plain_ids_at_the_configured_times(
     )
     async with running_bot(world, settings) as bot:
         jobs = {job.id: job for job in bot.scheduler._scheduler.get_jobs()}
-        assert set(jobs) == {"tick", "ingest-00:30", "ingest-02:00", "signals"}
+        assert set(jobs) == {"tick", "ingest-00:30", "ingest-02:00", "signals", "harvest"}
         for job in jobs.values():
             assert job.func.__module__ == "bot.scheduler" and job.func.__qualname__ == job.func.__name__
             assert job.args == (bot.scheduler.runtime_id,)
@@ -37,6 +37,9 @@ async def test_jobs_are_module_functions_with_plain_ids_at_the_configured_times(
         assert {f.name: str(f) for f in ingest.fields}["hour"] == "0"
         assert {f.name: str(f) for f in ingest.fields}["minute"] == "30"
         assert jobs["signals"].trigger.interval.total_seconds() == 30 * 60
+        harvest = {f.name: str(f) for f in jobs["harvest"].trigger.fields}  # [harvest] time, after the ingests
+        assert (harvest["hour"], harvest["minute"]) == ("3", "0")
+        assert str(jobs["harvest"].trigger.timezone) == "America/New_York"
 
 
 async def test_moving_a_file_clock_ticks_at_once(world: FakeDiscord, seeded: Seed, tmp_path: Path) -> None:

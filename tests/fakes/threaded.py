@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.fakes.upstream import RecordedRequest, UpstreamServer
+from tests.fakes.upstream import Handler, RecordedRequest, UpstreamServer
 
 T = TypeVar("T")
 
@@ -36,6 +36,10 @@ class ThreadedUpstream:
 
     def reply(self, path: str, body: Any = b"", **options: Any) -> None:
         self._call_sync(lambda: self.server.reply(path, body, **options))
+
+    def handle(self, path: str, handler: Handler, **options: Any) -> None:
+        """Answer ``path`` with ``handler(request)``, run on the server's own thread and loop."""
+        self._call_sync(lambda: self.server.handle(path, handler, **options))
 
     @property
     def requests(self) -> list[RecordedRequest]:
