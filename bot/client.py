@@ -37,6 +37,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.follow_pages",
     "cogs.help",
     "cogs.post",
+    "cogs.saved",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
 # A command's store write waits at most this long for another process's write lock, then the user is told

@@ -430,20 +430,27 @@ DISCUSSION_ID = "hp:talk"
 Component = dict[str, Any]
 
 
+SAVE_ID = "hp:save"
+BIBTEX_ID = "hp:bib"
+BUTTON_LABELS = {ABSTRACT_ID: "Abstract", DISCUSSION_ID: "Discussion", SAVE_ID: "Save", BIBTEX_ID: "BibTeX"}
+MENU_PLACEHOLDERS = {ABSTRACT_ID: "Abstract of…", DISCUSSION_ID: "Discussion of…", SAVE_ID: "Save…"}
+
+
 def paper_buttons(paper_id: str) -> tuple[Component, ...]:
-    """One row: "Abstract" and "Discussion" for one paper (``/paper``); the arXiv id is in each custom_id."""
+    """One row: "Abstract", "Discussion", "Save" (to the clicker's reading list) and "BibTeX" for one paper
+    (``/paper``); the arXiv id is in each custom_id."""
     return ({"type": 1, "components": [
-        {"type": 2, "style": 2, "label": "Abstract", "custom_id": f"{ABSTRACT_ID}:{paper_id}"},
-        {"type": 2, "style": 2, "label": "Discussion", "custom_id": f"{DISCUSSION_ID}:{paper_id}"}]},)
+        {"type": 2, "style": 2, "label": label, "custom_id": f"{base}:{paper_id}"}
+        for base, label in BUTTON_LABELS.items()]},)
 
 
 def paper_menus(papers: Sequence[tuple[int, Paper]]) -> tuple[Component, ...]:
-    """Two rows for a message of up to 25 papers: an "Abstract…" menu and a "Discussion…" menu, one option
-    per paper (its number and title), the arXiv id as the value."""
+    """Three rows for a message of up to 25 papers: "Abstract of…", "Discussion of…" and "Save…" menus, one
+    option per paper (its number and title), the arXiv id as the value."""
     if not papers:
         return ()
     rows = []
-    for base, placeholder in ((ABSTRACT_ID, "Abstract of…"), (DISCUSSION_ID, "Discussion of…")):
+    for base, placeholder in MENU_PLACEHOLDERS.items():
         options = [{"label": _trim(f"{number}. {tidy(paper.title)}", 100), "value": paper.id,
                     "description": _trim(f"arXiv:{paper.id}", 100)} for number, paper in papers[:25]]
         rows.append({"type": 1, "components": [

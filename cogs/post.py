@@ -1,7 +1,8 @@
-"""The post's controls: "Abstract" and "Discussion" on every paper of a digest, a DM and ``/paper``.
+"""The post's controls: "Abstract", "Discussion" and "Save" on every paper of a digest, a DM and ``/paper``
+(which also has "BibTeX").
 
-A digest message carries two menus ("Abstract of…", "Discussion of…") listing its papers by arXiv id; ``/paper``
-carries two buttons whose custom_ids hold the arXiv id. Both are :class:`discord.ui.DynamicItem`s registered
+A digest message carries three menus ("Abstract of…", "Discussion of…", "Save…") listing its papers by arXiv id;
+``/paper`` carries buttons whose custom_ids hold the arXiv id. Both are :class:`discord.ui.DynamicItem`s registered
 when this cog loads, so any running bot answers them, however often it restarted since the message was sent.
 The answer is shown only to the person who clicked, read from the store (so it shows while a source is down).
 """
@@ -18,17 +19,23 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
+from bot import bibtex
 from bot.chart import engagement_chart
 from bot.models import Paper, SourceSignal
 from bot.render import (
     ABSTRACT_ID,
+    BIBTEX_ID,
+    BUTTON_LABELS,
     CHART_FILENAME,
     DISCUSSION_ID,
+    SAVE_ID,
     OutgoingMessage,
     abstract_messages,
     discussion_messages,
     paper_buttons,
     paper_embed,
+    safe,
+    tidy,
     view_of,
 )
 from bot.store import Store
@@ -103,23 +110,54 @@ async def _show(interaction: discord.Interaction[Any], paper_id: str, what: str)
     if what == "abstract":
         await _answer(interaction, abstract_messages(paper))
         return
+    if what == "save":
+        await save_for(interaction, paper)
+        return
+    if what == "bibtex":
+        await send_bibtex(interaction, [paper], f"{paper.id.replace('/', '-')}.bib")
+        return
     now = bot.clock.now()
     signals = (await bot.store.run(Store.latest_signals, [paper.id], now)).get(paper.id, {})
     context = await bot.store.run(Store.post_context, [paper.id], now)
     await _answer(interaction, discussion_messages(paper, signals, context.of(paper.id)))
 
 
-WHAT = {ABSTRACT_ID: "abstract", DISCUSSION_ID: "discussion"}
-_WHAT = f"(?P<what>{ABSTRACT_ID}|{DISCUSSION_ID})"
+async def save_for(interaction: discord.Interaction[Any], paper: Paper) -> None:
+    """Put ``paper`` on the clicker's reading list (once) and say so, only to them."""
+    bot: HotPapersBot = interaction.client
+    added = await bot.store.run(Store.save_paper, interaction.user.id, paper.id, bot.clock.now())
+    count = await bot.store.run(Store.saved_count, interaction.user.id)
+    state = "Saved" if added else "Already on your reading list:"
+    await interaction.response.send_message(
+        f"{state} **{safe(tidy(paper.title))[:200]}** ({paper.id}). You have {count} saved "
+        f"paper{'s' if count != 1 else ''}: `/saved list` shows them, `/saved export` gives BibTeX.",
+        ephemeral=True)
+
+
+BIBTEX_INLINE = 1900  # longer entries (a collaboration's thousand authors) come as a .bib attachment
+
+
+async def send_bibtex(interaction: discord.Interaction[Any], papers: Sequence[Paper], filename: str,
+                      note: str = "") -> None:
+    """BibTeX of ``papers``, only to the clicker: a code block when it fits, else a .bib attachment."""
+    text = bibtex.bibliography(papers)
+    if len(text) + len(note) <= BIBTEX_INLINE and len(papers) == 1:
+        await interaction.response.send_message(f"{note}```bibtex\n{text}```", ephemeral=True)
+        return
+    await interaction.response.send_message(
+        note or None, file=discord.File(io.BytesIO(text.encode()), filename=filename), ephemeral=True)
+
+
+WHAT = {ABSTRACT_ID: "abstract", DISCUSSION_ID: "discussion", SAVE_ID: "save", BIBTEX_ID: "bibtex"}
+_WHAT = f"(?P<what>{'|'.join(WHAT)})"
 
 
 class PaperButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=_WHAT + ":" + _ARXIV_ID):
-    """``/paper``'s "Abstract" (every author and the whole abstract) or "Discussion" (every stored post),
-    shown only to the clicker."""
+    """``/paper``'s "Abstract" (every author and the whole abstract), "Discussion" (every stored post), "Save"
+    (to the clicker's reading list) or "BibTeX", answered only to the clicker."""
 
     def __init__(self, what: str, paper_id: str) -> None:
-        label = "Abstract" if what == ABSTRACT_ID else "Discussion"
-        super().__init__(discord.ui.Button(label=label, custom_id=f"{what}:{paper_id}"))
+        super().__init__(discord.ui.Button(label=BUTTON_LABELS[what], custom_id=f"{what}:{paper_id}"))
         self.what = what
         self.paper_id = paper_id
 
@@ -133,7 +171,8 @@ class PaperButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], te
 
 
 class PaperMenu(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]], template=_WHAT + "-menu"):
-    """A digest's "Abstract of…" or "Discussion of…" menu: the picked paper's, shown only to the clicker."""
+    """A digest's "Abstract of…", "Discussion of…" or "Save…" menu, for the picked paper, answered only to the
+    clicker."""
 
     def __init__(self, what: str) -> None:
         super().__init__(discord.ui.Select(custom_id=f"{what}-menu", options=[discord.SelectOption(label="-")]))
@@ -153,7 +192,7 @@ CONTROLS = (PaperButton, PaperMenu)
 
 
 class Post(commands.Cog):
-    """Answers the post's Abstract and Discussion controls (no commands of its own)."""
+    """Answers the post's Abstract, Discussion, Save and BibTeX controls (no commands of its own)."""
 
     def __init__(self, bot: HotPapersBot) -> None:
         self.bot = bot

@@ -94,7 +94,7 @@ def test_adversarial_digest_of_ten_fits_one_message_and_pings_no_one() -> None:
     shown = int(re.search(r"\+(\d+) more", first)[1])  # type: ignore[index]
     assert shown == 600 - len(first.splitlines()[0].split(", ")) + 1
     menus = messages[0].components
-    assert [row["components"][0]["custom_id"] for row in menus] == ["hp:abs-menu", "hp:talk-menu"]
+    assert [row["components"][0]["custom_id"] for row in menus] == ["hp:abs-menu", "hp:talk-menu", "hp:save-menu"]
     assert [o["value"] for o in menus[0]["components"][0]["options"]] == [p.id for p in papers]
 
 
@@ -161,7 +161,7 @@ def test_a_dm_always_shows_the_followed_author_in_bold() -> None:
     assert authors_line.startswith("Person0 Family0, ") and ", …, **Sergey Levine**, +" in authors_line
     assert authors_line.endswith(f"+{601 - authors_line.count('Person') - 1} more")
     assert message.embeds[0].author.name == "engagement as of 2026-11-25 09:00 UTC"
-    assert [row["components"][0]["custom_id"] for row in message.components] == ["hp:abs-menu", "hp:talk-menu"]
+    assert [row["components"][0]["custom_id"] for row in message.components] == ["hp:abs-menu", "hp:talk-menu", "hp:save-menu"]
 
 
 def test_code_from_a_source_or_from_a_github_link() -> None:

@@ -21,16 +21,18 @@ from bot.store.digests import DigestsStore
 from bot.store.harvest import HarvestState, HarvestStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.posts import PostsStore
+from bot.store.saved import SavedPaper, SavedStore
 from bot.store.signals import SignalsStore
 from bot.store.subscriptions import SubscriptionsStore
 
-__all__ = ["AsyncStore", "HarvestState", "IngestCounts", "Store"]
+__all__ = ["AsyncStore", "HarvestState", "IngestCounts", "SavedPaper", "Store"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, HarvestStore, StoreBase):
+class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, HarvestStore, SavedStore,
+            StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
@@ -38,6 +40,7 @@ class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsSto
         ("subscriptions", SubscriptionsStore.SUBSCRIPTIONS_MIGRATIONS),
         ("posts", PostsStore.POSTS_MIGRATIONS),  # what observed posts said (author, first line, counts, code)
         ("harvest", HarvestStore.HARVEST_MIGRATIONS),  # OAI-PMH harvest state per set
+        ("saved", SavedStore.SAVED_MIGRATIONS),  # each person's reading list
     )
 
 

@@ -237,7 +237,8 @@ async def test_the_seed_day_on_discord(world: FakeDiscord, tmp_path: Path, seed_
             assert_valid_png(world.attachment_bytes[attachment["id"]])
             assert "engagement as of 2021-07-15 09:00 UTC" in answer.embeds[0]["description"]
             buttons = {c["custom_id"]: c["label"] for row in answer.components for c in row["components"]}
-            assert buttons == {f"hp:abs:{CODE_PAPER}": "Abstract", f"hp:talk:{CODE_PAPER}": "Discussion"}
+            assert buttons == {f"hp:abs:{CODE_PAPER}": "Abstract", f"hp:talk:{CODE_PAPER}": "Discussion",
+                               f"hp:save:{CODE_PAPER}": "Save", f"hp:bib:{CODE_PAPER}": "BibTeX"}
             click = await world.click(answer, f"hp:abs:{CODE_PAPER}", user=w.admin)
             shown = await reply(world, click)
             assert shown.ephemeral
