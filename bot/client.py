@@ -38,6 +38,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.post",
     "cogs.saved",
+    "cogs.feeds",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
 # A command's store write waits at most this long for another process's write lock, then the user is told

@@ -104,6 +104,14 @@ class HarvestSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    # The feeds and pages server in the bot process: off unless `port` is set; base_url makes absolute links.
+    port: int | None = None
+    host: str = "127.0.0.1"
+    base_url: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     db_path: Path = DEFAULT_DB
     discord_token: str | None = field(default=None, repr=False)
@@ -132,6 +140,7 @@ class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 # ---- value parsers: each takes the raw value (TOML or env string) and returns the typed value or raises ValueError
@@ -286,6 +295,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, Callable[[Any], Any]]]] = {
     "discord": (DiscordSettings, {"ready_timeout": _number(0, 600), "requests_per_second": _number(1, 50)}),
     "http": (HttpSettings, {"max_body_mb": _number(1, 4096)}),
     "harvest": (HarvestSettings, {"time": _harvest_time, "sets": _harvest_sets}),
+    "web": (WebSettings, {"port": _integer(1, 65535), "host": _text, "base_url": _url}),
 }
 
 

@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                                   "(default: the archives of [ingest] categories)")
     p.add_argument("--from", dest="from_date", metavar="YYYY-MM-DD",
                    help="records changed on or after this day (default: since the last harvest)")
+
+    p = sub.add_parser("site", help="write the feeds and pages as static files")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--mailings", type=int, default=30, help="how many recent mailings (default 30)")
+    p.add_argument("--base-url", help="absolute address the site is served at (default: [web] base_url)")
     return parser
 
 
@@ -98,6 +103,7 @@ def _handlers() -> dict[str, Handler]:
         ("doctor", "bot.cli.doctor"),
         ("backup", "bot.cli.backup"),
         ("harvest", "bot.cli.harvest"),
+        ("site", "bot.cli.site"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers

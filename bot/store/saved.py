@@ -58,8 +58,8 @@ class SavedStore:
     def saved_papers(self, user_id: int, *, offset: int = 0, limit: int | None = None) -> list[SavedPaper]:
         """The user's saved papers, the most recently saved first (ties by id)."""
         rows = self.db.conn.execute(
-            "SELECT s.saved_at, p.* FROM saved_papers s"
-            f" JOIN ({_SELECT_PAPER}) p ON p.id = s.paper_id WHERE s.user_id = ?"  # noqa: S608
+            "SELECT s.saved_at, p.* FROM saved_papers s"  # noqa: S608
+            f" JOIN ({_SELECT_PAPER}) p ON p.id = s.paper_id WHERE s.user_id = ?"
             " ORDER BY s.saved_at DESC, s.paper_id LIMIT ? OFFSET ?",
             [user_id, -1 if limit is None else limit, offset]).fetchall()
         return [SavedPaper(_paper(row[1:]), _moment(row[0])) for row in rows]
