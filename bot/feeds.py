@@ -9,6 +9,7 @@ outside (titles, names, abstracts) is put in as text and escaped by the XML or J
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from bot.text import strip_invisible
 
 ATOM = "http://www.w3.org/2005/Atom"
 GENERATOR = "Hot Papers"
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # characters XML 1.0 forbids
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +50,7 @@ class Feed:
 
 def clean(text: str) -> str:
     """Outside text made readable and safe to put in XML: TeX made readable, controls XML forbids removed."""
-    text = tidy(strip_invisible(text))
-    return "".join(c for c in text if c in "\t\n\r" or (ord(c) >= 0x20 and not 0xD800 <= ord(c) <= 0xDFFF
-                                                        and c not in "\ufffe\uffff"))
+    return _NOT_XML.sub("", tidy(strip_invisible(text)))
 
 
 def item_id(feed: Feed, item: FeedItem) -> str:

@@ -16,6 +16,7 @@ Pages and feeds rank with the one ranking ``hotpapers top`` uses (:func:`bot.cli
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -23,7 +24,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,10 @@ FEED_PAPERS = 10  # the top papers of each
 PAGE_PAPERS = 100  # a page shows at most this many
 INDEX_MAILINGS = 30
 SECRET_KEY = "web_feed_secret"
-CACHE_SECONDS = 60.0  # counts change a few times an hour: an answer is reused for a minute
+# Counts change a few times an hour: an answer is fresh for a minute; after that the next reader still gets it
+# at once while a fresh one is ranked in the background (only an address's first reader waits for the store).
+CACHE_SECONDS = 60.0
+MAX_CACHED = 2000
 
 _FEED = re.compile(r"/feeds/(?P<name>[A-Za-z0-9.\-]{1,40})\.(?P<ext>rss|atom|json)")
 _GUILD_FEED = re.compile(r"/feeds/guild/(?P<id>\d{1,20})\.(?P<ext>rss|atom|json)")
@@ -88,11 +92,25 @@ class Publisher:
     def __init__(self, settings: Settings, base_url: str) -> None:
         self.settings = settings
         self.base = base_url.rstrip("/")
+        self._days: dict[date, tuple[datetime, list[RankedPaper]]] = {}
 
     # ---- the data
 
     def _ranked(self, store: Store, mailing: date, category: str | None, now: datetime) -> list[RankedPaper]:
-        return ranked_mailing(store, self.settings, mailing, category, now).papers
+        """The mailing's ranking (in ``category``, numbered within it). A mailing is ranked once a minute
+        (``now`` tells) and every category's view is taken from it: the same order ``ranked_mailing`` gives
+        for the category, since dropping papers from a ranking keeps the others' order."""
+        cached = self._days.get(mailing)
+        if cached is None or abs((now - cached[0]).total_seconds()) >= CACHE_SECONDS:
+            cached = (now, ranked_mailing(store, self.settings, mailing, None, now).papers)
+            if len(self._days) >= 64:
+                self._days.clear()
+            self._days[mailing] = cached
+        if category is None:
+            return cached[1]
+        wanted = [category]
+        return [replace(r, rank=number) for number, r in enumerate(
+            (r for r in cached[1] if taxonomy.matches(r.paper.categories, wanted)), start=1)]
 
     def recent_mailings(self, store: Store, count: int, category: str | None = None) -> list[date]:
         latest = store.latest_mailing([category] if category else None)
@@ -189,7 +207,7 @@ class Publisher:
 
 
 class WebServer:
-    """The feeds and pages over HTTP, in the bot's process; answers are cached for :data:`CACHE_SECONDS`."""
+    """The feeds and pages over HTTP, in the bot's process; answers are cached (see :data:`CACHE_SECONDS`)."""
 
     def __init__(self, settings: Settings, store: AsyncStore, clock: Clock,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -198,25 +216,43 @@ class WebServer:
         self.publisher = Publisher(settings, web_settings.base_url or f"http://{self.host}:{self.port}")
         self.store, self.clock, self.monotonic = store, clock, monotonic
         self._cache: dict[tuple[str, str], tuple[float, Answer]] = {}
+        self._refreshing: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task[Answer]] = set()
         self._runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
-        path, key = request.path, request.query.get("key", "")
-        cached = self._cache.get((path, key))
-        if cached is not None and self.monotonic() - cached[0] < CACHE_SECONDS:
-            answer = cached[1]
+        cache_key = (request.path, request.query.get("key", ""))
+        cached = self._cache.get(cache_key)
+        if cached is None:
+            answer = await self._compute(cache_key)
         else:
-            try:
-                answer = await self.store.run(_answer, self.publisher, path, key, self.clock.now())
-            except HotPapersError as exc:
-                answer = Answer(503, "text/plain; charset=utf-8", f"{exc}\n".encode())
-            if answer.status == 200:
-                if len(self._cache) > 2000:
-                    self._cache.clear()
-                self._cache[(path, key)] = (self.monotonic(), answer)
+            answer = cached[1]
+            if self.monotonic() - cached[0] >= CACHE_SECONDS and cache_key not in self._refreshing:
+                # Stale: answer at once with what we have, and rank afresh in the background.
+                self._refreshing.add(cache_key)
+                task = asyncio.create_task(self._compute(cache_key))
+                self._tasks.add(task)
+                task.add_done_callback(lambda done: self._done(done, cache_key))
         return web.Response(status=answer.status, body=answer.body, headers={
             "Content-Type": answer.content_type, "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https:"})
+
+    def _done(self, task: asyncio.Task[Answer], cache_key: tuple[str, str]) -> None:
+        self._tasks.discard(task)
+        self._refreshing.discard(cache_key)
+
+    async def _compute(self, cache_key: tuple[str, str]) -> Answer:
+        """Answer from the store, and keep a successful answer for the next readers."""
+        path, key = cache_key
+        try:
+            answer = await self.store.run(serve, self.publisher, path, key, self.clock.now())
+        except HotPapersError as exc:
+            return Answer(503, "text/plain; charset=utf-8", f"{exc}\n".encode())
+        if answer.status == 200:
+            if len(self._cache) >= MAX_CACHED:
+                self._cache.clear()
+            self._cache[cache_key] = (self.monotonic(), answer)
+        return answer
 
     async def start(self) -> None:
         app = web.Application()
@@ -227,10 +263,13 @@ class WebServer:
         log.info("feeds and pages at %s/", self.publisher.base)
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
 
-def _answer(store: Store, publisher: Publisher, path: str, key: str, now: datetime) -> Answer:
+def serve(store: Store, publisher: Publisher, path: str, key: str, now: datetime) -> Answer:
+    """``publisher``'s answer to ``path``, for :meth:`AsyncStore.run` (which passes the store first)."""
     return publisher.answer(store, path, key, now)

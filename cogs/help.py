@@ -34,11 +34,14 @@ it; get today's DM now; delete everything stored about you.
 After each mailing you get one DM with the papers matching your follows, hottest first (at most {cap}), \
 each saying why it matched. No match, no DM.
 
+**Your reading list** (only you see it)
+• **Save** under any paper; `/saved list` · `remove` · `export` (a BibTeX file).
+
 **Channel digests** (Manage Server)
 • `/digest setup channel time timezone categories size` (optional `thread`, `min_score`, `mention_role`) — \
 post each mailing's top papers in a channel, at that local time, once the mailing is old enough; \
 `/digest show` lists them; `preview` shows the next one to you only; `now` posts it at once; `pause` · \
-`resume` · `remove` (each takes an optional `channel`, default: this one).
+`resume` · `remove` (each takes an optional `channel`, default: this one). `/feeds`: its RSS/Atom/JSON feeds.
 
 `/help` shows this message.
 """

@@ -161,7 +161,8 @@ def test_a_dm_always_shows_the_followed_author_in_bold() -> None:
     assert authors_line.startswith("Person0 Family0, ") and ", …, **Sergey Levine**, +" in authors_line
     assert authors_line.endswith(f"+{601 - authors_line.count('Person') - 1} more")
     assert message.embeds[0].author.name == "engagement as of 2026-11-25 09:00 UTC"
-    assert [row["components"][0]["custom_id"] for row in message.components] == ["hp:abs-menu", "hp:talk-menu", "hp:save-menu"]
+    assert [row["components"][0]["custom_id"] for row in message.components] == [
+        "hp:abs-menu", "hp:talk-menu", "hp:save-menu"]
 
 
 def test_code_from_a_source_or_from_a_github_link() -> None:

@@ -151,7 +151,8 @@ async def test_help_lists_every_command_in_one_ephemeral_message(fake_discord: F
         text = await say(fake_discord, "help")
         assert len(text) <= 2000
         registered = {command.name: command.payload for command in fake_discord.global_commands.values()}
-        assert set(registered) == {"paper", "top", "digest", "subscribe", "unsubscribe", "subscriptions", "help"}
+        assert set(registered) == {"paper", "top", "digest", "subscribe", "unsubscribe", "subscriptions", "help",
+                                   "saved", "feeds"}
         for name, payload in registered.items():
             assert f"/{name}" in text
             for option in payload.get("options") or []:

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -242,3 +242,56 @@ def test_hotpapers_site_writes_the_same_pages_and_feeds(store_with_hostile: Seed
     assert not (out / "feeds" / "guild").exists()
     assert cli_main(["site", str(out / "index.html")]) == 1
     assert "is not a directory" in capsys.readouterr().err
+
+
+async def test_counts_that_changed_reach_readers_within_a_minute_without_making_them_wait(
+        seeded: Seed, tmp_path: Path) -> None:
+    from bot.clock import ManualClock
+    from bot.config import load_settings
+    from bot.sources.observations import Observation
+    from bot.store import AsyncStore, Store
+    from bot.web import WebServer
+    from tests.harness import OBSERVED
+    from tests.polling import eventually
+
+    port = free_port()
+    (tmp_path / "hotpapers-test.toml").write_text("")
+    settings = load_settings({"HOTPAPERS_DB": str(seeded.db), "HOTPAPERS_WEB_PORT": str(port),
+                              "HOTPAPERS_CONFIG": str(tmp_path / "hotpapers-test.toml")}, dotenv=None)
+    store = AsyncStore(seeded.db)
+    await store.open()
+    seconds = [0.0]
+    clock = ManualClock(OBSERVED + timedelta(hours=1))
+    server = WebServer(settings, store, clock, monotonic=lambda: seconds[0])
+    await server.start()
+    url = f"http://127.0.0.1:{port}/feeds/cs.LG.rss"
+
+    async def first_link() -> str:
+        async with aiohttp.ClientSession() as session:
+            _, _, body = await fetch(session, url)
+        return check_rss(body)[0].findtext("link").rsplit("/", 1)[1]
+
+    try:
+        assert await first_link() == seeded.paper_ids[0]
+        last = seeded.paper_ids[11]
+        writer = Store(seeded.db)
+        try:  # the last paper shoots up
+            writer.record_observations([Observation("hn", "hn-late", (last,), {"points": 5000},
+                                                    "https://news.ycombinator.com/item?id=99",
+                                                    OBSERVED + timedelta(minutes=30))])
+        finally:
+            writer.close()
+        assert await first_link() == seeded.paper_ids[0]  # within the minute: the kept answer
+        seconds[0] = 61.0
+        clock.advance(timedelta(seconds=61))
+        assert await first_link() == seeded.paper_ids[0]  # stale: answered at once, refreshed behind it
+        await eventually(lambda: _first_is(server, last), 5.0, "the refreshed ranking")
+        assert await first_link() == last
+    finally:
+        await server.stop()
+        await store.close()
+
+
+async def _first_is(server: Any, paper_id: str) -> bool:
+    cached = server._cache.get(("/feeds/cs.LG.rss", ""))
+    return cached is not None and f"/abs/{paper_id}<".encode() in cached[1].body
