@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -54,6 +54,10 @@ SECRET_KEY = "web_feed_secret"
 # at once while a fresh one is ranked in the background (only an address's first reader waits for the store).
 CACHE_SECONDS = 60.0
 MAX_CACHED = 2000
+# The recent mailings' rankings are kept warm by a background task, re-ranked every WARM_SECONDS (about 30 ms of
+# the store's thread per mailing); any other mailing's ranking is reused for RANKING_SECONDS.
+WARM_SECONDS = 50.0
+RANKING_SECONDS = 60.0
 
 _FEED = re.compile(r"/feeds/(?P<name>[A-Za-z0-9.\-]{1,40})\.(?P<ext>rss|atom|json)")
 _GUILD_FEED = re.compile(r"/feeds/guild/(?P<id>\d{1,20})\.(?P<ext>rss|atom|json)")
@@ -101,7 +105,7 @@ class Publisher:
         (``now`` tells) and every category's view is taken from it: the same order ``ranked_mailing`` gives
         for the category, since dropping papers from a ranking keeps the others' order."""
         cached = self._days.get(mailing)
-        if cached is None or abs((now - cached[0]).total_seconds()) >= CACHE_SECONDS:
+        if cached is None or abs((now - cached[0]).total_seconds()) >= RANKING_SECONDS:
             cached = (now, ranked_mailing(store, self.settings, mailing, None, now).papers)
             if len(self._days) >= 64:
                 self._days.clear()
@@ -111,6 +115,14 @@ class Publisher:
         wanted = [category]
         return [replace(r, rank=number) for number, r in enumerate(
             (r for r in cached[1] if taxonomy.matches(r.paper.categories, wanted)), start=1)]
+
+    def warm(self, store: Store, now: datetime) -> int:
+        """Rank the mailings the feeds show afresh (so a reader never waits for them); returns how many."""
+        days = self.recent_mailings(store, FEED_MAILINGS)
+        for day in days:
+            self._days.pop(day, None)
+            self._ranked(store, day, None, now)
+        return len(days)
 
     def recent_mailings(self, store: Store, count: int, category: str | None = None) -> list[date]:
         latest = store.latest_mailing([category] if category else None)
@@ -217,7 +229,7 @@ class WebServer:
         self.store, self.clock, self.monotonic = store, clock, monotonic
         self._cache: dict[tuple[str, str], tuple[float, Answer]] = {}
         self._refreshing: set[tuple[str, str]] = set()
-        self._tasks: set[asyncio.Task[Answer]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -237,7 +249,7 @@ class WebServer:
             "Content-Type": answer.content_type, "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https:"})
 
-    def _done(self, task: asyncio.Task[Answer], cache_key: tuple[str, str]) -> None:
+    def _done(self, task: asyncio.Task[Any], cache_key: tuple[str, str]) -> None:
         self._tasks.discard(task)
         self._refreshing.discard(cache_key)
 
@@ -260,14 +272,30 @@ class WebServer:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
+        self._tasks.add(asyncio.create_task(self._keep_warm()))
         log.info("feeds and pages at %s/", self.publisher.base)
 
+    async def _keep_warm(self) -> None:
+        while True:
+            try:
+                await self.store.run(warm_rankings, self.publisher, self.clock.now())
+            except Exception:  # never let a bad row stop the server; the next round tries again
+                log.warning("could not rank the recent mailings for the feeds", exc_info=True)
+            await asyncio.sleep(WARM_SECONDS)
+
     async def stop(self) -> None:
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+def warm_rankings(store: Store, publisher: Publisher, now: datetime) -> int:
+    """:meth:`Publisher.warm`, for :meth:`AsyncStore.run` (which passes the store first)."""
+    return publisher.warm(store, now)
 
 
 def serve(store: Store, publisher: Publisher, path: str, key: str, now: datetime) -> Answer:
