@@ -108,3 +108,4 @@ async def test_an_empty_list_says_how_to_save(world: FakeDiscord, seeded: Seed) 
         assert ephemeral and "Save" in embeds[0]["description"]
         text, ephemeral, _ = await slash_reply(world, "saved export", {}, user=world.world.member)
         assert ephemeral and "empty" in text
+

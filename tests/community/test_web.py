@@ -22,9 +22,25 @@ import pytest
 from lxml import etree, html
 
 from bot.cli import main as cli_main
+from bot.clock import ManualClock
+from bot.config import load_settings
+from bot.sources.observations import Observation
+from bot.store import AsyncStore, Store
+from bot.web import WebServer
 from tests.community.tools import require
 from tests.fakes.discord import FakeDiscord
-from tests.harness import MAILING, PREVIOUS, Seed, bot_settings, make_paper, running_bot, seed_store, slash_reply
+from tests.harness import (
+    MAILING,
+    OBSERVED,
+    PREVIOUS,
+    Seed,
+    bot_settings,
+    make_paper,
+    running_bot,
+    seed_store,
+    slash_reply,
+)
+from tests.polling import eventually
 
 HOSTILE = '<script>alert("x")</script> @everyone & <b>bold</b>'
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "jsonfeed-1.1.json").read_text())
@@ -246,14 +262,6 @@ def test_hotpapers_site_writes_the_same_pages_and_feeds(store_with_hostile: Seed
 
 async def test_counts_that_changed_reach_readers_within_a_minute_without_making_them_wait(
         seeded: Seed, tmp_path: Path) -> None:
-    from bot.clock import ManualClock
-    from bot.config import load_settings
-    from bot.sources.observations import Observation
-    from bot.store import AsyncStore, Store
-    from bot.web import WebServer
-    from tests.harness import OBSERVED
-    from tests.polling import eventually
-
     port = free_port()
     (tmp_path / "hotpapers-test.toml").write_text("")
     settings = load_settings({"HOTPAPERS_DB": str(seeded.db), "HOTPAPERS_WEB_PORT": str(port),
@@ -285,13 +293,17 @@ async def test_counts_that_changed_reach_readers_within_a_minute_without_making_
         seconds[0] = 61.0
         clock.advance(timedelta(seconds=61))
         assert await first_link() == seeded.paper_ids[0]  # stale: answered at once, refreshed behind it
-        await eventually(lambda: _first_is(server, last), 5.0, "the refreshed ranking")
-        assert await first_link() == last
+        await eventually(lambda: _is(first_link(), last), 5.0, "the refreshed ranking")
     finally:
         await server.stop()
         await store.close()
 
 
-async def _first_is(server: Any, paper_id: str) -> bool:
-    cached = server._cache.get(("/feeds/cs.LG.rss", ""))
-    return cached is not None and f"/abs/{paper_id}<".encode() in cached[1].body
+async def _is(value: Any, expected: str) -> bool:
+    return bool(await value == expected)
+
+
+async def test_feeds_says_they_are_off_without_a_web_port(world: FakeDiscord, seeded: Seed) -> None:
+    async with running_bot(world, bot_settings(world, seeded.db), ManualClock(OBSERVED)):
+        text, ephemeral, _ = await slash_reply(world, "feeds", {}, user=world.world.admin)
+        assert ephemeral and "Feeds are off" in text and "[web] port" in text
