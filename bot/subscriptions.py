@@ -379,9 +379,23 @@ def last_slot(schedule: Schedule, now: datetime) -> datetime:
     return digest.slot_on(day, schedule.time, zone)
 
 
+def next_dm_slot(schedule: Schedule, now: datetime) -> datetime:
+    """The first scheduled instant strictly after ``now`` (UTC); weekly slots fall on Mondays, local time."""
+    if schedule.frequency == "daily":
+        return digest.next_slot(schedule.time, schedule.timezone, now)
+    zone = ZoneInfo(schedule.timezone)
+    day = now.astimezone(zone).date() - timedelta(days=1)
+    while True:
+        if day.weekday() == WEEKLY_WEEKDAY:
+            slot = digest.slot_on(day, schedule.time, zone)
+            if slot > now:
+                return slot
+        day += timedelta(days=1)
+
+
 @dataclass(frozen=True, slots=True)
 class Subscriber:
-    """What the delivery needs about one user."""
+    """Everything stored about one user: what ``/subscriptions list`` shows and what their DM needs."""
 
     user_id: int
     schedule: Schedule
@@ -390,6 +404,8 @@ class Subscriber:
     dm_channel_id: int | None = None
     paused: bool = False
     last_mailing: date | None = None  # the newest mailing a DM was sent (or planned) for
+    paused_reason: str | None = None
+    notice: str | None = None  # to tell the user the next time they use a command
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +444,7 @@ def due_dm(subscriber: Subscriber, mailings: Sequence[date], now: datetime, *, m
 
 
 @dataclass(frozen=True, slots=True)
-class DmDigest:
+class DmPlan:
     """The one DM a user gets for a set of mailings: matching papers hottest first, capped."""
 
     user_id: int
@@ -439,9 +455,9 @@ class DmDigest:
 
 
 def plan_dm(user_id: int, mailings: Sequence[date], follows: Sequence[Follow], index: MailingIndex,
-            cap: int) -> DmDigest | None:
+            cap: int) -> DmPlan | None:
     """The DM for one user from an index of the mailings' ranked papers; None when nothing matches."""
     matched = index.matches(follows)
     if not matched:
         return None
-    return DmDigest(user_id, tuple(mailings), tuple(matched[:cap]), len(matched), tuple(follows))
+    return DmPlan(user_id, tuple(mailings), tuple(matched[:cap]), len(matched), tuple(follows))

@@ -25,15 +25,14 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             raise HotPapersError(f"no mailing of {', '.join(categories)} in the store yet; run"
                                  " 'hotpapers ingest' first")
         mailing = wanted or latest
-        papers = store.mailing_papers(mailing, list(categories))
-        if not papers:
+        day = ranking.rank_mailing(store, mailing, list(categories), settings.ranking.weights,
+                                   clock_from_env().now())
+        if not day.papers and not day.unranked:
             raise HotPapersError(f"no {', '.join(categories)} papers in a {mailing} mailing (weekends and"
                                  f" holidays have none); the latest mailing is {latest}")
-        signals = store.latest_signals([p.id for p in papers], clock_from_env().now())
     finally:
         store.close()
-    ranked = ranking.rank(papers, signals, settings.ranking.weights, 0.0)
-    digest = build_digest(mailing, ranked, categories=categories, size=settings.digest.default_size,
+    digest = build_digest(mailing, day.papers, categories=categories, size=settings.digest.default_size,
                           min_score=settings.ranking.min_score)
     print(digest_text(digest), end="")
     return 0

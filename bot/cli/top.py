@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.mailing import parse_mailing_date as parse_day
 from bot.models import Paper, RankedPaper
-from bot.ranking import DayRanking, display_score, rank_day
+from bot.ranking import DayRanking, display_score, rank_mailing
 from bot.store import Store
 from bot.taxonomy import canonical_category
 
@@ -46,9 +46,8 @@ def resolve_mailing(store: Store, wanted: date | None, categories: Sequence[str]
 def ranked_mailing(store: Store, settings: Settings, mailing: date, category: str | None,
                    now: datetime | None = None) -> DayRanking:
     """The ranking of ``mailing`` (in ``category``, cross-lists included) as of ``now`` (default: now)."""
-    papers = store.mailing_papers(mailing, [category] if category else None)
-    signals = store.latest_signals([paper.id for paper in papers], now or clock_from_env().now())
-    return rank_day(papers, signals, settings.ranking.weights, settings.ranking.min_score)
+    return rank_mailing(store, mailing, [category] if category else None, settings.ranking.weights,
+                        now or clock_from_env().now(), settings.ranking.min_score)
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.delivery import Outcome, Pacer, Target, make_nonce
+from bot.delivery import Outcome, Pace, Target, make_nonce
 from bot.digest import build_digest
 from bot.ranking import rank
 from bot.render import OutgoingMessage, digest_messages
@@ -32,7 +32,7 @@ def _messages(n: int, period: str = "2026-11-25") -> list[OutgoingMessage]:
 
 
 async def test_pacer_never_exceeds_its_rate_in_any_one_second_window() -> None:
-    pacer = Pacer(40)
+    pacer = Pace(40)
     loop = asyncio.get_running_loop()
     stamps: list[float] = []
 
@@ -266,7 +266,7 @@ async def test_a_thread_digest_interrupted_after_its_thread_resumes_in_the_same_
 async def test_a_send_that_hangs_is_abandoned_retried_and_posted_once(world: FakeDiscord, seeded: Seed) -> None:
     channel = world.world.papers
     async with running_bot(world, bot_settings(world, seeded.db)) as bot:
-        bot.deliverer.send_timeout = 0.3
+        bot.deliverer.rest.timeout = 0.3
         world.inject_delay("POST /channels/{channel_id}/messages", 1.0, count=1)  # Discord hangs, then answers
         outcome = await bot.deliverer.deliver(Target.channel(channel.id, "2026-11-25"), _messages(2))
         assert outcome.status == "sent" and outcome.sent == 2

@@ -1,0 +1,171 @@
+"""Channel digests as an audience of the digest service: what each due channel gets (``bot.digest`` decides
+when), the digest itself, and what a refusal means for the channel (missing access → counted, shown by
+``/digest show``, stopped after ``max_failures``; unknown channel → disabled)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot import digest as rules
+from bot.clock import Clock
+from bot.config import Settings
+from bot.delivery.sender import Deliverer, Outcome, Target
+from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look
+from bot.digest import Digest
+from bot.ranking import DayRanking, rank_mailing
+from bot.render import OutgoingMessage, digest_messages, thread_name
+from bot.store import AsyncStore, Store
+from bot.store.digests import ChannelDigest, DeliveryRecord, TargetKind
+
+log = logging.getLogger(__name__)
+
+PERMISSION_HELP = ("give the bot View Channel, Send Messages and Embed Links there (and Create Public"
+                   " Threads and Send Messages in Threads for a thread digest), then run /digest resume")
+RETRY_REFUSED = timedelta(minutes=10)  # a channel that refused (permissions) is tried again after this
+
+
+@dataclass(frozen=True, slots=True)
+class NextDigest:
+    """What a channel's next run would post: the mailing and the digest (None when there is no mailing), and
+    the ledger entry when that mailing was already posted (or skipped) there."""
+
+    mailing: date | None
+    digest: Digest | None
+    record: DeliveryRecord | None
+
+
+def digest_plan(cfg: ChannelDigest, digest: Digest) -> list[OutgoingMessage]:
+    """The messages of a channel's digest (its first one names the thread, for a thread digest)."""
+    messages = digest_messages(digest, thread=cfg.thread, mention_role=cfg.mention_role)
+    if cfg.thread and len(messages) > 1:
+        first = messages[0]
+        messages[0] = OutgoingMessage(first.content, first.embeds, first.marker, first.in_thread,
+                                      first.mention_role, {"thread_name": thread_name(digest)})
+    return messages
+
+
+class ChannelAudience:
+    """Server channels with a digest."""
+
+    kind: TargetKind = "channel"
+
+    def __init__(self, store: AsyncStore, deliverer: Deliverer, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.deliverer = deliverer
+        self.clock = clock
+        self.settings = settings
+
+    def key(self, item: ChannelDigest) -> int:
+        return item.channel_id
+
+    async def due(self, now: datetime) -> Sequence[ChannelDigest]:
+        return await self.store.run(Store.due_channel_digests, now)
+
+    def min_score(self, cfg: ChannelDigest) -> float:
+        return cfg.min_score if cfg.min_score is not None else self.settings.ranking.min_score
+
+    async def ranking(self, mailing: date, cache: dict[Any, Any] | None = None) -> DayRanking:
+        """The mailing ranked as of now; with ``cache`` (one tick), once however many channels ask at once."""
+        def run() -> asyncio.Future[DayRanking]:
+            return asyncio.ensure_future(self.store.run(
+                rank_mailing, mailing, None, self.settings.ranking.weights, self.clock.now()))
+        if cache is None:
+            return await run()
+        key = ("rank", mailing)
+        if key not in cache:
+            cache[key] = run()
+        day: DayRanking = await asyncio.shield(cache[key])
+        return day
+
+    async def build(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None) -> Digest:
+        """The channel's digest of ``mailing``: the mailing ranked by engagement as of now, then filtered."""
+        day = await self.ranking(mailing, cache)
+        return rules.build_digest(mailing, day.papers, categories=cfg.categories, size=cfg.size,
+                                  min_score=self.min_score(cfg))
+
+    async def decide(self, cfg: ChannelDigest, now: datetime, cache: dict[Any, Any]) -> Decision:
+        digest_settings = self.settings.digest
+        if cfg.paused or cfg.disabled_reason or cfg.failures >= digest_settings.max_failures:
+            return Off()
+        following = rules.next_slot(cfg.time, cfg.timezone, now)
+        unfinished = await self.store.run(Store.unfinished_delivery, "channel", cfg.channel_id)
+        if unfinished is not None:
+            return Send(Target.channel(cfg.channel_id, unfinished.period, cfg.guild_id), None,
+                        unfinished.created_at, following)
+        query = rules.slot_query(cfg, now, min_age_hours=digest_settings.min_age_hours,
+                                 max_failures=digest_settings.max_failures)
+        if query is None:
+            return Wait(following)
+        key = ("mailing", cfg.categories, query.newest)
+        if key not in cache:
+            cache[key] = asyncio.ensure_future(self.store.run(
+                Store.latest_mailing, list(cfg.categories), on_or_before=query.newest))
+        mailing: date | None = await asyncio.shield(cache[key])
+        handled = mailing is not None and await self.store.run(
+            Store.handled, "channel", cfg.channel_id, mailing.isoformat())
+        decision = rules.decide(query, mailing, handled, now, grace_hours=digest_settings.grace_hours)
+        if decision is None:
+            waiting = mailing is None or mailing < query.newest  # the slot's mailing may still be ingested
+            return Wait(next_look(query.slot, following, now, grace_hours=digest_settings.grace_hours,
+                                  waiting=waiting))
+        if isinstance(decision, rules.Skip):
+            return Skip(decision.mailing.isoformat(), decision.reason, following, cfg.guild_id)
+        digest = await self.build(cfg, decision.mailing, cache)
+        return Send(Target.channel(cfg.channel_id, digest.period, cfg.guild_id), digest_plan(cfg, digest),
+                    decision.slot, following)
+
+    async def deliver(self, cfg: ChannelDigest, send: Send) -> Outcome:
+        outcome = await self.deliverer.deliver(send.target, send.messages)
+        if outcome.status == "sent" and cfg.failures:
+            await self.store.run(Store.clear_channel_failures, cfg.channel_id)
+        return outcome
+
+    async def refused(self, cfg: ChannelDigest, send: Send, outcome: Outcome, now: datetime
+                      ) -> datetime | None:
+        target = send.target
+        if outcome.status in ("forbidden", "closed"):
+            error = f"Discord refused to post: {outcome.error}; {PERMISSION_HELP}"
+            failures = await self.store.run(Store.record_channel_failure, cfg.channel_id, error, now)
+            log.warning("channel %s (guild %s): %s [failure %d of %d]", cfg.channel_id, cfg.guild_id,
+                        outcome.error, failures, self.settings.digest.max_failures)
+            if failures >= self.settings.digest.max_failures:
+                await self.store.run(Store.finish_delivery, target.kind, target.key_id, target.period, now,
+                                     "failed", error)
+                return None
+            return now + RETRY_REFUSED
+        if outcome.status == "gone":
+            reason = "the channel no longer exists (Unknown Channel); run /digest setup on another channel"
+            log.warning("channel %s (guild %s) is gone: digest disabled", cfg.channel_id, cfg.guild_id)
+            await self.store.run(Store.disable_channel_digest, cfg.channel_id, reason, now)
+            await self.store.run(Store.finish_delivery, target.kind, target.key_id, target.period, now,
+                                 "failed", reason)
+            return None
+        return send.next_look  # rejected: the ledger holds it as failed, with Discord's reason
+
+    # ---- /digest preview and now ---------------------------------------------------------------------------
+
+    async def next_digest(self, cfg: ChannelDigest) -> NextDigest:
+        """What the next run would post, ignoring min_age: the channel's newest mailing."""
+        mailing = await self.store.run(Store.latest_mailing, list(cfg.categories))
+        if mailing is None:
+            return NextDigest(None, None, None)
+        record = await self.store.run(Store.delivery, "channel", cfg.channel_id, mailing.isoformat())
+        return NextDigest(mailing, await self.build(cfg, mailing), record)
+
+    async def post(self, cfg: ChannelDigest, digest: Digest) -> Outcome:
+        """Deliver one digest to the channel now (``/digest now``) and record what went wrong, if anything."""
+        now = self.clock.now()
+        send = Send(Target.channel(cfg.channel_id, digest.period, cfg.guild_id), digest_plan(cfg, digest),
+                    now, rules.next_slot(cfg.time, cfg.timezone, now))
+        outcome = await self.deliver(cfg, send)
+        if outcome.status == "retry":  # the next tick finishes it, paced and with backoff
+            await self.store.run(Store.set_due, "channel", [(cfg.channel_id, now)])
+        elif outcome.status not in ("sent", "already", "interrupted", "nothing"):
+            look = await self.refused(cfg, send, outcome, now)
+            await self.store.run(Store.set_due, "channel", [(cfg.channel_id, look)])
+        return outcome

@@ -1,0 +1,192 @@
+"""DM digests as an audience of the digest service: each subscriber's matching papers, once per mailing (or
+week), at their own time (``bot.subscriptions`` decides when and what).
+
+A user's DM channel is opened on their first DM (one more request: a first DM costs two) and kept, so later
+DMs cost one. A user whose DMs are closed (50007) is paused, and told the next time they use a command.
+Nothing matching: a skip, no DM. ``/subscriptions test`` sends the same DM at once, marked as a test: it goes
+through the same sender (paced, retried, in the ledger under its own kind) and does not count as the day's
+DM, which still comes at the user's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from bot import digest as rules
+from bot import ranking
+from bot.clock import Clock
+from bot.config import Settings
+from bot.delivery.rest import Refused, RetryLater
+from bot.delivery.sender import CANNOT_DM, Deliverer, Outcome, Target
+from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look
+from bot.render import OutgoingMessage, paper_list_embed
+from bot.store import AsyncStore, Store
+from bot.store.digests import TargetKind
+from bot.subscriptions import DmPlan, MailingIndex, Schedule, Subscriber, due_dm, last_slot, next_dm_slot, plan_dm
+
+log = logging.getLogger(__name__)
+
+CLOSED_NOTICE = ("I could not send you your Hot Papers DM: Discord says your DMs are closed to me. I paused "
+                 "your subscription; allow DMs from server members (or from me), then run "
+                 "`/subscriptions resume`.")
+LOOKBACK_DAYS = 10
+TEST_MARK = "🧪 **Test** (not today's DM: that one still comes at your time) — "
+
+
+def dm_messages(dm: DmPlan, *, test: bool = False) -> list[OutgoingMessage]:
+    """The one DM: a header line and a compact list, each paper with its engagement and why it matched."""
+    newest = dm.mailings[-1].isoformat()
+    span = newest if len(dm.mailings) == 1 else f"{dm.mailings[0].isoformat()} to {newest}"
+    shown = len(dm.papers)
+    count = f"{dm.total} matching paper{'s' if dm.total != 1 else ''}"
+    if dm.total > shown:
+        count += f", the {shown} hottest"
+    entries = []
+    for matched in dm.papers:
+        score = ranking.display_score(matched.ranked.score)
+        note = f"score {score} · " if matched.ranked.score else ""
+        entries.append((matched.ranked.paper, note + "matched " + ", ".join(matched.reasons)))
+    marker = f"Hot Papers {'test ' if test else ''}DM {newest}"
+    embed = paper_list_embed(f"Your Hot Papers · {span}", entries,
+                             footer=f"{marker} · /subscriptions to change what you follow")
+    plural = "s" if len(dm.mailings) > 1 else ""
+    content = f"**Your Hot Papers** for the {span} mailing{plural} — {count}."
+    return [OutgoingMessage(content=(TEST_MARK if test else "") + content, embeds=(embed,), marker=marker)]
+
+
+class DmAudience:
+    """Subscribers, each with their own schedule."""
+
+    kind: TargetKind = "dm"
+
+    def __init__(self, store: AsyncStore, deliverer: Deliverer, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.deliverer = deliverer
+        self.clock = clock
+        self.settings = settings
+
+    @property
+    def default_schedule(self) -> Schedule:
+        subs = self.settings.subscriptions
+        return Schedule(subs.default_time, subs.default_timezone, "daily")
+
+    def key(self, item: Subscriber) -> int:
+        return item.user_id
+
+    async def due(self, now: datetime) -> Sequence[Subscriber]:
+        return await self.store.run(Store.due_subscribers, now)
+
+    async def index(self, mailings: Sequence[date], now: datetime, cache: dict[Any, Any]) -> MailingIndex:
+        """The mailings' papers, every one (DMs have no minimum score), hottest first, indexed for matching;
+        built once per set of mailings however many users ask at once."""
+        key = ("index", tuple(mailings))
+        if key not in cache:
+            async def build() -> MailingIndex:
+                ranked = []
+                for mailing in mailings:
+                    day = await self.store.run(ranking.rank_mailing, mailing, None,
+                                               self.settings.ranking.weights, now)
+                    ranked += day.everything()
+                return MailingIndex(ranked)
+            cache[key] = asyncio.ensure_future(build())
+        found: MailingIndex = await asyncio.shield(cache[key])
+        return found
+
+    async def decide(self, sub: Subscriber, now: datetime, cache: dict[Any, Any]) -> Decision:
+        if sub.paused or not any(not follow.exclude for follow in sub.follows):
+            return Off()
+        following = next_dm_slot(sub.schedule, now)
+        unfinished = await self.store.run(Store.unfinished_delivery, "dm", sub.user_id)
+        if unfinished is not None and sub.dm_channel_id is not None:
+            return Send(Target.dm(sub.user_id, sub.dm_channel_id, unfinished.period), None,
+                        unfinished.created_at, following)
+        if "mailings" not in cache:
+            cache["mailings"] = asyncio.ensure_future(self.store.run(
+                Store.mailings, since=now.date() - timedelta(days=LOOKBACK_DAYS)))
+        mailings: list[date] = await asyncio.shield(cache["mailings"])
+        digest_settings = self.settings.digest
+        due = due_dm(sub, mailings, now, min_age_hours=digest_settings.min_age_hours,
+                     grace_hours=digest_settings.grace_hours)
+        if due is None:
+            slot = last_slot(sub.schedule, now)
+            newest = rules.newest_mailing_allowed(slot, digest_settings.min_age_hours)
+            waiting = slot >= sub.created_at and max(mailings, default=date.min) < newest and (
+                sub.last_mailing is None or sub.last_mailing < newest)
+            return Wait(next_look(slot, following, now, grace_hours=digest_settings.grace_hours,
+                                  waiting=waiting))
+        period = due.key.isoformat()
+        plan = plan_dm(sub.user_id, due.mailings, sub.follows, await self.index(due.mailings, now, cache),
+                       self.settings.subscriptions.dm_cap)
+        if plan is None:
+            return Skip(period, "nothing matched", following)
+        return Send(Target.dm(sub.user_id, sub.dm_channel_id or 0, period), dm_messages(plan), due.slot,
+                    following)
+
+    async def dm_channel(self, sub: Subscriber) -> int:
+        """The user's DM channel: the stored one, or a new one (one more paced request), then stored."""
+        if sub.dm_channel_id is not None:
+            return sub.dm_channel_id
+        channel_id = int(await self.deliverer.attempt(self.deliverer.rest.open_dm, sub.user_id))
+        await self.store.run(Store.set_dm_channel, sub.user_id, channel_id)
+        return channel_id
+
+    async def deliver(self, sub: Subscriber, send: Send) -> Outcome:
+        try:
+            channel_id = await self.dm_channel(sub)
+        except RetryLater as exc:
+            return Outcome("retry", error=exc.reason)
+        except Refused as exc:
+            return Outcome("closed" if exc.code == CANNOT_DM or exc.status == 403 else "forbidden",
+                           code=exc.code, error=exc.error)
+        target = Target.dm(sub.user_id, channel_id, send.target.period, send.target.kind)
+        return await self.deliverer.deliver(target, send.messages)
+
+    async def refused(self, sub: Subscriber, send: Send, outcome: Outcome, now: datetime
+                      ) -> datetime | None:
+        user_id, period = sub.user_id, send.target.period
+        if outcome.status == "closed":
+            log.info("user %s has DMs closed: subscription paused", user_id)
+            await self.store.run(Store.set_paused, user_id, True, default=self.default_schedule, now=now,
+                                 reason="your DMs were closed to the bot", notice=CLOSED_NOTICE)
+            if not await self.store.run(Store.record_skip, "dm", user_id, period, "DMs closed", now):
+                await self.store.run(Store.finish_delivery, "dm", user_id, period, now, "failed", "DMs closed")
+            return None
+        if outcome.status == "gone":  # the stored DM channel is gone: open a new one and try again
+            await self.store.run(Store.set_dm_channel, user_id, None)
+            return now
+        if outcome.status == "forbidden":
+            await self.store.run(Store.finish_delivery, "dm", user_id, period, now, "failed", outcome.error)
+        return send.next_look
+
+    # ---- /subscriptions test -------------------------------------------------------------------------------
+
+    async def preview(self, user_id: int) -> DmPlan | None:
+        """The DM the user would get now: their follows over the newest mailing, ignoring time and ledger."""
+        follows = await self.store.run(Store.follows, user_id)
+        mailing = await self.store.run(Store.latest_mailing, None)
+        if not follows or mailing is None:
+            return None
+        index = await self.index([mailing], self.clock.now(), {})
+        return plan_dm(user_id, [mailing], follows, index, self.settings.subscriptions.dm_cap)
+
+    async def send_test(self, user_id: int) -> tuple[Literal["sent", "nothing", "closed", "retry"],
+                                                     DmPlan | None]:
+        """Send the preview DM now, marked as a test; it is not the day's DM (that one still comes)."""
+        plan = await self.preview(user_id)
+        if plan is None:
+            return "nothing", None
+        sub = await self.store.run(Store.user, user_id)
+        assert sub is not None  # following something means a stored user
+        now = self.clock.now()
+        send = Send(Target.dm(user_id, 0, now.isoformat(), "test"), dm_messages(plan, test=True), now, now)
+        outcome = await self.deliver(sub, send)
+        if outcome.status in ("sent", "already"):
+            return "sent", plan
+        if outcome.record is not None:  # a test is not resumed later: close its ledger entry
+            await self.store.run(Store.finish_delivery, "test", user_id, send.target.period, now, "failed",
+                                 outcome.error or outcome.status)
+        return ("closed" if outcome.status == "closed" else "retry"), plan
