@@ -153,8 +153,8 @@ class SubscriptionsStore:
             self._ensure_user(user_id, default, now)
             if paused:
                 self.db.execute(
-                    "UPDATE sub_users SET paused = 1, paused_reason = ?, notice = coalesce(?, notice)"
-                    " WHERE user_id = ?", [reason, notice, user_id])
+                    "UPDATE sub_users SET paused = 1, paused_reason = ?, notice = coalesce(?, notice),"
+                    " due_at = ? WHERE user_id = ?", [reason, notice, due_text(None), user_id])
             else:
                 self.db.execute(
                     "UPDATE sub_users SET paused = 0, paused_reason = NULL, notice = NULL, created_at = ?,"

@@ -10,6 +10,7 @@ import contextlib
 import fnmatch
 import json
 import math
+import random
 import re
 import secrets
 import time
@@ -107,6 +108,12 @@ class _Injection:
     delay: float = 0.0
     retry_after: float = 0.0
     is_global: bool = False
+    via: bool = True  # a 429 from Discord carries Via; one from a rate-limit proxy does not
+    rate: float = 1.0  # the share of matching requests it hits (1: every one, until ``count`` is spent)
+    rng: random.Random | None = None
+
+    def hits(self) -> bool:
+        return self.rng is None or self.rng.random() < self.rate
 
     def matches(self, method: str, path: str, route_key: str) -> bool:
         return (
@@ -274,6 +281,7 @@ class FakeDiscord:
         self.presence: dict[str, Any] | None = None
 
         self._global = SlidingWindow(global_limit, global_period)
+        self.arrivals: list[float] = []  # when each request counted by the global limit arrived (clock)
         self._buckets: dict[tuple[str, str], Window] = {}
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._injections: list[_Injection] = []
@@ -467,11 +475,33 @@ class FakeDiscord:
         self._injections.append(_Injection(pattern, count, delay=seconds))
 
     def inject_rate_limit(
-        self, pattern: str, retry_after: float, count: int = 1, *, is_global: bool = False
+        self, pattern: str, retry_after: float, count: int = 1, *, is_global: bool = False, via: bool = True
     ) -> None:
+        """The next ``count`` matching requests get a 429 (``via=False``: without ``Via``, as a proxy answers)."""
         self._injections.append(
-            _Injection(pattern, count, status=429, retry_after=retry_after, is_global=is_global)
+            _Injection(pattern, count, status=429, retry_after=retry_after, is_global=is_global, via=via)
         )
+
+    def inject_random_failures(self, pattern: str, rate: float, status: int = 500, *, seed: int = 0,
+                               count: int = 1_000_000) -> None:
+        """A share ``rate`` of matching requests (drawn with ``seed``) answer ``status``, ``count`` at most."""
+        self._injections.append(_Injection(pattern, count, status=status, rate=rate, rng=random.Random(seed)))
+
+    def set_global_limit(self, limit: int) -> None:
+        """The token's global budget (requests per ``global_period``): lower it to play another process
+        spending part of the same token's budget."""
+        self.global_limit = limit
+        self._global.limit = limit
+
+    def busiest_second(self) -> int:
+        """The most requests counted by the global limit that arrived within any one second (sliding)."""
+        stamps = sorted(self.arrivals)
+        most, start = 0, 0
+        for end, stamp in enumerate(stamps):
+            while stamps[start] <= stamp - self.global_period:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
 
     # ---- world building ------------------------------------------------------------------------------------
 
@@ -929,7 +959,13 @@ class FakeDiscord:
         return web.Response(status=status, body=json.dumps(body).encode(), headers=h)
 
     def _rate_limited(
-        self, retry_after: float, *, is_global: bool, scope: str, extra: dict[str, str] | None = None
+        self,
+        retry_after: float,
+        *,
+        is_global: bool,
+        scope: str,
+        extra: dict[str, str] | None = None,
+        via: bool = True,
     ) -> web.Response:
         self.stats.rate_limited += 1
         if is_global:
@@ -941,6 +977,8 @@ class FakeDiscord:
         }
         if is_global:
             headers["X-RateLimit-Global"] = "true"
+        if not via:
+            del headers["Via"]
         headers.update(extra or {})
         body = {
             "message": "You are being rate limited.",
@@ -986,10 +1024,12 @@ class FakeDiscord:
         if route.bot_auth and request.headers.get("Authorization") != f"Bot {self.token}":
             return self._json_response(401, unauthorized().body())
         now = self.clock()
+        if not route.interaction:
+            self.arrivals.append(now)
         if not route.interaction and not self._global.try_take(now):
             return self._rate_limited(self._global.retry_after(now), is_global=True, scope="global")
         for inj in list(self._injections):
-            if not inj.matches(method, path, route.key):
+            if not inj.matches(method, path, route.key) or not inj.hits():
                 continue
             inj.count -= 1
             if inj.count <= 0:
@@ -998,7 +1038,10 @@ class FakeDiscord:
                 await asyncio.sleep(inj.delay)
             if inj.status == 429:
                 return self._rate_limited(
-                    inj.retry_after, is_global=inj.is_global, scope="global" if inj.is_global else "user"
+                    inj.retry_after,
+                    is_global=inj.is_global,
+                    scope="global" if inj.is_global else "user",
+                    via=inj.via,
                 )
             if inj.status == 502:
                 return web.Response(
