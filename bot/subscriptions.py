@@ -291,19 +291,24 @@ class MailingIndex:
             return candidates
         return {index for index in candidates if _has_phrase(self._docs[index].tokens, terms, prefix)}
 
-    def matches(self, follows: Sequence[Follow]) -> list[MatchedPaper]:
-        """The papers these follows get, hottest first, each with its reasons."""
-        reasons: dict[int, list[str]] = {}
+    def matches(self, follows: Sequence[Follow], limit: int | None = None) -> list[MatchedPaper]:
+        """The papers these follows get, hottest first, each with its reasons (the first ``limit`` only)."""
+        return self.top_matches(follows, limit)[0]
+
+    def top_matches(self, follows: Sequence[Follow], limit: int | None = None
+                    ) -> tuple[list[MatchedPaper], int]:
+        """The first ``limit`` matches, hottest first with their reasons, and how many there are in all.
+        Reasons are worked out for the ones returned only (a broad follow hits a whole mailing)."""
+        included: set[int] = set()
         excluded: set[int] = set()
         for follow in follows:
-            hit = self.hits(follow)
-            if follow.exclude:
-                excluded |= hit
-                continue
-            for index in hit:
-                reasons.setdefault(index, []).append(_reason(follow))
-        return [MatchedPaper(self.papers[index], tuple(reasons[index]))
-                for index in sorted(reasons) if index not in excluded]
+            (excluded if follow.exclude else included).update(self.hits(follow))
+        chosen = sorted(included - excluded)
+        shown = chosen if limit is None else chosen[:limit]
+        matched = [MatchedPaper(self.papers[index], tuple(
+            _reason(follow) for follow in follows if not follow.exclude and index in self.hits(follow)))
+            for index in shown]
+        return matched, len(chosen)
 
 
 def _has_phrase(tokens: Sequence[str], terms: Sequence[str], prefix_last: bool) -> bool:
@@ -457,7 +462,7 @@ class DmPlan:
 def plan_dm(user_id: int, mailings: Sequence[date], follows: Sequence[Follow], index: MailingIndex,
             cap: int) -> DmPlan | None:
     """The DM for one user from an index of the mailings' ranked papers; None when nothing matches."""
-    matched = index.matches(follows)
+    matched, total = index.top_matches(follows, cap)
     if not matched:
         return None
-    return DmPlan(user_id, tuple(mailings), tuple(matched[:cap]), len(matched), tuple(follows))
+    return DmPlan(user_id, tuple(mailings), tuple(matched), total, tuple(follows))

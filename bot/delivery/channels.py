@@ -4,9 +4,8 @@ when), the digest itself, and what a refusal means for the channel (missing acce
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from bot import digest as rules
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.sender import Deliverer, Outcome, Target
-from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look
+from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look, once, unfinished
 from bot.digest import Digest
 from bot.ranking import DayRanking, rank_mailing
 from bot.render import OutgoingMessage, digest_messages, thread_name
@@ -71,16 +70,9 @@ class ChannelAudience:
 
     async def ranking(self, mailing: date, cache: dict[Any, Any] | None = None) -> DayRanking:
         """The mailing ranked as of now; with ``cache`` (one tick), once however many channels ask at once."""
-        def run() -> asyncio.Future[DayRanking]:
-            return asyncio.ensure_future(self.store.run(
-                rank_mailing, mailing, None, self.settings.ranking.weights, self.clock.now()))
-        if cache is None:
-            return await run()
-        key = ("rank", mailing)
-        if key not in cache:
-            cache[key] = run()
-        day: DayRanking = await asyncio.shield(cache[key])
-        return day
+        def run() -> Awaitable[DayRanking]:
+            return self.store.run(rank_mailing, mailing, None, self.settings.ranking.weights, self.clock.now())
+        return await (run() if cache is None else once(cache, ("rank", mailing), run))
 
     async def build(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None) -> Digest:
         """The channel's digest of ``mailing``: the mailing ranked by engagement as of now, then filtered."""
@@ -93,19 +85,16 @@ class ChannelAudience:
         if cfg.paused or cfg.disabled_reason or cfg.failures >= digest_settings.max_failures:
             return Off()
         following = rules.next_slot(cfg.time, cfg.timezone, now)
-        unfinished = await self.store.run(Store.unfinished_delivery, "channel", cfg.channel_id)
-        if unfinished is not None:
-            return Send(Target.channel(cfg.channel_id, unfinished.period, cfg.guild_id), None,
-                        unfinished.created_at, following)
+        record = await unfinished(self.store, "channel", cfg.channel_id, cache)
+        if record is not None:
+            return Send(Target.channel(cfg.channel_id, record.period, cfg.guild_id), None, record.created_at,
+                        following)
         query = rules.slot_query(cfg, now, min_age_hours=digest_settings.min_age_hours,
                                  max_failures=digest_settings.max_failures)
         if query is None:
             return Wait(following)
-        key = ("mailing", cfg.categories, query.newest)
-        if key not in cache:
-            cache[key] = asyncio.ensure_future(self.store.run(
-                Store.latest_mailing, list(cfg.categories), on_or_before=query.newest))
-        mailing: date | None = await asyncio.shield(cache[key])
+        mailing = await once(cache, ("mailing", cfg.categories, query.newest), lambda: self.store.run(
+            Store.latest_mailing, list(cfg.categories), on_or_before=query.newest))
         handled = mailing is not None and await self.store.run(
             Store.handled, "channel", cfg.channel_id, mailing.isoformat())
         decision = rules.decide(query, mailing, handled, now, grace_hours=digest_settings.grace_hours)
@@ -115,8 +104,12 @@ class ChannelAudience:
                                   waiting=waiting))
         if isinstance(decision, rules.Skip):
             return Skip(decision.mailing.isoformat(), decision.reason, following, cfg.guild_id)
-        digest = await self.build(cfg, decision.mailing, cache)
-        return Send(Target.channel(cfg.channel_id, digest.period, cfg.guild_id), digest_plan(cfg, digest),
+        shape = (decision.mailing, cfg.categories, cfg.size, self.min_score(cfg), cfg.thread, cfg.mention_role)
+
+        async def plan() -> list[OutgoingMessage]:  # channels set up alike share one rendering per tick
+            return digest_plan(cfg, await self.build(cfg, decision.mailing, cache))
+        messages = await once(cache, ("digest", shape), plan)
+        return Send(Target.channel(cfg.channel_id, decision.mailing.isoformat(), cfg.guild_id), messages,
                     decision.slot, following)
 
     async def deliver(self, cfg: ChannelDigest, send: Send) -> Outcome:

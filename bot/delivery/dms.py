@@ -10,7 +10,6 @@ DM, which still comes at the user's time.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -22,7 +21,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.rest import Refused, RetryLater
 from bot.delivery.sender import CANNOT_DM, Deliverer, Outcome, Target
-from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look
+from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look, once, unfinished
 from bot.render import OutgoingMessage, paper_list_embed
 from bot.store import AsyncStore, Store
 from bot.store.digests import TargetKind
@@ -83,31 +82,25 @@ class DmAudience:
     async def index(self, mailings: Sequence[date], now: datetime, cache: dict[Any, Any]) -> MailingIndex:
         """The mailings' papers, every one (DMs have no minimum score), hottest first, indexed for matching;
         built once per set of mailings however many users ask at once."""
-        key = ("index", tuple(mailings))
-        if key not in cache:
-            async def build() -> MailingIndex:
-                ranked = []
-                for mailing in mailings:
-                    day = await self.store.run(ranking.rank_mailing, mailing, None,
-                                               self.settings.ranking.weights, now)
-                    ranked += day.everything()
-                return MailingIndex(ranked)
-            cache[key] = asyncio.ensure_future(build())
-        found: MailingIndex = await asyncio.shield(cache[key])
-        return found
+        async def build() -> MailingIndex:
+            ranked = []
+            for mailing in mailings:
+                day = await self.store.run(ranking.rank_mailing, mailing, None, self.settings.ranking.weights,
+                                           now)
+                ranked += day.everything()
+            return MailingIndex(ranked)
+        return await once(cache, ("index", tuple(mailings)), build)
 
     async def decide(self, sub: Subscriber, now: datetime, cache: dict[Any, Any]) -> Decision:
         if sub.paused or not any(not follow.exclude for follow in sub.follows):
             return Off()
         following = next_dm_slot(sub.schedule, now)
-        unfinished = await self.store.run(Store.unfinished_delivery, "dm", sub.user_id)
-        if unfinished is not None and sub.dm_channel_id is not None:
-            return Send(Target.dm(sub.user_id, sub.dm_channel_id, unfinished.period), None,
-                        unfinished.created_at, following)
-        if "mailings" not in cache:
-            cache["mailings"] = asyncio.ensure_future(self.store.run(
-                Store.mailings, since=now.date() - timedelta(days=LOOKBACK_DAYS)))
-        mailings: list[date] = await asyncio.shield(cache["mailings"])
+        record = await unfinished(self.store, "dm", sub.user_id, cache)
+        if record is not None and sub.dm_channel_id is not None:
+            return Send(Target.dm(sub.user_id, sub.dm_channel_id, record.period), None, record.created_at,
+                        following)
+        mailings = await once(cache, "mailings", lambda: self.store.run(
+            Store.mailings, since=now.date() - timedelta(days=LOOKBACK_DAYS)))
         digest_settings = self.settings.digest
         due = due_dm(sub, mailings, now, min_age_hours=digest_settings.min_age_hours,
                      grace_hours=digest_settings.grace_hours)
@@ -119,12 +112,16 @@ class DmAudience:
             return Wait(next_look(slot, following, now, grace_hours=digest_settings.grace_hours,
                                   waiting=waiting))
         period = due.key.isoformat()
-        plan = plan_dm(sub.user_id, due.mailings, sub.follows, await self.index(due.mailings, now, cache),
-                       self.settings.subscriptions.dm_cap)
-        if plan is None:
+
+        async def plan() -> list[OutgoingMessage] | None:  # users following the same things share one DM
+            dm = plan_dm(sub.user_id, due.mailings, sub.follows, await self.index(due.mailings, now, cache),
+                         self.settings.subscriptions.dm_cap)
+            return dm_messages(dm) if dm else None
+        follows = tuple((f.kind, f.value) for f in sub.follows)
+        messages = await once(cache, ("dm", due.mailings, follows), plan)
+        if messages is None:
             return Skip(period, "nothing matched", following)
-        return Send(Target.dm(sub.user_id, sub.dm_channel_id or 0, period), dm_messages(plan), due.slot,
-                    following)
+        return Send(Target.dm(sub.user_id, sub.dm_channel_id or 0, period), messages, due.slot, following)
 
     async def dm_channel(self, sub: Subscriber) -> int:
         """The user's DM channel: the stored one, or a new one (one more paced request), then stored."""

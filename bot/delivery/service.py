@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -26,11 +26,12 @@ from bot.config import Settings
 from bot.delivery.sender import Deliverer, Outcome, Target
 from bot.render import OutgoingMessage
 from bot.store import AsyncStore, Store
-from bot.store.digests import TargetKind
+from bot.store.digests import DeliveryRecord, TargetKind
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
+T = TypeVar("T")
 RECHECK = timedelta(minutes=10)  # how often a slot whose mailing is not in the store yet looks again
 MAX_BACKOFF = timedelta(minutes=30)
 FLUSH_EVERY = 200  # due-index writes per batch (a crash re-plans at most this many, harmlessly)
@@ -70,6 +71,23 @@ class Off:
 
 
 Decision = Send | Skip | Wait | Off
+
+
+async def once(cache: dict[Any, Any], key: Any, make: Callable[[], Awaitable[T]]) -> T:
+    """``await make()`` once per tick for ``key``, however many deliveries ask at the same time."""
+    if key not in cache:
+        cache[key] = asyncio.ensure_future(make())
+    found: T = await asyncio.shield(cache[key])
+    return found
+
+
+async def unfinished(store: AsyncStore, kind: TargetKind, target_id: int, cache: dict[Any, Any]
+                     ) -> DeliveryRecord | None:
+    """The target's unfinished ledger entry, if any (the set of such targets read once per tick)."""
+    targets = await once(cache, ("unfinished", kind), lambda: store.run(Store.unfinished_targets, kind))
+    if target_id not in targets:
+        return None
+    return await store.run(Store.unfinished_delivery, kind, target_id)
 
 
 def next_look(slot: datetime, following: datetime, now: datetime, *, grace_hours: float, waiting: bool

@@ -387,6 +387,11 @@ class DigestsStore:
             " ORDER BY period DESC LIMIT 1", [kind, target_id]))
         return self.delivery(kind, target_id, rows[0]["period"]) if rows else None
 
+    def unfinished_targets(self, kind: TargetKind) -> set[int]:
+        """The targets with an unfinished ledger entry (read through the index of unfinished entries)."""
+        return {row["target_id"] for row in self.db.query(
+            "SELECT target_id FROM deliveries WHERE status = 'sending' AND target_kind = ?", [kind])}
+
     def prune_ledger(self, before: datetime) -> int:
         """Delete finished ledger entries (and their payloads) older than ``before``; returns how many."""
         with self.db.conn:

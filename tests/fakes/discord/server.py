@@ -510,6 +510,15 @@ class FakeDiscord:
         self.users[user.id] = user
         return user
 
+    def open_dm(self, user: User) -> Channel:
+        """The user's DM channel with the bot, made on first use (as ``POST /users/@me/channels`` does)."""
+        ch = self.dm_channels.get(user.id)
+        if ch is None:
+            ch = Channel(snowflake(), ChannelType.DM, "", recipients=[user])
+            self.dm_channels[user.id] = ch
+            self.channels[ch.id] = ch
+        return ch
+
     def add_guild(
         self,
         name: str = "Test Server",
@@ -1261,12 +1270,7 @@ class FakeDiscord:
             user = _by_snowflake(self.users, rid)
             if user is None:
                 raise unknown("User")
-            ch = self.dm_channels.get(user.id)
-            if ch is None:
-                ch = Channel(snowflake(), ChannelType.DM, "", recipients=[user])
-                self.dm_channels[user.id] = ch
-                self.channels[ch.id] = ch
-            return ch.to_json()
+            return self.open_dm(user).to_json()
 
         @r("DELETE", "/users/@me/guilds/{guild_id}")
         async def leave_guild(req: _Req) -> Any:
@@ -1846,12 +1850,7 @@ class FakeDiscord:
         if user is None:
             raise ValueError("an interaction outside a guild needs a user")
         u = user.user if isinstance(user, Member) else user
-        ch = self.dm_channels.get(u.id)
-        if ch is None:
-            ch = Channel(snowflake(), ChannelType.DM, "", recipients=[u])
-            self.dm_channels[u.id] = ch
-            self.channels[ch.id] = ch
-        return ch, u, None
+        return self.open_dm(u), u, None
 
     def _interaction_payload(
         self,
