@@ -11,14 +11,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot import digest as rules
-from bot.clock import Clock
-from bot.config import Settings
-from bot.delivery.sender import Deliverer, Outcome, Target
-from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look, once, unfinished
+from bot.delivery.sender import Outcome, Target
+from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, next_look, once, unfinished
 from bot.digest import Digest
 from bot.ranking import DayRanking, rank_mailing
 from bot.render import OutgoingMessage, digest_messages, thread_name
-from bot.store import AsyncStore, Store
+from bot.store import Store
 from bot.store.digests import ChannelDigest, DeliveryRecord, TargetKind
 
 log = logging.getLogger(__name__)
@@ -48,16 +46,10 @@ def digest_plan(cfg: ChannelDigest, digest: Digest) -> list[OutgoingMessage]:
     return messages
 
 
-class ChannelAudience:
+class ChannelAudience(AudienceBase):
     """Server channels with a digest."""
 
     kind: TargetKind = "channel"
-
-    def __init__(self, store: AsyncStore, deliverer: Deliverer, clock: Clock, settings: Settings) -> None:
-        self.store = store
-        self.deliverer = deliverer
-        self.clock = clock
-        self.settings = settings
 
     def key(self, item: ChannelDigest) -> int:
         return item.channel_id

@@ -17,13 +17,11 @@ from typing import Any, Literal
 
 from bot import digest as rules
 from bot import ranking
-from bot.clock import Clock
-from bot.config import Settings
 from bot.delivery.rest import Refused, RetryLater
-from bot.delivery.sender import CANNOT_DM, Deliverer, Outcome, Target
-from bot.delivery.service import Decision, Off, Send, Skip, Wait, next_look, once, unfinished
+from bot.delivery.sender import CANNOT_DM, Outcome, Target
+from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, next_look, once, unfinished
 from bot.render import OutgoingMessage, paper_list_embed
-from bot.store import AsyncStore, Store
+from bot.store import Store
 from bot.store.digests import TargetKind
 from bot.subscriptions import DmPlan, MailingIndex, Schedule, Subscriber, due_dm, last_slot, next_dm_slot, plan_dm
 
@@ -57,16 +55,10 @@ def dm_messages(dm: DmPlan, *, test: bool = False) -> list[OutgoingMessage]:
     return [OutgoingMessage(content=(TEST_MARK if test else "") + content, embeds=(embed,), marker=marker)]
 
 
-class DmAudience:
+class DmAudience(AudienceBase):
     """Subscribers, each with their own schedule."""
 
     kind: TargetKind = "dm"
-
-    def __init__(self, store: AsyncStore, deliverer: Deliverer, clock: Clock, settings: Settings) -> None:
-        self.store = store
-        self.deliverer = deliverer
-        self.clock = clock
-        self.settings = settings
 
     @property
     def default_schedule(self) -> Schedule:

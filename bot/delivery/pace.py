@@ -5,7 +5,7 @@ Discord counts requests as they *arrive*; the pace can only count them as it rel
 the two (a busy event loop, a busy CPU) bunches requests up, so the pace keeps headroom: at most ``rate``
 releases in any sliding second (47 by default against Discord's 50), evenly spaced. Every HTTP attempt takes
 a slot, retries included. A global 429 (the token's budget was partly spent elsewhere) holds every sender
-for its ``Retry-After`` and lowers the rate by a tenth for a minute.
+for its ``Retry-After`` and, for a minute, paces a tenth below what Discord refused.
 """
 
 from __future__ import annotations
@@ -61,9 +61,14 @@ class Pace:
             self.acquired += 1
 
     def refused(self, retry_after: float) -> None:
-        """Discord answered a global 429: hold everyone for ``retry_after`` and slow down for a while."""
+        """Discord answered a global 429: hold everyone for ``retry_after``, then go a tenth slower than the
+        pace that was refused (the requests of the last second, or the rate if lower) for a while."""
         now = asyncio.get_running_loop().time()
         self.refusals += 1
+        held = now < self._held_until  # requests already on their way when the first refusal came
         self._held_until = max(self._held_until, now + retry_after)
-        self.rate = max(1.0, self.rate * 0.9)
+        if held:
+            return
+        recent = sum(1 for stamp in self._recent if now - stamp < 1.0)
+        self.rate = max(1.0, 0.9 * min(self.rate, max(recent, 1)))
         self._recover_at = now + RECOVER_AFTER

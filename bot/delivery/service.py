@@ -101,6 +101,16 @@ def next_look(slot: datetime, following: datetime, now: datetime, *, grace_hours
     return following
 
 
+class AudienceBase:
+    """What every audience works with."""
+
+    def __init__(self, store: AsyncStore, deliverer: Deliverer, clock: Clock, settings: Settings) -> None:
+        self.store = store
+        self.deliverer = deliverer
+        self.clock = clock
+        self.settings = settings
+
+
 class Audience(Protocol[Item]):
     """One kind of recipient (channels or DM subscribers)."""
 

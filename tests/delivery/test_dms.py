@@ -32,12 +32,16 @@ MORNING = datetime(2024, 11, 6, 10, 0, tzinfo=UTC)
 AFTERNOON = datetime(2024, 11, 6, 14, 30, tzinfo=UTC)  # the mailing is 12 h old from 13:00 UTC
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "hot.db"
+def seed_dm_store(path: Path) -> Path:
+    """The 2024-11-06 mailing: two papers on diffusion, one on bandits."""
     seed_store(path, PAPERS, hf={"2411.00002": 40, "2411.00003": 9}, mailing=LOOKUP_MAILING,
                points=None, previous=None, observed=LOOKUP_OBSERVED)
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return seed_dm_store(tmp_path / "hot.db")
 
 
 async def command(fake_discord: FakeDiscord, name: str, options: dict[str, str] | None, user: Member) -> str:

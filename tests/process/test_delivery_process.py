@@ -15,9 +15,9 @@ import pytest
 from bot.store import Store
 from bot.store.digests import ChannelDigest
 from bot.subscriptions import Schedule, parse_follow
-from tests.delivery.test_dms import AFTERNOON, MORNING, PAPERS, dms
+from tests.delivery.test_dms import AFTERNOON, MORNING, dms, seed_dm_store
 from tests.fakes.discord import FakeDiscord
-from tests.harness import LOOKUP_MAILING, LOOKUP_OBSERVED, BotProcess, Seed, seed_store
+from tests.harness import LOOKUP_MAILING, BotProcess, Seed
 
 SLOT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SET_UP = datetime(2026, 11, 20, tzinfo=UTC)
@@ -26,11 +26,7 @@ MESSAGES = "POST /channels/{channel_id}/messages"
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    """The DM tests' store: the 2024-11-06 mailing."""
-    path = tmp_path / "hot.db"
-    seed_store(path, PAPERS, hf={"2411.00002": 40, "2411.00003": 9}, mailing=LOOKUP_MAILING,
-               points=None, previous=None, observed=LOOKUP_OBSERVED)
-    return path
+    return seed_dm_store(tmp_path / "hot.db")
 
 
 def _audience(world: FakeDiscord, db: Path, channels: int, users: int) -> tuple[list[int], list[int]]:
