@@ -88,7 +88,7 @@ class DmAudience(AudienceBase):
             return Off()
         following = next_dm_slot(sub.schedule, now)
         record = await unfinished(self.store, "dm", sub.user_id, cache)
-        if record is not None and sub.dm_channel_id is not None:
+        if record is not None:  # finish it (through a new DM channel if the stored one is gone)
             return Send(Target.dm(sub.user_id, sub.dm_channel_id, record.period), None, record.created_at,
                         following)
         mailings = await once(cache, "mailings", lambda: self.store.run(

@@ -158,7 +158,6 @@ class DigestService(Generic[Item]):
         self._failures: collections.Counter[tuple[str, int]] = collections.Counter()
         self._pruned_on: str | None = None
         self._resumed = False
-        self.last_report: TickReport | None = None
 
     @property
     def grace(self) -> timedelta:
@@ -178,7 +177,6 @@ class DigestService(Generic[Item]):
                     await self.store.run(Store.make_due, audience.kind, unfinished=True)
             for audience in self.audiences:
                 await self._round(audience, now, report)
-            self.last_report = report
             if report.sent or report.skipped or report.retrying or report.refused:
                 log.info("tick: %d sent, %d skipped, %d to retry, %d refused", len(report.sent),
                          len(report.skipped), len(report.retrying), len(report.refused))
