@@ -89,7 +89,7 @@ class DmAudience(AudienceBase):
         following = next_dm_slot(sub.schedule, now)
         record = await unfinished(self.store, "dm", sub.user_id, cache)
         if record is not None:  # finish it (through a new DM channel if the stored one is gone)
-            return Send(Target.dm(sub.user_id, sub.dm_channel_id, record.period), None, record.created_at,
+            return Send(Target.dm(sub.user_id, sub.dm_channel_id or 0, record.period), None, record.created_at,
                         following)
         mailings = await once(cache, "mailings", lambda: self.store.run(
             Store.mailings, since=now.date() - timedelta(days=LOOKBACK_DAYS)))
