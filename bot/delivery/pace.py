@@ -5,7 +5,8 @@ Discord counts requests as they *arrive*; the pace can only count them as it rel
 the two (a busy event loop, a busy CPU) bunches requests up, so the pace keeps headroom: at most ``rate``
 releases in any sliding second (47 by default against Discord's 50), evenly spaced. Every HTTP attempt takes
 a slot, retries included. A global 429 (the token's budget was partly spent elsewhere) holds every sender
-for its ``Retry-After`` and, for a minute, paces a tenth below what Discord refused.
+for its ``Retry-After``, then paces a tenth below what Discord refused and climbs back by 1 request/s every
+5 s (so a stray 429 costs about a second of a long round, and a budget really lowered is found again).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import collections
 import math
 
-RECOVER_AFTER = 60.0  # seconds without a global 429 before the configured rate comes back
+RECOVER_STEP = 5.0  # after a global 429 the rate climbs back by 1/s every this many seconds
 
 
 class Pace:
@@ -44,7 +45,8 @@ class Pace:
             while True:
                 now = loop.time()
                 if self.rate < self.configured and now >= self._recover_at:
-                    self.rate = self.configured
+                    self.rate = min(self.configured, self.rate + 1.0)
+                    self._recover_at = now + RECOVER_STEP
                 while self._recent and now - self._recent[0] >= 1.0:
                     self._recent.popleft()
                 wait = max(self._next - now, self._held_until - now, 0.0)
@@ -62,7 +64,7 @@ class Pace:
 
     def refused(self, retry_after: float) -> None:
         """Discord answered a global 429: hold everyone for ``retry_after``, then go a tenth slower than the
-        pace that was refused (the requests of the last second, or the rate if lower) for a while."""
+        pace that was refused (the requests of the last second, or the rate if lower), climbing back slowly."""
         now = asyncio.get_running_loop().time()
         self.refusals += 1
         held = now < self._held_until  # requests already on their way when the first refusal came
@@ -71,4 +73,4 @@ class Pace:
             return
         recent = sum(1 for stamp in self._recent if now - stamp < 1.0)
         self.rate = max(1.0, 0.9 * min(self.rate, max(recent, 1)))
-        self._recover_at = now + RECOVER_AFTER
+        self._recover_at = now + RECOVER_STEP
