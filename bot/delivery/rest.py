@@ -82,10 +82,9 @@ class DiscordRest:
         wait = self._blocked.get(bucket, 0.0) - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        await self.pace.acquire()
         self.attempts += 1
         try:
-            async with asyncio.timeout(self.timeout):
+            async with self.pace.slot(), asyncio.timeout(self.timeout):
                 async with self.session.request(method, self.api + path, json=body, params=params,
                                                 headers=self._headers) as response:
                     text = await response.text()

@@ -14,8 +14,8 @@ async def test_pacer_never_exceeds_its_rate_in_any_one_second_window() -> None:
 
     async def worker() -> None:
         for _ in range(10):
-            await pacer.acquire()
-            stamps.append(loop.time())
+            async with pacer.slot():
+                stamps.append(loop.time())
 
     started = loop.time()
     await asyncio.gather(*(worker() for _ in range(6)))  # 60 requests from 6 concurrent senders
@@ -31,9 +31,27 @@ async def test_a_global_refusal_holds_every_sender_and_slows_the_pace() -> None:
     pace = Pace(40)
     loop = asyncio.get_running_loop()
     for _ in range(10):  # a quarter of a second at 40/s
-        await pace.acquire()
+        async with pace.slot():
+            pass
     pace.refused(0.2)  # Discord refused the 10 requests of the last second
     started = loop.time()
-    await pace.acquire()
-    assert loop.time() - started >= 0.2 - 0.005  # nobody sends while Discord says wait
-    assert pace.rate == 9  # a tenth below what was refused (it climbs back by 1/s every 5 s)
+    async with pace.slot():
+        assert loop.time() - started >= 0.2 - 0.005  # nobody sends while Discord says wait
+        assert pace.rate == 9  # a tenth below what was refused (it climbs back by 1/s every 5 s)
+
+
+async def test_a_request_still_on_its_way_keeps_its_place_in_the_window() -> None:
+    """However late a request reaches Discord, it reached it before its answer came back: so it counts in the
+    window until a second after its answer, and a slow answer delays the next requests, never bunches them."""
+    pace = Pace(3)
+    loop = asyncio.get_running_loop()
+    slow = [pace.slot() for _ in range(3)]
+    for held in slow:
+        await held.__aenter__()  # three requests sent, no answer yet
+    waiting = asyncio.create_task(pace.acquire())
+    await asyncio.sleep(1.2)
+    assert not waiting.done()  # a second has passed, but the three may still be arriving at Discord
+    answered = loop.time()
+    await slow[0].__aexit__(None, None, None)
+    await waiting
+    assert loop.time() - answered >= 1.0 - 0.005  # a second after the first answer
