@@ -84,12 +84,11 @@ class DiscordRest:
             await asyncio.sleep(wait)
         self.attempts += 1
         try:
-            async with self.pace.slot(), asyncio.timeout(self.timeout):
-                async with self.session.request(method, self.api + path, json=body, params=params,
-                                                headers=self._headers) as response:
-                    text = await response.text()
-                    headers = response.headers
-                    status = response.status
+            async with self.pace.slot(), asyncio.timeout(self.timeout), self.session.request(
+                    method, self.api + path, json=body, params=params, headers=self._headers) as response:
+                text = await response.text()
+                headers = response.headers
+                status = response.status
         except TimeoutError:
             raise RetryLater(f"no answer within {self.timeout:g} s") from None
         except aiohttp.ClientError as exc:
