@@ -157,7 +157,7 @@ async def _run(db: Path, subscribers: int, rate: float) -> None:
             posts = "POST /channels/{channel_id}/messages"
             posted_before = fake.stats.by_route[posts]
             started = time.perf_counter()
-            tick = asyncio.create_task(bot.get_cog("Subscriptions").dms.tick())
+            tick = asyncio.create_task(bot.digests.tick())
             await fake.wait_until(lambda: fake.stats.by_route[posts] > posted_before, timeout=60,
                                   what="the first DM")
             first = time.perf_counter() - started
@@ -166,7 +166,7 @@ async def _run(db: Path, subscribers: int, rate: float) -> None:
             requests = fake.stats.requests - before_requests
             floor = len(users) / 50.0  # every subscriber follows something in the mailing: one DM each
             print(f"DM digests: {len(users):,} subscribers, {len(report.sent):,} DMs sent "
-                  f"({len(report.skipped)} with nothing matching, {len(report.failed)} failed) "
+                  f"({len(report.skipped)} with nothing matching, {len(report.refused)} refused) "
                   f"in {elapsed:.1f} s = {elapsed / floor if floor else 0:.3f} × the {floor:.1f} s floor"
                   " at 50/s; "
                   f"{requests:,} requests, {fake.stats.rate_limited - before_429} × 429, "

@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from bot.clock import Clock, clock_from_env
 from bot.config import Settings
-from bot.delivery import ChannelDigests, Deliverer, Pacer
+from bot.delivery import ChannelAudience, Deliverer, DigestService, DiscordRest, DmAudience, Pace
 from bot.errors import HotPapersError
 from bot.scheduler import Runtime, Scheduler
 from bot.store import AsyncStore, Store
@@ -56,9 +56,11 @@ def point_discord_at(settings: Settings) -> None:
 class HotPapersBot(commands.Bot):
     store: AsyncStore
     session: aiohttp.ClientSession
-    pacer: Pacer
+    pace: Pace
     deliverer: Deliverer
-    channel_digests: ChannelDigests
+    channel_digests: ChannelAudience
+    dm_digests: DmAudience
+    digests: DigestService[object]
     scheduler: Scheduler
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, tick_seconds: float = 30.0,
@@ -88,12 +90,18 @@ class HotPapersBot(commands.Bot):
         self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=INTERACTIVE_BUSY_MS)
         await self.store.open()
         self.session = aiohttp.ClientSession(headers={"User-Agent": "hotpapers (Discord bot)"})
-        self.pacer = Pacer(self.settings.discord.requests_per_second)
-        self.deliverer = Deliverer(self, self.store, self.pacer, self.clock, retry_delays=self.retry_delays)
-        self.channel_digests = ChannelDigests(self.store, self.deliverer, self.clock, self.settings)
+        # Delivery belongs to the bot, not to a cog: unloading a cog never stops digests or DMs.
+        self.pace = Pace(self.settings.discord.requests_per_second)
+        rest = DiscordRest(self.session, self.settings.discord_api, self.settings.discord_token or "",
+                           self.pace, timeout=self.settings.delivery.send_timeout)
+        self.deliverer = Deliverer(rest, self.store, self.clock, retry_delays=self.retry_delays)
+        self.channel_digests = ChannelAudience(self.store, self.deliverer, self.clock, self.settings)
+        self.dm_digests = DmAudience(self.store, self.deliverer, self.clock, self.settings)
+        self.digests = DigestService(self.store, self.deliverer, self.clock, self.settings,
+                                     [self.channel_digests, self.dm_digests])
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
-        # Built before the cogs load so a cog registers its tick once, in cog_load; started after they load.
-        runtime = Runtime(self.settings, self.clock, self.store, self.channel_digests, self.session,
+        # Built before the cogs load so a cog could register a tick in cog_load; started after they load.
+        runtime = Runtime(self.settings, self.clock, self.store, self.digests, self.session,
                           ready=self.is_ready)
         self.scheduler = Scheduler(runtime, runtime_id=f"bot-{id(self)}", tick_seconds=self.tick_seconds)
         for name in self.extension_names:
@@ -106,6 +114,7 @@ class HotPapersBot(commands.Bot):
 
     async def on_ready(self) -> None:
         self.note_connection_back("a new session")
+        self.deliverer.bot_user_id = self.user.id if self.user else None
         log.info("ready as %s (%s) in %d server(s)", self.user, self.user.id if self.user else "?",
                  len(self.guilds))
         self.scheduler.tick_soon(first=self.forget_servers_left_while_offline)

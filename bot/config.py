@@ -83,7 +83,15 @@ class SubscriptionSettings:
 @dataclass(frozen=True)
 class DiscordSettings:
     ready_timeout: float = 2.0
-    requests_per_second: float = 48.0  # stay under the token's global 50/s (1,000 digests: 20.9 s)
+    # Bulk sends' pace, as Discord counts them on arrival (bot.delivery.pace): headroom under the token's global
+    # 50/s. Raise it if Discord raised your bot's limit.
+    requests_per_second: float = 48.0
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    retention_days: int = 30  # the ledger forgets finished deliveries (and their payloads) after this
+    send_timeout: float = 30.0  # a bulk request without an answer by then is abandoned and retried
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
 
 # ---- value parsers: each takes the raw value (TOML or env string) and returns the typed value or raises ValueError
@@ -292,10 +301,11 @@ _SECTIONS: dict[str, tuple[type, dict[str, Callable[[Any], Any]]]] = {
         "dm_cap": _integer(1, 25), "max_follows": _integer(1, 500), "default_time": _hhmm,
         "default_timezone": _timezone,
     }),
-    "discord": (DiscordSettings, {"ready_timeout": _number(0, 600), "requests_per_second": _number(1, 50)}),
+    "discord": (DiscordSettings, {"ready_timeout": _number(0, 600), "requests_per_second": _number(1, 10000)}),
     "http": (HttpSettings, {"max_body_mb": _number(1, 4096)}),
     "harvest": (HarvestSettings, {"time": _harvest_time, "sets": _harvest_sets}),
     "web": (WebSettings, {"port": _integer(1, 65535), "host": _text, "base_url": _url}),
+    "delivery": (DeliverySettings, {"retention_days": _integer(8, 3650), "send_timeout": _number(1, 300)}),
 }
 
 

@@ -215,14 +215,13 @@ def _top(store: Store, request: TopRequest, weights: Mapping[str, float], now: d
             raise NotFound(f"I hold no mailing{where} yet; try again after the next arXiv announcement.")
     else:
         mailing = request.mailing
-    papers = store.mailing_papers(mailing, categories)
-    if not papers:
+    day = ranking.rank_mailing(store, mailing, categories, weights, now)
+    total = len(day.papers) + len(day.unranked)
+    if not total:
         where = f" in {request.category}" if request.category else ""
         raise NotFound(f"I hold no paper of a {mailing.isoformat()} mailing{where} (weekends and holidays"
                        " have none). Leave the date out for the latest mailing.")
-    signals = store.latest_signals([paper.id for paper in papers], now)
-    ranked = ranking.rank(papers, signals, weights, 0.0)
-    return TopResult(mailing, request.category, tuple(ranked[: request.count]), len(papers))
+    return TopResult(mailing, request.category, tuple(day.papers[: request.count]), total)
 
 
 async def top(store: AsyncStore, settings: Settings, request: TopRequest, now: datetime) -> TopResult:

@@ -17,8 +17,10 @@ scoring below ``ranking.min_score`` are dropped; a day where none is left is a q
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
 
 from bot.models import Paper, RankedPaper, SourceSignal
 
@@ -64,6 +66,11 @@ class DayRanking:
     papers: list[RankedPaper]
     quiet: bool
     engaged: int
+    unranked: tuple[Paper, ...] = ()  # the mailing's other papers (no signal, or under the minimum)
+
+    def everything(self) -> list[RankedPaper]:
+        """Every paper: the ranked ones best first, then the rest with score 0 (DMs have no minimum)."""
+        return [*self.papers, *(RankedPaper(paper, 0, 0.0, {}) for paper in self.unranked)]
 
 
 def rank_day(papers: Iterable[Paper], signals: Signals, weights: Mapping[str, float],
@@ -72,7 +79,26 @@ def rank_day(papers: Iterable[Paper], signals: Signals, weights: Mapping[str, fl
     papers = list(papers)
     ranked = rank(papers, signals, weights, min_score)
     engaged = sum(1 for paper in papers if signals.get(paper.id))
-    return DayRanking(ranked, not ranked, engaged)
+    chosen = {r.paper.id for r in ranked}
+    return DayRanking(ranked, not ranked, engaged, tuple(p for p in papers if p.id not in chosen))
+
+
+class MailingSource(Protocol):
+    """What ranking a mailing reads (``bot.store.Store``)."""
+
+    def mailing_papers(self, mailing: date, categories: Sequence[str] | None = None) -> list[Paper]: ...
+
+    def latest_signals(self, paper_ids: Sequence[str], as_of: datetime
+                       ) -> Mapping[str, Mapping[str, SourceSignal]]: ...
+
+
+def rank_mailing(store: MailingSource, mailing: date, categories: Sequence[str] | None,
+                 weights: Mapping[str, float], now: datetime, min_score: float = 0.0) -> DayRanking:
+    """The one way to rank a mailing for an audience (a channel digest, a DM, /top, the command line): its
+    papers in ``categories`` (all when None; cross-lists included) by engagement as of ``now``."""
+    papers = store.mailing_papers(mailing, list(categories) if categories else None)
+    signals = store.latest_signals([paper.id for paper in papers], now)
+    return rank_day(papers, signals, weights, min_score)
 
 
 def display_score(value: float) -> int | float:

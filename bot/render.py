@@ -20,7 +20,7 @@ import discord
 from bot import ranking, taxonomy
 from bot.digest import Digest
 from bot.models import CodeLink, DiscussionPost, Paper, PaperExtras, PostContext, RankedPaper, SourceSignal
-from bot.subscriptions import DmDigest, Follow, author_key, author_keys
+from bot.subscriptions import DmPlan, Follow, author_key, author_keys
 from bot.text import strip_invisible
 
 EMBED_TITLE_LIMIT = 256
@@ -753,10 +753,13 @@ def followed_authors(paper: Paper, follows: Sequence[Follow]) -> frozenset[str]:
     return frozenset(name for name in paper.authors if wanted & author_keys(name))
 
 
-def dm_messages(dm: DmDigest, context: PostContext | None = None) -> list[OutgoingMessage]:
+TEST_MARK = "🧪 **Test** (not today's DM: that one still comes at your time) — "
+
+
+def dm_messages(dm: DmPlan, context: PostContext | None = None, *, test: bool = False) -> list[OutgoingMessage]:
     """The one DM: a header line (with the time the counts were taken) and a list, each paper with its
-    authors (a followed author always shown, in bold), engagement and why it matched; and the "Abstract of…"
-    and "Discussion of…" menus."""
+    authors (a followed author always shown, in bold), engagement and why it matched; and the paper menus.
+    A ``test`` DM (``/subscriptions test``) says so and has a marker of its own."""
     context = context or PostContext()
     newest = dm.mailings[-1].isoformat()
     span = newest if len(dm.mailings) == 1 else f"{dm.mailings[0].isoformat()} to {newest}"
@@ -777,13 +780,13 @@ def dm_messages(dm: DmDigest, context: PostContext | None = None) -> list[Outgoi
             safe(reason) for reason in matched.reasons)
         line += "\n" + authors + "\n" + _trim(note, max(per_entry - len(line) - len(authors) - 2, 20))
         lines.append(line)
-    marker = f"Hot Papers DM {newest}"
+    marker = f"Hot Papers {'test ' if test else ''}DM {newest}"
     embed = discord.Embed(title=_trim(f"Your Hot Papers · {span}", EMBED_TITLE_LIMIT),
                           description="\n".join(lines) or "Nothing found.", color=COLOR)
     embed.set_footer(text=f"{marker} · /subscriptions to change what you follow")
     plural = "s" if len(dm.mailings) > 1 else ""
     if context.as_of:
         embed.set_author(name=as_of_text(context.as_of))
-    content = f"**Your Hot Papers** for the {span} mailing{plural} — {count}."
+    content = (TEST_MARK if test else "") + f"**Your Hot Papers** for the {span} mailing{plural} — {count}."
     menus = paper_menus([(n, m.ranked.paper) for n, m in enumerate(dm.papers, start=1)])
     return [OutgoingMessage(content=content, embeds=(embed,), marker=marker, components=menus)]

@@ -3,9 +3,10 @@
 Jobs are rebuilt at every start and are module-level functions taking a plain id (the runtime's name), so they
 could move to a persistent job store unchanged. Three kinds of job:
 
-- the **tick** (every ``tick_seconds``): finish interrupted deliveries, then post what is due. What is due is
-  decided from the bot's clock (``bot.digest``), never from when the job fired, so a late, doubled or
-  coalesced tick is harmless. Other features register their own ticks (DM digests) with :meth:`register_tick`.
+- the **tick** (every ``tick_seconds``): the digest service (``bot.delivery``) sends what the due index says
+  is due, channel digests and DMs alike. What is due is decided from the bot's clock, never from when the job
+  fired, so a late, doubled or coalesced tick is harmless. Other features may register their own ticks with
+  :meth:`register_tick`. A shutdown during a tick ends it quietly at its next checkpoint.
 - **ingestion** at each of ``[ingest] times`` in ``[ingest] timezone`` (after the feeds rebuild), followed
   by a signal refresh and a tick;
 - **signal refresh** every ``[signals] fresh_interval_minutes``, for the mailings ``bot.engagement`` says
@@ -31,7 +32,7 @@ import aiohttp
 from bot import engagement
 from bot.clock import Clock, FileClock
 from bot.config import Settings
-from bot.delivery import ChannelDigests, TickReport
+from bot.delivery import DigestService, TickReport
 from bot.errors import UpstreamError
 from bot.harvest import harvest_daily
 from bot.ingest import ingest_latest
@@ -52,7 +53,7 @@ class Runtime:
     settings: Settings
     clock: Clock
     store: AsyncStore
-    digests: ChannelDigests
+    digests: DigestService[Any]
     session: aiohttp.ClientSession | None = None
     ready: Callable[[], bool] = lambda: True
     extra_ticks: dict[str, Tick] = field(default_factory=dict)
@@ -71,9 +72,15 @@ def runtime(runtime_id: str) -> Runtime:
 # ---- job functions (module level, plain arguments) ---------------------------------------------------------
 
 
-async def tick_job(runtime_id: str) -> TickReport | None:
-    """Post what is due (channel digests), then run every registered tick (DM digests)."""
-    return await _tick(runtime_id)
+async def tick_job(runtime_id: str, first: Tick | None = None) -> TickReport | None:
+    """Send what is due (channel digests and DMs), then run every registered tick."""
+    try:
+        return await _tick(runtime_id, first)
+    except asyncio.CancelledError:
+        # Shutting down (SIGTERM): the ledger knows where each delivery stopped and the next start resumes
+        # it. Returning (not re-raising) keeps APScheduler from logging the cancellation as a job error.
+        log.info("tick interrupted by shutdown; the next start resumes it")
+        return None
 
 
 async def _tick(runtime_id: str, first: Tick | None = None) -> TickReport | None:
@@ -116,6 +123,8 @@ async def ingest_job(runtime_id: str) -> bool:
     except Exception:
         log.exception("ingestion failed; the next scheduled run will try again")
         return False
+    if totals.new or totals.cross_listed:
+        await rt.digests.mailing_arrived()
     await signals_job(runtime_id)
     await tick_job(runtime_id)
     return True
@@ -216,7 +225,7 @@ class Scheduler:
         ``first`` just before, holding the tick's turn."""
         if not self._running:
             return
-        task = asyncio.create_task(_tick(self.runtime_id, first), name="tick")
+        task = asyncio.create_task(tick_job(self.runtime_id, first), name="tick")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -291,19 +291,24 @@ class MailingIndex:
             return candidates
         return {index for index in candidates if _has_phrase(self._docs[index].tokens, terms, prefix)}
 
-    def matches(self, follows: Sequence[Follow]) -> list[MatchedPaper]:
-        """The papers these follows get, hottest first, each with its reasons."""
-        reasons: dict[int, list[str]] = {}
+    def matches(self, follows: Sequence[Follow], limit: int | None = None) -> list[MatchedPaper]:
+        """The papers these follows get, hottest first, each with its reasons (the first ``limit`` only)."""
+        return self.top_matches(follows, limit)[0]
+
+    def top_matches(self, follows: Sequence[Follow], limit: int | None = None
+                    ) -> tuple[list[MatchedPaper], int]:
+        """The first ``limit`` matches, hottest first with their reasons, and how many there are in all.
+        Reasons are worked out for the ones returned only (a broad follow hits a whole mailing)."""
+        included: set[int] = set()
         excluded: set[int] = set()
         for follow in follows:
-            hit = self.hits(follow)
-            if follow.exclude:
-                excluded |= hit
-                continue
-            for index in hit:
-                reasons.setdefault(index, []).append(_reason(follow))
-        return [MatchedPaper(self.papers[index], tuple(reasons[index]))
-                for index in sorted(reasons) if index not in excluded]
+            (excluded if follow.exclude else included).update(self.hits(follow))
+        chosen = sorted(included - excluded)
+        shown = chosen if limit is None else chosen[:limit]
+        matched = [MatchedPaper(self.papers[index], tuple(
+            _reason(follow) for follow in follows if not follow.exclude and index in self.hits(follow)))
+            for index in shown]
+        return matched, len(chosen)
 
 
 def _has_phrase(tokens: Sequence[str], terms: Sequence[str], prefix_last: bool) -> bool:
@@ -379,9 +384,23 @@ def last_slot(schedule: Schedule, now: datetime) -> datetime:
     return digest.slot_on(day, schedule.time, zone)
 
 
+def next_dm_slot(schedule: Schedule, now: datetime) -> datetime:
+    """The first scheduled instant strictly after ``now`` (UTC); weekly slots fall on Mondays, local time."""
+    if schedule.frequency == "daily":
+        return digest.next_slot(schedule.time, schedule.timezone, now)
+    zone = ZoneInfo(schedule.timezone)
+    day = now.astimezone(zone).date() - timedelta(days=1)
+    while True:
+        if day.weekday() == WEEKLY_WEEKDAY:
+            slot = digest.slot_on(day, schedule.time, zone)
+            if slot > now:
+                return slot
+        day += timedelta(days=1)
+
+
 @dataclass(frozen=True, slots=True)
 class Subscriber:
-    """What the delivery needs about one user."""
+    """Everything stored about one user: what ``/subscriptions list`` shows and what their DM needs."""
 
     user_id: int
     schedule: Schedule
@@ -390,6 +409,8 @@ class Subscriber:
     dm_channel_id: int | None = None
     paused: bool = False
     last_mailing: date | None = None  # the newest mailing a DM was sent (or planned) for
+    paused_reason: str | None = None
+    notice: str | None = None  # to tell the user the next time they use a command
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +449,7 @@ def due_dm(subscriber: Subscriber, mailings: Sequence[date], now: datetime, *, m
 
 
 @dataclass(frozen=True, slots=True)
-class DmDigest:
+class DmPlan:
     """The one DM a user gets for a set of mailings: matching papers hottest first, capped."""
 
     user_id: int
@@ -439,9 +460,9 @@ class DmDigest:
 
 
 def plan_dm(user_id: int, mailings: Sequence[date], follows: Sequence[Follow], index: MailingIndex,
-            cap: int) -> DmDigest | None:
+            cap: int) -> DmPlan | None:
     """The DM for one user from an index of the mailings' ranked papers; None when nothing matches."""
-    matched = index.matches(follows)
+    matched, total = index.top_matches(follows, cap)
     if not matched:
         return None
-    return DmDigest(user_id, tuple(mailings), tuple(matched[:cap]), len(matched), tuple(follows))
+    return DmPlan(user_id, tuple(mailings), tuple(matched), total, tuple(follows))

@@ -1,7 +1,8 @@
 """``/subscribe``, ``/unsubscribe`` and ``/subscriptions …``: what a user follows and when their DM comes.
 
 Follows are per user, across servers. Every reply here is ephemeral. The DM digests themselves are sent by
-:class:`bot.dm_delivery.DmDigests`, which this cog creates and registers with the scheduler's tick.
+the bot's digest service (:class:`bot.delivery.DmAudience`), built with the bot: unloading this cog stops no
+DM.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ from discord.ext import commands
 
 from bot import digest as digest_rules
 from bot import subscriptions as subs
-from bot.dm_delivery import DmDigests, dm_messages
 from bot.errors import HotPapersError
+from bot.render import dm_messages
 from bot.store import Store
 from cogs.follow_pages import pager, paginate
 from cogs.top import category_choices
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
-    from bot.store.subscriptions import UserRecord
+    from bot.subscriptions import Subscriber
 
 log = logging.getLogger(__name__)
-
-DM_TICK = "dm-digests"
 
 
 
@@ -52,18 +51,10 @@ class Subscriptions(commands.Cog):
 
     def __init__(self, bot: HotPapersBot) -> None:
         self.bot = bot
-        self.dms = DmDigests(bot, bot.store, bot.deliverer, bot.clock, bot.settings)
-
-    async def cog_load(self) -> None:
-        # The bot builds its scheduler before loading cogs, so this runs once per load (never per reconnect).
-        self.bot.scheduler.register_tick(DM_TICK, self.dms.tick)
-
-    async def cog_unload(self) -> None:
-        self.bot.scheduler.unregister_tick(DM_TICK)
 
     @property
     def _default(self) -> subs.Schedule:
-        return self.dms.default_schedule
+        return self.bot.dm_digests.default_schedule
 
     async def _reply(self, interaction: discord.Interaction[Any], text: str,
                      view: discord.ui.View | None = None) -> None:
@@ -209,13 +200,13 @@ class Subscriptions(commands.Cog):
         hint = "" if user.follows else " You follow nothing yet: try `/subscribe category cs.LG`."
         await self._reply(interaction, f"Resumed: your DM digest comes {user.schedule.describe()}.{hint}")
 
-    @subscriptions.command(name="test", description="Send me now the DM digest I would get")
+    @subscriptions.command(name="test", description="Send me now, as a test, the DM digest I would get")
     @app_commands.checks.cooldown(2, 300.0, key=lambda i: i.user.id)
     async def test(self, interaction: discord.Interaction[Any]) -> None:
-        # Sending a DM waits its turn at the shared pacer, behind any DM round in progress: answer (privately)
+        # Sending a DM waits its turn at the shared pace, behind any DM round in progress: answer (privately)
         # within Discord's 3 s first, then say what happened.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        status, dm = await self.dms.send_test(interaction.user.id)
+        status, dm = await self.bot.dm_digests.send_test(interaction.user.id)
         if status == "nothing":
             follows = await self.bot.store.run(Store.follows, interaction.user.id)
             text = ("Nothing in the latest mailing matches what you follow, so there would be no DM today."
@@ -223,9 +214,14 @@ class Subscriptions(commands.Cog):
         elif status == "closed":
             text = ("I could not DM you: your DMs are closed to me. Allow DMs from server members (or from "
                     "me), then try again.")
+        elif status == "retry":
+            text = "Discord is busy and did not take the DM; try again in a minute."
         else:
             assert dm is not None
-            text = f"Sent you a DM: {dm_messages(dm)[0].content}"
+            user = await self.bot.store.run(Store.user, interaction.user.id)
+            when = (user.schedule if user else self._default).describe()
+            text = (f"Sent you a test DM: {dm_messages(dm)[0].content}\nIt is only a test: your DM digest "
+                    f"still comes {when}, with the newest mailing then, even if it is this one.")
         await self._reply(interaction, text)
 
     @subscriptions.command(name="forget", description="Delete everything stored about you")
@@ -236,7 +232,7 @@ class Subscriptions(commands.Cog):
         await interaction.response.send_message(text, ephemeral=True)
 
 
-def _state(user: UserRecord) -> str:
+def _state(user: Subscriber) -> str:
     if user.paused:
         return f"Paused ({user.paused_reason})." if user.paused_reason else "Paused."
     return f"Your DM digest comes {user.schedule.describe()}."

@@ -24,7 +24,7 @@ from bot.render import (
     dm_messages,
     paper_embed,
 )
-from bot.subscriptions import DmDigest, MatchedPaper, parse_follow
+from bot.subscriptions import DmPlan, MatchedPaper, parse_follow
 from tests import test_render
 from tests.cogs.test_cogs_post import assert_valid_png
 from tests.fakes.discord.rules import ApiError, embed_size, validate_message
@@ -152,7 +152,7 @@ def test_a_dm_always_shows_the_followed_author_in_bold() -> None:
     paper = Paper("2107.06277", 1, "Why Generalization in RL is Difficult", authors, "We study RL.", "cs.LG",
                   ("cs.LG",))
     follow = parse_follow("author", "S. Levine")
-    dm = DmDigest(1, (date(2021, 7, 14),), (MatchedPaper(RankedPaper(paper, 1, 701.0, {}), ("author S. Levine",)),),
+    dm = DmPlan(1, (date(2021, 7, 14),), (MatchedPaper(RankedPaper(paper, 1, 701.0, {}), ("author S. Levine",)),),
                   1, (follow,))
     (message,) = dm_messages(dm, PostContext({}, SEEN))
     assert_fits([message])

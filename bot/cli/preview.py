@@ -26,14 +26,12 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             raise HotPapersError(f"no mailing of {', '.join(categories)} in the store yet; run"
                                  " 'hotpapers ingest' first")
         mailing = wanted or latest
-        papers = store.mailing_papers(mailing, list(categories))
-        if not papers:
+        now = clock_from_env().now()
+        day = ranking.rank_mailing(store, mailing, list(categories), settings.ranking.weights, now)
+        if not day.papers and not day.unranked:
             raise HotPapersError(f"no {', '.join(categories)} papers in a {mailing} mailing (weekends and"
                                  f" holidays have none); the latest mailing is {latest}")
-        now = clock_from_env().now()
-        signals = store.latest_signals([p.id for p in papers], now)
-        ranked = ranking.rank(papers, signals, settings.ranking.weights, 0.0)
-        digest = build_digest(mailing, ranked, categories=categories, size=settings.digest.default_size,
+        digest = build_digest(mailing, day.papers, categories=categories, size=settings.digest.default_size,
                               min_score=settings.ranking.min_score)
         context = store.post_context([r.paper.id for r in digest.papers], now)
     finally:

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.mailing import parse_mailing_date as parse_day
 from bot.models import Paper, RankedPaper, SourceSignal
-from bot.ranking import DayRanking, display_score, rank_day
+from bot.ranking import DayRanking, display_score, rank_mailing
 from bot.store import Store
 from bot.taxonomy import canonical_category
 
@@ -47,9 +47,8 @@ def ranked_mailing(store: Store, settings: Settings, mailing: date, category: st
                    now: datetime | None = None) -> DayRanking:
     """The ranking of ``mailing`` (in ``category``, cross-lists included) as of ``now`` (default: now): every
     paper with any engagement, as ``/top`` shows it (``ranking.min_score`` is for channel digests only)."""
-    papers = store.mailing_papers(mailing, [category] if category else None)
-    signals = store.latest_signals([paper.id for paper in papers], now or clock_from_env().now())
-    return rank_day(papers, signals, settings.ranking.weights, 0.0)
+    return rank_mailing(store, mailing, [category] if category else None, settings.ranking.weights,
+                        now or clock_from_env().now())
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlite_utils
@@ -19,7 +19,7 @@ import sqlite_utils
 from bot.models import ChannelDigest as ChannelDigest  # re-exported: defined with the other plain data
 from bot.store.base import Migration
 
-TargetKind = Literal["channel", "dm"]
+TargetKind = Literal["channel", "dm", "test"]  # test: a /subscriptions test DM (not the day's)
 DeliveryStatus = Literal["sending", "done", "skipped", "failed"]
 
 
@@ -107,6 +107,26 @@ def _create_digests(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE bot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
+def _add_due_index(db: sqlite_utils.Database) -> None:
+    # The due index: when each channel digest next needs a look ('' = as soon as possible, after any change
+    # of its settings). A tick reads only the rows due, so a tick with nothing due costs one index probe.
+    db.execute("ALTER TABLE channel_digests ADD COLUMN due_at TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX channel_digests_due ON channel_digests (due_at)")
+    db.execute("CREATE INDEX deliveries_finished ON deliveries (finished_at) WHERE status != 'sending'")
+
+
+NEVER = "9999-12-31T00:00:00"  # due_at of a digest or subscriber that is off until someone changes it
+
+
+def due_text(when: datetime | None) -> str:
+    """``when`` as the due index keeps it (UTC, second precision, sortable as text); None → ``NEVER``."""
+    if when is None:
+        return NEVER
+    if when.tzinfo is None:
+        raise ValueError("the store keeps aware datetimes only")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _iso(when: datetime | None) -> str | None:
     if when is None:
         return None
@@ -134,7 +154,7 @@ def _channel_digest(row: dict[str, Any]) -> ChannelDigest:
 
 class DigestsStore:
     db: sqlite_utils.Database
-    DIGESTS_MIGRATIONS: Sequence[Migration] = (_create_digests,)
+    DIGESTS_MIGRATIONS: Sequence[Migration] = (_create_digests, _add_due_index)
 
     # ---- channel digest settings ---------------------------------------------------------------------------
 
@@ -163,6 +183,42 @@ class DigestsStore:
                 "SELECT * FROM channel_digests WHERE guild_id = ? ORDER BY channel_id", [guild_id])
         return [_channel_digest(row) for row in rows]
 
+    def due_channel_digests(self, now: datetime, limit: int = 100_000) -> list[ChannelDigest]:
+        """The channel digests due for a look at ``now`` (by the due index), soonest first."""
+        rows = self.db.query("SELECT * FROM channel_digests WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+                             [due_text(now), limit])
+        return [_channel_digest(row) for row in rows]
+
+    def set_due(self, kind: TargetKind, due: Sequence[tuple[int, datetime | None]]) -> None:
+        """Write the due index: (channel id or user id, next look; None = never until changed)."""
+        table, key = ("channel_digests", "channel_id") if kind == "channel" else ("sub_users", "user_id")
+        with self.db.conn:
+            self.db.conn.executemany(f"UPDATE {table} SET due_at = ? WHERE {key} = ?",  # noqa: S608
+                                     [(due_text(when), target) for target, when in due])
+
+    def make_due(self, kind: TargetKind, *, unfinished: bool = False, before: datetime | None = None) -> int:
+        """Make due at once the targets with an unfinished ledger entry (``unfinished``: at start, a crash or
+        a shutdown left them) or whose next look comes before ``before`` (a mailing just arrived)."""
+        table, key = ("channel_digests", "channel_id") if kind == "channel" else ("sub_users", "user_id")
+        with self.db.conn:
+            if unfinished:
+                cursor = self.db.execute(
+                    f"UPDATE {table} SET due_at = '' WHERE {key} IN (SELECT target_id FROM deliveries"  # noqa: S608
+                    " WHERE status = 'sending' AND target_kind = ?)", [kind])
+            else:
+                cursor = self.db.execute(
+                    f"UPDATE {table} SET due_at = '' WHERE due_at <= ?", [due_text(before)])  # noqa: S608
+        return int(cursor.rowcount)
+
+    def next_due(self, kind: TargetKind) -> datetime | None:
+        """The soonest due time in the index (None when nothing will ever be due)."""
+        table = "channel_digests" if kind == "channel" else "sub_users"
+        rows = list(self.db.query(f"SELECT min(due_at) AS due FROM {table}"))  # noqa: S608
+        text = rows[0]["due"] if rows else None
+        if text is None or text == NEVER:
+            return None
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else datetime.min.replace(tzinfo=UTC)
+
     def remove_channel_digest(self, channel_id: int) -> bool:
         with self.db.conn:
             cursor = self.db.execute("DELETE FROM channel_digests WHERE channel_id = ?", [channel_id])
@@ -185,7 +241,7 @@ class DigestsStore:
             else:
                 cursor = self.db.execute(
                     "UPDATE channel_digests SET paused = 0, failures = 0, disabled_reason = NULL,"
-                    " active_since = ? WHERE channel_id = ?", [_iso(now), channel_id])
+                    " active_since = ?, due_at = '' WHERE channel_id = ?", [_iso(now), channel_id])
         return bool(cursor.rowcount)
 
     def record_channel_failure(self, channel_id: int, error: str, now: datetime) -> int:
@@ -323,6 +379,25 @@ class DigestsStore:
             [kind, target_id, limit]))
         records = [self.delivery(kind, target_id, row["period"]) for row in rows]
         return [r for r in records if r is not None]
+
+    def unfinished_delivery(self, kind: TargetKind, target_id: int) -> DeliveryRecord | None:
+        """The target's entry begun but not finished (a crash, a shutdown or a refusal mid-send), if any."""
+        rows = list(self.db.query(
+            "SELECT period FROM deliveries WHERE target_kind = ? AND target_id = ? AND status = 'sending'"
+            " ORDER BY period DESC LIMIT 1", [kind, target_id]))
+        return self.delivery(kind, target_id, rows[0]["period"]) if rows else None
+
+    def unfinished_targets(self, kind: TargetKind) -> set[int]:
+        """The targets with an unfinished ledger entry (read through the index of unfinished entries)."""
+        return {row["target_id"] for row in self.db.query(
+            "SELECT target_id FROM deliveries WHERE status = 'sending' AND target_kind = ?", [kind])}
+
+    def prune_ledger(self, before: datetime) -> int:
+        """Delete finished ledger entries (and their payloads) older than ``before``; returns how many."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "DELETE FROM deliveries WHERE status != 'sending' AND finished_at < ?", [_iso(before)])
+        return int(cursor.rowcount)
 
     def unfinished_deliveries(self, kind: TargetKind | None = None) -> list[DeliveryRecord]:
         """Entries begun but not finished (a crash or shutdown mid-send), oldest first, without messages."""

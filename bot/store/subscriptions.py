@@ -8,7 +8,6 @@ this part reads it to know each user's newest handled mailing, and ``forget_user
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,25 +16,12 @@ import sqlite_utils
 # A module import, not names: bot.subscriptions imports bot.digest, which imports this package.
 import bot.subscriptions as subs
 from bot.store.base import Migration
+from bot.store.digests import due_text
 
 if TYPE_CHECKING:
     from bot.subscriptions import Follow, Frequency, Schedule, Subscriber
 
 AddResult = Literal["added", "exists", "full"]
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """Everything stored about one user (what ``/subscriptions list`` shows)."""
-
-    user_id: int
-    schedule: Schedule
-    follows: tuple[Follow, ...]
-    created_at: datetime
-    paused: bool = False
-    paused_reason: str | None = None
-    notice: str | None = None  # to tell the user the next time they use a command
-    dm_channel_id: int | None = None
 
 
 def _create_subscriptions(db: sqlite_utils.Database) -> None:
@@ -62,6 +48,12 @@ def _create_subscriptions(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
+def _add_due_index(db: sqlite_utils.Database) -> None:
+    # When each user next needs a look ('' = as soon as possible, after any change): see bot.store.digests.
+    db.execute("ALTER TABLE sub_users ADD COLUMN due_at TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX sub_users_due ON sub_users (due_at)")
+
+
 def _iso(when: datetime) -> str:
     if when.tzinfo is None:
         raise ValueError("the store keeps aware datetimes only")
@@ -70,7 +62,7 @@ def _iso(when: datetime) -> str:
 
 class SubscriptionsStore:
     db: sqlite_utils.Database
-    SUBSCRIPTIONS_MIGRATIONS: Sequence[Migration] = (_create_subscriptions,)
+    SUBSCRIPTIONS_MIGRATIONS: Sequence[Migration] = (_create_subscriptions, _add_due_index)
 
     # ---- users ---------------------------------------------------------------------------------------------
 
@@ -80,19 +72,32 @@ class SubscriptionsStore:
             " VALUES (?, ?, ?, ?, ?)",
             [user_id, default.time, default.timezone, default.frequency, _iso(now)])
 
-    def user(self, user_id: int) -> UserRecord | None:
+    def user(self, user_id: int) -> Subscriber | None:
+        """Everything stored about one user (what ``/subscriptions list`` shows and the DM needs)."""
         rows = list(self.db.query("SELECT * FROM sub_users WHERE user_id = ?", [user_id]))
         if not rows:
             return None
-        return self._user(rows[0], self.follows(user_id))
+        return self._user(rows[0], self.follows(user_id), self._last_mailings([user_id]).get(user_id))
 
     @staticmethod
-    def _user(row: dict[str, Any], follows: Sequence[Follow]) -> UserRecord:
-        return UserRecord(
+    def _user(row: dict[str, Any], follows: Sequence[Follow], last_mailing: date | None) -> Subscriber:
+        return subs.Subscriber(
             user_id=row["user_id"], schedule=subs.Schedule(row["time"], row["timezone"], row["frequency"]),
             follows=tuple(follows), created_at=datetime.fromisoformat(row["created_at"]),
-            paused=bool(row["paused"]), paused_reason=row["paused_reason"], notice=row["notice"],
-            dm_channel_id=row["dm_channel_id"])
+            dm_channel_id=row["dm_channel_id"], paused=bool(row["paused"]), last_mailing=last_mailing,
+            paused_reason=row["paused_reason"], notice=row["notice"])
+
+    def _last_mailings(self, user_ids: Sequence[int]) -> dict[int, date]:
+        """Each user's newest mailing in the DM ledger (sent, sending, skipped or failed)."""
+        found: dict[int, date] = {}
+        for start in range(0, len(user_ids), 500):
+            chunk = list(user_ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                    "SELECT target_id, max(period) AS period FROM deliveries WHERE target_kind = 'dm'"  # noqa: S608
+                    f" AND target_id IN ({marks}) GROUP BY target_id", chunk):
+                found[row["target_id"]] = date.fromisoformat(row["period"])
+        return found
 
     def follows(self, user_id: int) -> list[Follow]:
         """The user's follows in the order they were added."""
@@ -117,6 +122,7 @@ class SubscriptionsStore:
             self.db.execute(
                 "INSERT INTO sub_follows (user_id, kind, key, value, seq) VALUES (?, ?, ?, ?, ?)",
                 [user_id, follow.kind, follow.key, follow.value, count["seq"] + 1])
+            self.db.execute("UPDATE sub_users SET due_at = '' WHERE user_id = ?", [user_id])
         return "added"
 
     def remove_follow(self, user_id: int, follow: Follow) -> bool:
@@ -133,7 +139,8 @@ class SubscriptionsStore:
             self._ensure_user(user_id, default, now)
             self.db.execute(
                 "UPDATE sub_users SET time = coalesce(?, time), timezone = coalesce(?, timezone),"
-                " frequency = coalesce(?, frequency) WHERE user_id = ?", [time, timezone, frequency, user_id])
+                " frequency = coalesce(?, frequency), due_at = '' WHERE user_id = ?",
+                [time, timezone, frequency, user_id])
         record = self.user(user_id)
         assert record is not None
         return record.schedule
@@ -146,12 +153,12 @@ class SubscriptionsStore:
             self._ensure_user(user_id, default, now)
             if paused:
                 self.db.execute(
-                    "UPDATE sub_users SET paused = 1, paused_reason = ?, notice = coalesce(?, notice)"
-                    " WHERE user_id = ?", [reason, notice, user_id])
+                    "UPDATE sub_users SET paused = 1, paused_reason = ?, notice = coalesce(?, notice),"
+                    " due_at = ? WHERE user_id = ?", [reason, notice, due_text(None), user_id])
             else:
                 self.db.execute(
-                    "UPDATE sub_users SET paused = 0, paused_reason = NULL, notice = NULL, created_at = ?"
-                    " WHERE user_id = ?", [_iso(now), user_id])
+                    "UPDATE sub_users SET paused = 0, paused_reason = NULL, notice = NULL, created_at = ?,"
+                    " due_at = '' WHERE user_id = ?", [_iso(now), user_id])
 
     def take_notice(self, user_id: int) -> str | None:
         """What the bot has to tell this user (e.g. their DMs were closed), cleared once taken."""
@@ -177,25 +184,22 @@ class SubscriptionsStore:
 
     # ---- delivery ------------------------------------------------------------------------------------------
 
-    def subscribers(self) -> list[Subscriber]:
-        """Every user who is not paused and follows something, with the newest mailing in their DM ledger."""
+    def due_subscribers(self, now: datetime, limit: int = 100_000) -> list[Subscriber]:
+        """The users due for a look at ``now`` (by the due index), with their follows and newest DM'd
+        mailing; paused users and users following nothing included (the caller takes them off the index)."""
+        rows = list(self.db.query("SELECT * FROM sub_users WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+                                  [due_text(now), limit]))
+        ids = [row["user_id"] for row in rows]
         follows: dict[int, list[Follow]] = {}
-        for row in self.db.query(
-                "SELECT f.user_id, f.kind, f.value FROM sub_follows f JOIN sub_users u USING (user_id)"
-                " WHERE u.paused = 0 ORDER BY f.user_id, f.seq"):
-            follows.setdefault(row["user_id"], []).append(subs.Follow(row["kind"], row["value"]))
-        last: dict[int, date] = {
-            row["target_id"]: date.fromisoformat(row["period"]) for row in self.db.query(
-                "SELECT target_id, max(period) AS period FROM deliveries WHERE target_kind = 'dm'"
-                " GROUP BY target_id")}
-        return [
-            subs.Subscriber(
-                user_id=row["user_id"],
-                schedule=subs.Schedule(row["time"], row["timezone"], row["frequency"]),
-                follows=tuple(follows[row["user_id"]]), created_at=datetime.fromisoformat(row["created_at"]),
-                dm_channel_id=row["dm_channel_id"], last_mailing=last.get(row["user_id"]))
-            for row in self.db.query("SELECT * FROM sub_users WHERE paused = 0 ORDER BY user_id")
-            if row["user_id"] in follows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                    f"SELECT user_id, kind, value FROM sub_follows WHERE user_id IN ({marks})"  # noqa: S608
+                    " ORDER BY user_id, seq", chunk):
+                follows.setdefault(row["user_id"], []).append(subs.Follow(row["kind"], row["value"]))
+        last = self._last_mailings(ids)
+        return [self._user(row, follows.get(row["user_id"], []), last.get(row["user_id"])) for row in rows]
 
     def subscriber_count(self) -> int:
         return int(next(iter(self.db.query("SELECT count(*) AS n FROM sub_users")))["n"])

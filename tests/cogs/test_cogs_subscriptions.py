@@ -126,7 +126,7 @@ async def test_test_sends_the_dm_now_and_forget_deletes_everything(fake_discord:
         await say(fake_discord, "subscribe keyword", {"value": "diffusion"})
         await say(fake_discord, "subscribe keyword", {"value": "-survey"})
         await say(fake_discord, "subscribe author", {"value": "Y. LeCun"})
-        assert "Sent you a DM" in await run_test_command(fake_discord)
+        assert "Sent you a test DM" in await run_test_command(fake_discord)
         dm = await fake_discord.wait_for_message(fake_discord.dm_channels[user.user.id])
         text = text_of(dm)
         assert text.index("Bandits") < text.index("Diffusion for proteins")  # hottest first
@@ -179,7 +179,7 @@ async def test_test_answers_at_once_even_while_a_dm_round_holds_the_pacer(fake_d
     user = fake_discord.world.member
     async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)) as bot:
         await say(fake_discord, "subscribe keyword", {"value": "diffusion"})
-        pacer = bot.deliverer.pacer
+        pacer = bot.pace
         round_done = asyncio.Event()
         real_acquire = pacer.acquire
 
@@ -194,7 +194,7 @@ async def test_test_answers_at_once_even_while_a_dm_round_holds_the_pacer(fake_d
         assert not interaction.followups
         round_done.set()
         note = await reply(fake_discord, interaction)
-        assert note.ephemeral and "Sent you a DM" in note.content
+        assert note.ephemeral and "Sent you a test DM" in note.content
         assert "Diffusion for proteins" in text_of(
             await fake_discord.wait_for_message(fake_discord.dm_channels[user.user.id]))
 

@@ -59,24 +59,26 @@ def test_paused_users_get_no_dm_and_a_notice_is_told_once(store: Store) -> None:
     add(store, 2, "category", "cs.CV")
     store.set_paused(1, True, default=DEFAULT, now=NOW, reason="DMs closed",
                      notice="I could not DM you: your DMs are closed.")
-    assert [s.user_id for s in store.subscribers()] == [2]
+    assert [s.user_id for s in store.due_subscribers(NOW)] == [2]  # off the due index while paused
     user = store.user(1)
     assert user is not None and user.paused and user.paused_reason == "DMs closed"
     assert store.take_notice(1) == "I could not DM you: your DMs are closed."
     assert store.take_notice(1) is None
     later = datetime(2024, 11, 7, tzinfo=UTC)
     store.set_paused(1, False, default=DEFAULT, now=later)
-    resumed = {s.user_id: s for s in store.subscribers()}
+    resumed = {s.user_id: s for s in store.due_subscribers(later)}
     assert resumed[1].created_at == later  # no DM for slots missed while paused
 
 
-def test_subscribers_carry_dm_channel_and_newest_ledger_mailing(store: Store) -> None:
+def test_due_subscribers_carry_dm_channel_and_newest_ledger_mailing(store: Store) -> None:
     add(store, 1, "category", "cs.LG")
     store.set_schedule(3, default=DEFAULT, now=NOW, time="08:00")  # settings but no follows: not a subscriber
     store.set_dm_channel(1, 555)
     store.record_skip("dm", 1, "2024-11-04", "nothing matched", NOW)
     store.begin_delivery("dm", 1, "2024-11-05", [PlannedMessage(0, {"content": "x"}, "n", "m")], NOW)
-    (subscriber,) = store.subscribers()
+    due = {s.user_id: s for s in store.due_subscribers(NOW)}
+    assert due[3].follows == ()  # due for a look (its settings changed); the service takes it off the index
+    subscriber = due[1]
     assert subscriber.dm_channel_id == 555
     assert subscriber.last_mailing == date(2024, 11, 5)
     assert [f.label for f in subscriber.follows] == ["category:cs.LG"]

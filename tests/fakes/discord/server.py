@@ -10,6 +10,7 @@ import contextlib
 import fnmatch
 import json
 import math
+import random
 import re
 import secrets
 import time
@@ -107,6 +108,12 @@ class _Injection:
     delay: float = 0.0
     retry_after: float = 0.0
     is_global: bool = False
+    via: bool = True  # a 429 from Discord carries Via; one from a rate-limit proxy does not
+    rate: float = 1.0  # the share of matching requests it hits (1: every one, until ``count`` is spent)
+    rng: random.Random | None = None
+
+    def hits(self) -> bool:
+        return self.rng is None or self.rng.random() < self.rate
 
     def matches(self, method: str, path: str, route_key: str) -> bool:
         return (
@@ -275,6 +282,7 @@ class FakeDiscord:
         self.presence: dict[str, Any] | None = None
 
         self._global = SlidingWindow(global_limit, global_period)
+        self.arrivals: list[float] = []  # when each request counted by the global limit arrived (clock)
         self._buckets: dict[tuple[str, str], Window] = {}
         self._nonces: dict[tuple[int, str], tuple[float, int]] = {}
         self._injections: list[_Injection] = []
@@ -468,11 +476,33 @@ class FakeDiscord:
         self._injections.append(_Injection(pattern, count, delay=seconds))
 
     def inject_rate_limit(
-        self, pattern: str, retry_after: float, count: int = 1, *, is_global: bool = False
+        self, pattern: str, retry_after: float, count: int = 1, *, is_global: bool = False, via: bool = True
     ) -> None:
+        """The next ``count`` matching requests get a 429 (``via=False``: without ``Via``, as a proxy answers)."""
         self._injections.append(
-            _Injection(pattern, count, status=429, retry_after=retry_after, is_global=is_global)
+            _Injection(pattern, count, status=429, retry_after=retry_after, is_global=is_global, via=via)
         )
+
+    def inject_random_failures(self, pattern: str, rate: float, status: int = 500, *, seed: int = 0,
+                               count: int = 1_000_000) -> None:
+        """A share ``rate`` of matching requests (drawn with ``seed``) answer ``status``, ``count`` at most."""
+        self._injections.append(_Injection(pattern, count, status=status, rate=rate, rng=random.Random(seed)))
+
+    def set_global_limit(self, limit: int) -> None:
+        """The token's global budget (requests per ``global_period``): lower it to play another process
+        spending part of the same token's budget."""
+        self.global_limit = limit
+        self._global.limit = limit
+
+    def busiest_second(self) -> int:
+        """The most requests counted by the global limit that arrived within any one second (sliding)."""
+        stamps = sorted(self.arrivals)
+        most, start = 0, 0
+        for end, stamp in enumerate(stamps):
+            while stamps[start] <= stamp - self.global_period:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
 
     # ---- world building ------------------------------------------------------------------------------------
 
@@ -480,6 +510,15 @@ class FakeDiscord:
         user = User(snowflake(), username, bot=bot, dms_open=dms_open)
         self.users[user.id] = user
         return user
+
+    def open_dm(self, user: User) -> Channel:
+        """The user's DM channel with the bot, made on first use (as ``POST /users/@me/channels`` does)."""
+        ch = self.dm_channels.get(user.id)
+        if ch is None:
+            ch = Channel(snowflake(), ChannelType.DM, "", recipients=[user])
+            self.dm_channels[user.id] = ch
+            self.channels[ch.id] = ch
+        return ch
 
     def add_guild(
         self,
@@ -930,7 +969,13 @@ class FakeDiscord:
         return web.Response(status=status, body=json.dumps(body).encode(), headers=h)
 
     def _rate_limited(
-        self, retry_after: float, *, is_global: bool, scope: str, extra: dict[str, str] | None = None
+        self,
+        retry_after: float,
+        *,
+        is_global: bool,
+        scope: str,
+        extra: dict[str, str] | None = None,
+        via: bool = True,
     ) -> web.Response:
         self.stats.rate_limited += 1
         if is_global:
@@ -942,6 +987,8 @@ class FakeDiscord:
         }
         if is_global:
             headers["X-RateLimit-Global"] = "true"
+        if not via:
+            del headers["Via"]
         headers.update(extra or {})
         body = {
             "message": "You are being rate limited.",
@@ -987,10 +1034,12 @@ class FakeDiscord:
         if route.bot_auth and request.headers.get("Authorization") != f"Bot {self.token}":
             return self._json_response(401, unauthorized().body())
         now = self.clock()
+        if not route.interaction:
+            self.arrivals.append(now)
         if not route.interaction and not self._global.try_take(now):
             return self._rate_limited(self._global.retry_after(now), is_global=True, scope="global")
         for inj in list(self._injections):
-            if not inj.matches(method, path, route.key):
+            if not inj.matches(method, path, route.key) or not inj.hits():
                 continue
             inj.count -= 1
             if inj.count <= 0:
@@ -999,7 +1048,10 @@ class FakeDiscord:
                 await asyncio.sleep(inj.delay)
             if inj.status == 429:
                 return self._rate_limited(
-                    inj.retry_after, is_global=inj.is_global, scope="global" if inj.is_global else "user"
+                    inj.retry_after,
+                    is_global=inj.is_global,
+                    scope="global" if inj.is_global else "user",
+                    via=inj.via,
                 )
             if inj.status == 502:
                 return web.Response(
@@ -1221,12 +1273,7 @@ class FakeDiscord:
             user = _by_snowflake(self.users, rid)
             if user is None:
                 raise unknown("User")
-            ch = self.dm_channels.get(user.id)
-            if ch is None:
-                ch = Channel(snowflake(), ChannelType.DM, "", recipients=[user])
-                self.dm_channels[user.id] = ch
-                self.channels[ch.id] = ch
-            return ch.to_json()
+            return self.open_dm(user).to_json()
 
         @r("DELETE", "/users/@me/guilds/{guild_id}")
         async def leave_guild(req: _Req) -> Any:
@@ -1806,12 +1853,7 @@ class FakeDiscord:
         if user is None:
             raise ValueError("an interaction outside a guild needs a user")
         u = user.user if isinstance(user, Member) else user
-        ch = self.dm_channels.get(u.id)
-        if ch is None:
-            ch = Channel(snowflake(), ChannelType.DM, "", recipients=[u])
-            self.dm_channels[u.id] = ch
-            self.channels[ch.id] = ch
-        return ch, u, None
+        return self.open_dm(u), u, None
 
     def _interaction_payload(
         self,

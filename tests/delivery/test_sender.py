@@ -1,5 +1,5 @@
-"""Delivery: the ledger makes every message go out exactly once, the pacer keeps under the global limit, and
-Discord's refusals come back as outcomes the callers act on."""
+"""The sender: the ledger makes every message go out exactly once, and Discord's refusals come back as
+outcomes the callers act on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.delivery import Outcome, Pacer, Target, make_nonce
+from bot.delivery import Outcome, Target, make_nonce
 from bot.digest import build_digest
 from bot.ranking import rank
 from bot.render import OutgoingMessage, digest_messages
@@ -29,26 +29,6 @@ def _messages(n: int, period: str = "2026-11-25") -> list[OutgoingMessage]:
         )
         for i in range(n)
     ]
-
-
-async def test_pacer_never_exceeds_its_rate_in_any_one_second_window() -> None:
-    pacer = Pacer(40)
-    loop = asyncio.get_running_loop()
-    stamps: list[float] = []
-
-    async def worker() -> None:
-        for _ in range(10):
-            await pacer.acquire()
-            stamps.append(loop.time())
-
-    started = loop.time()
-    await asyncio.gather(*(worker() for _ in range(6)))  # 60 requests from 6 concurrent senders
-    stamps.sort()
-    assert len(stamps) == 60
-    for i, stamp in enumerate(stamps):
-        in_window = sum(1 for other in stamps[i:] if other - stamp < 1.0)
-        assert in_window <= 40
-    assert stamps[-1] - started >= 59 / 40 - 0.01  # evenly spaced, not bursty
 
 
 def test_the_ledger_keeps_the_first_plan_and_knows_what_is_done(tmp_path: Path) -> None:
@@ -266,7 +246,7 @@ async def test_a_thread_digest_interrupted_after_its_thread_resumes_in_the_same_
 async def test_a_send_that_hangs_is_abandoned_retried_and_posted_once(world: FakeDiscord, seeded: Seed) -> None:
     channel = world.world.papers
     async with running_bot(world, bot_settings(world, seeded.db)) as bot:
-        bot.deliverer.send_timeout = 0.3
+        bot.deliverer.rest.timeout = 0.3
         world.inject_delay("POST /channels/{channel_id}/messages", 1.0, count=1)  # Discord hangs, then answers
         outcome = await bot.deliverer.deliver(Target.channel(channel.id, "2026-11-25"), _messages(2))
         assert outcome.status == "sent" and outcome.sent == 2

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +9,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.store import Store
-from bot.subscriptions import Schedule, parse_follow
+from bot.subscriptions import Schedule
 from tests.fakes.discord.models import Member
 from tests.fakes.discord.server import FakeDiscord
 from tests.harness import (
@@ -21,12 +17,12 @@ from tests.harness import (
     LOOKUP_OBSERVED,
     bot_settings,
     make_paper,
+    reply,
     running_bot,
     seed_store,
     text_of,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 PAPERS = [
     make_paper("2411.00001", "Diffusion for proteins", categories=("q-bio.BM",), mailing=LOOKUP_MAILING),
     make_paper("2411.00002", "Diffusion for images", categories=("cs.CV",), mailing=LOOKUP_MAILING),
@@ -36,12 +32,16 @@ MORNING = datetime(2024, 11, 6, 10, 0, tzinfo=UTC)
 AFTERNOON = datetime(2024, 11, 6, 14, 30, tzinfo=UTC)  # the mailing is 12 h old from 13:00 UTC
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "hot.db"
+def seed_dm_store(path: Path) -> Path:
+    """The 2024-11-06 mailing: two papers on diffusion, one on bandits."""
     seed_store(path, PAPERS, hf={"2411.00002": 40, "2411.00003": 9}, mailing=LOOKUP_MAILING,
                points=None, previous=None, observed=LOOKUP_OBSERVED)
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return seed_dm_store(tmp_path / "hot.db")
 
 
 async def command(fake_discord: FakeDiscord, name: str, options: dict[str, str] | None, user: Member) -> str:
@@ -119,66 +119,6 @@ async def test_a_user_with_closed_dms_is_paused_and_told_next_time(fake_discord:
         assert not text.startswith("⚠️")  # told once
 
 
-def _seed_subscribers(db: Path, users: list[int], when: datetime) -> None:
-    store = Store(db)
-    default = Schedule("14:00", "UTC", "daily")
-    for user in users:
-        store.add_follow(user, parse_follow("keyword", "diffusion"), max_follows=50, default=default,
-                         now=when)
-    store.close()
-
-
-async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake_discord: FakeDiscord, db: Path,
-                                                              tmp_path: Path) -> None:
-    """A bot in its own process is killed (SIGKILL) while Discord is creating a DM it will never hear about;
-    the restarted bot finishes the round and nobody gets a DM twice."""
-    members = [fake_discord.add_member(fake_discord.world.guild) for _ in range(4)]
-    _seed_subscribers(db, [m.user.id for m in members], MORNING)
-    clock_file = tmp_path / "clock.txt"
-    FakeDiscord.write_bot_clock(clock_file, AFTERNOON)
-    env = {**os.environ, **fake_discord.env(clock_file=clock_file), "HOTPAPERS_DB": str(db),
-           "HOTPAPERS_DISCORD_READY_TIMEOUT": "0.1", "HOTPAPERS_LOG_LEVEL": "INFO",
-           "HOTPAPERS_CONFIG": str(tmp_path / "none.toml")}
-    (tmp_path / "none.toml").write_text("")
-
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([str(Path(sys.executable).parent / "hotpapers"), "run"], cwd=tmp_path,
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    first = start()
-
-    def third_dm_created_then_kill() -> bool:
-        # Runs inside the fake_discord the moment Discord has stored a message, before the bot gets the answer:
-        # the bot dies not knowing its third DM went out (the worst moment for a ledger).
-        if sum(len(dms(fake_discord, m)) for m in members) < 3:
-            return False
-        first.send_signal(signal.SIGKILL)
-        return True
-
-    try:
-        await fake_discord.wait_until(third_dm_created_then_kill, timeout=20, what="a third DM")
-        first.wait(5)
-        assert sum(len(dms(fake_discord, m)) for m in members) == 3
-    finally:
-        if first.poll() is None:
-            first.kill()
-
-    second = start()
-    try:
-        await fake_discord.wait_until(lambda: all(len(dms(fake_discord, m)) >= 1 for m in members), timeout=20,
-                              what="every subscriber's DM")
-    finally:
-        second.send_signal(signal.SIGTERM)  # a clean stop finishes whatever it was sending
-        try:
-            second.wait(15)
-        except subprocess.TimeoutExpired:
-            second.kill()
-    assert [len(dms(fake_discord, m)) for m in members] == [1, 1, 1, 1]
-    store = Store(db)
-    assert all(store.handled("dm", m.user.id, LOOKUP_MAILING.isoformat()) for m in members)
-    store.close()
-
-
 async def test_weekly_subscribers_get_one_dm_on_monday_covering_the_week(fake_discord: FakeDiscord,
                                                                         db: Path) -> None:
     seed_store(db, [make_paper("2411.00007", "Diffusion on Tuesday", mailing=date(2024, 11, 5))],
@@ -215,3 +155,41 @@ async def test_a_pending_notice_is_told_even_by_help(fake_discord: FakeDiscord, 
         text = await command(fake_discord, "help", None, closed)
         assert text.startswith("⚠️ Your DMs are closed to me.") and "/paper" in text
         assert not (await command(fake_discord, "help", None, closed)).startswith("⚠️")  # told once
+
+
+async def test_a_test_dm_is_marked_as_one_and_the_scheduled_dm_still_comes(fake_discord: FakeDiscord,
+                                                                           db: Path) -> None:
+    """``/subscriptions test`` sends the DM at once, through the same sender, marked as a test; it is not the
+    day's DM, which still comes at the user's time — once."""
+    clock = ManualClock(AFTERNOON - timedelta(minutes=31))
+    reader = fake_discord.world.member
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), clock) as bot:
+        await command(fake_discord, "subscribe keyword", {"value": "diffusion"}, reader)
+        await command(fake_discord, "subscriptions settings", {"time": "14:00"}, reader)
+        interaction = await fake_discord.slash("subscriptions test", user=reader)
+        note = await reply(fake_discord, interaction)
+        assert note.ephemeral and "Sent you a test DM" in note.content
+        assert "only a test: your DM digest still comes every day at 14:00 UTC" in note.content
+        (test,) = dms(fake_discord, reader)
+        assert test.startswith("🧪 **Test**") and "Diffusion for images" in test
+
+        clock.set(AFTERNOON)
+        await bot.scheduler.tick_now()
+        await bot.scheduler.tick_now()
+        test_again, scheduled = dms(fake_discord, reader)
+        assert test_again == test
+        assert not scheduled.startswith("🧪") and "2 matching papers" in scheduled
+        assert await bot.store.run(Store.handled, "dm", reader.user.id, LOOKUP_MAILING.isoformat())
+    assert opened_dm_channels(fake_discord) == 1
+
+
+async def test_unloading_the_subscriptions_cog_does_not_stop_dms(fake_discord: FakeDiscord, db: Path) -> None:
+    clock = ManualClock(MORNING)
+    reader = fake_discord.world.member
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), clock) as bot:
+        await command(fake_discord, "subscribe keyword", {"value": "diffusion"}, reader)
+        await command(fake_discord, "subscriptions settings", {"time": "14:00"}, reader)
+        await bot.unload_extension("cogs.subscriptions")
+        clock.set(AFTERNOON)
+        await bot.scheduler.tick_now()
+    assert len(dms(fake_discord, reader)) == 1

@@ -1,0 +1,160 @@
+"""Channel digests as an audience of the digest service: what each due channel gets (``bot.digest`` decides
+when), the digest itself, and what a refusal means for the channel (missing access → counted, shown by
+``/digest show``, stopped after ``max_failures``; unknown channel → disabled)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot import digest as rules
+from bot.delivery.sender import Outcome, Target
+from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, next_look, once, unfinished
+from bot.digest import Digest
+from bot.models import PostContext
+from bot.ranking import DayRanking, rank_mailing
+from bot.render import OutgoingMessage, digest_messages, thread_name
+from bot.store import Store
+from bot.store.digests import ChannelDigest, DeliveryRecord, TargetKind
+
+log = logging.getLogger(__name__)
+
+PERMISSION_HELP = ("give the bot View Channel, Send Messages and Embed Links there (and Create Public"
+                   " Threads and Send Messages in Threads for a thread digest), then run /digest resume")
+RETRY_REFUSED = timedelta(minutes=10)  # a channel that refused (permissions) is tried again after this
+
+
+@dataclass(frozen=True, slots=True)
+class NextDigest:
+    """What a channel's next run would post: the mailing and the digest (None when there is no mailing), and
+    the ledger entry when that mailing was already posted (or skipped) there."""
+
+    mailing: date | None
+    digest: Digest | None
+    record: DeliveryRecord | None
+
+
+def digest_plan(cfg: ChannelDigest, digest: Digest, context: PostContext | None = None) -> list[OutgoingMessage]:
+    """The messages of a channel's digest (its first one names the thread, for a thread digest)."""
+    messages = digest_messages(digest, thread=cfg.thread, mention_role=cfg.mention_role, context=context)
+    if cfg.thread and len(messages) > 1:
+        messages[0] = replace(messages[0], extra={"thread_name": thread_name(digest)})
+    return messages
+
+
+class ChannelAudience(AudienceBase):
+    """Server channels with a digest."""
+
+    kind: TargetKind = "channel"
+
+    def key(self, item: ChannelDigest) -> int:
+        return item.channel_id
+
+    async def due(self, now: datetime) -> Sequence[ChannelDigest]:
+        return await self.store.run(Store.due_channel_digests, now)
+
+    def min_score(self, cfg: ChannelDigest) -> float:
+        return cfg.min_score if cfg.min_score is not None else self.settings.ranking.min_score
+
+    async def ranking(self, mailing: date, cache: dict[Any, Any] | None = None) -> DayRanking:
+        """The mailing ranked as of now; with ``cache`` (one tick), once however many channels ask at once."""
+        def run() -> Awaitable[DayRanking]:
+            return self.store.run(rank_mailing, mailing, None, self.settings.ranking.weights, self.clock.now())
+        return await (run() if cache is None else once(cache, ("rank", mailing), run))
+
+    async def build(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None) -> Digest:
+        """The channel's digest of ``mailing``: the mailing ranked by engagement as of now, then filtered."""
+        day = await self.ranking(mailing, cache)
+        return rules.build_digest(mailing, day.papers, categories=cfg.categories, size=cfg.size,
+                                  min_score=self.min_score(cfg))
+
+    async def plan_messages(self, cfg: ChannelDigest, digest: Digest) -> list[OutgoingMessage]:
+        """The digest's messages with what the post shows beside the counts (who is talking, code, their time)."""
+        context = await self.store.run(Store.post_context, [r.paper.id for r in digest.papers], self.clock.now())
+        return digest_plan(cfg, digest, context)
+
+    async def decide(self, cfg: ChannelDigest, now: datetime, cache: dict[Any, Any]) -> Decision:
+        digest_settings = self.settings.digest
+        if cfg.paused or cfg.disabled_reason or cfg.failures >= digest_settings.max_failures:
+            return Off()
+        following = rules.next_slot(cfg.time, cfg.timezone, now)
+        record = await unfinished(self.store, "channel", cfg.channel_id, cache)
+        if record is not None:
+            return Send(Target.channel(cfg.channel_id, record.period, cfg.guild_id), None, record.created_at,
+                        following)
+        query = rules.slot_query(cfg, now, min_age_hours=digest_settings.min_age_hours,
+                                 max_failures=digest_settings.max_failures)
+        if query is None:
+            return Wait(following)
+        mailing = await once(cache, ("mailing", cfg.categories, query.newest), lambda: self.store.run(
+            Store.latest_mailing, list(cfg.categories), on_or_before=query.newest))
+        handled = mailing is not None and await self.store.run(
+            Store.handled, "channel", cfg.channel_id, mailing.isoformat())
+        decision = rules.decide(query, mailing, handled, now, grace_hours=digest_settings.grace_hours)
+        if decision is None:
+            waiting = mailing is None or mailing < query.newest  # the slot's mailing may still be ingested
+            return Wait(next_look(query.slot, following, now, grace_hours=digest_settings.grace_hours,
+                                  waiting=waiting))
+        if isinstance(decision, rules.Skip):
+            return Skip(decision.mailing.isoformat(), decision.reason, following, cfg.guild_id)
+        shape = (decision.mailing, cfg.categories, cfg.size, self.min_score(cfg), cfg.thread, cfg.mention_role)
+
+        async def plan() -> list[OutgoingMessage]:  # channels set up alike share one rendering per tick
+            return await self.plan_messages(cfg, await self.build(cfg, decision.mailing, cache))
+        messages = await once(cache, ("digest", shape), plan)
+        return Send(Target.channel(cfg.channel_id, decision.mailing.isoformat(), cfg.guild_id), messages,
+                    decision.slot, following)
+
+    async def deliver(self, cfg: ChannelDigest, send: Send) -> Outcome:
+        outcome = await self.deliverer.deliver(send.target, send.messages)
+        if outcome.status == "sent" and cfg.failures:
+            await self.store.run(Store.clear_channel_failures, cfg.channel_id)
+        return outcome
+
+    async def refused(self, cfg: ChannelDigest, send: Send, outcome: Outcome, now: datetime
+                      ) -> datetime | None:
+        target = send.target
+        if outcome.status in ("forbidden", "closed"):
+            error = f"Discord refused to post: {outcome.error}; {PERMISSION_HELP}"
+            failures = await self.store.run(Store.record_channel_failure, cfg.channel_id, error, now)
+            log.warning("channel %s (guild %s): %s [failure %d of %d]", cfg.channel_id, cfg.guild_id,
+                        outcome.error, failures, self.settings.digest.max_failures)
+            if failures >= self.settings.digest.max_failures:
+                await self.store.run(Store.finish_delivery, target.kind, target.key_id, target.period, now,
+                                     "failed", error)
+                return None
+            return now + RETRY_REFUSED
+        if outcome.status == "gone":
+            reason = "the channel no longer exists (Unknown Channel); run /digest setup on another channel"
+            log.warning("channel %s (guild %s) is gone: digest disabled", cfg.channel_id, cfg.guild_id)
+            await self.store.run(Store.disable_channel_digest, cfg.channel_id, reason, now)
+            await self.store.run(Store.finish_delivery, target.kind, target.key_id, target.period, now,
+                                 "failed", reason)
+            return None
+        return send.next_look  # rejected: the ledger holds it as failed, with Discord's reason
+
+    # ---- /digest preview and now ---------------------------------------------------------------------------
+
+    async def next_digest(self, cfg: ChannelDigest) -> NextDigest:
+        """What the next run would post, ignoring min_age: the channel's newest mailing."""
+        mailing = await self.store.run(Store.latest_mailing, list(cfg.categories))
+        if mailing is None:
+            return NextDigest(None, None, None)
+        record = await self.store.run(Store.delivery, "channel", cfg.channel_id, mailing.isoformat())
+        return NextDigest(mailing, await self.build(cfg, mailing), record)
+
+    async def post(self, cfg: ChannelDigest, digest: Digest) -> Outcome:
+        """Deliver one digest to the channel now (``/digest now``) and record what went wrong, if anything."""
+        now = self.clock.now()
+        send = Send(Target.channel(cfg.channel_id, digest.period, cfg.guild_id),
+                    await self.plan_messages(cfg, digest), now, rules.next_slot(cfg.time, cfg.timezone, now))
+        outcome = await self.deliver(cfg, send)
+        if outcome.status == "retry":  # the next tick finishes it, paced and with backoff
+            await self.store.run(Store.set_due, "channel", [(cfg.channel_id, now)])
+        elif outcome.status not in ("sent", "already", "interrupted", "nothing"):
+            look = await self.refused(cfg, send, outcome, now)
+            await self.store.run(Store.set_due, "channel", [(cfg.channel_id, look)])
+        return outcome
