@@ -1,0 +1,145 @@
+"""Re-scoring the index's candidates, and saying why each matched. Pure: data in, data out.
+
+Each candidate gets a text score in [0, 1] from what a reader would check first:
+
+- ``title``: the share of the query's weight (idf: rare words weigh more) found in the title;
+- ``anywhere``: the share found in the title, the authors or the abstract;
+- ``exactness``: how much of the title the query covers (the paper titled just "Attention Is All You Need"
+  before "… for Graphs"), counted only as far as the title matches;
+- ``phrase``: the query's words in a row in the title;
+- ``bm25``: the index's own BM25 score, relative to the best candidate's.
+
+``text = 0.40·title + 0.25·anywhere + 0.15·exactness + 0.05·phrase + 0.15·bm25``.
+Recency and engagement then add at most ``TIE_BREAK`` (0.02) together: they reorder near-ties only and never
+lift a paper whose text match is clearly worse. A typed word no paper holds (a typo) counts as found in a word
+at edit distance 1 (2 for words of 8 letters or more). A candidate holding none of the query's words
+(a fuzzy match that is no typo of them) is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.models import Paper
+from bot.search.query import ParsedQuery, joined_pairs
+from bot.search_query import words
+
+WEIGHTS = {"title": 0.40, "anywhere": 0.25, "exactness": 0.15, "phrase": 0.05, "bm25": 0.15}
+TIE_BREAK = 0.02
+RECENCY_HALF_LIFE_DAYS = 3 * 365.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: the paper, its score, and why it matched (query words in its title, and the
+    authors whose names hold query words)."""
+
+    paper: Paper
+    score: float
+    title_terms: frozenset[str]
+    authors: tuple[str, ...]
+
+
+def within(term: str, word: str) -> bool:
+    """True if ``word`` is ``term`` mistyped: edit distance ≤ 1 (≤ 2 from 8 letters), same first letter."""
+    if not word or word[0] != term[0] or abs(len(word) - len(term)) > 2:
+        return False
+    limit = 1 if len(term) < 8 else 2
+    previous = list(range(len(word) + 1))
+    for i, a in enumerate(term, start=1):
+        current = [i]
+        for j, b in enumerate(word, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+        if min(previous) > limit:
+            return False
+    return previous[-1] <= limit
+
+
+def _found(term: str, vocabulary: set[str], typo: bool) -> str | None:
+    if term in vocabulary:
+        return term
+    if typo:
+        return next((word for word in vocabulary if within(term, word)), None)
+    return None
+
+
+def _in_row(sequence: Sequence[str], text: Sequence[str]) -> bool:
+    size = len(sequence)
+    return size > 0 and any(list(text[i:i + size]) == list(sequence) for i in range(len(text) - size + 1))
+
+
+def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequency: Mapping[str, int],
+         total: int, typos: Sequence[str], reference: datetime, hotness: Mapping[str, float]) -> list[Hit]:
+    """Candidates (paper, BM25) best first; phrases and ``author:`` words must match as written."""
+    if not candidates:
+        return []
+    weight = {term: math.log(1.0 + max(total, 1) / max(frequency.get(term, 0), 1)) for term in query.terms}
+    full = sum(weight.values()) or 1.0
+    best_bm25 = max(score for _, score in candidates) or 1.0
+    pairs = set(joined_pairs(query.free))
+    scored: list[tuple[float, int, Hit]] = []
+    for position, (paper, bm25) in enumerate(candidates):
+        title = words(paper.title)
+        title_set = set(title)
+        author_words = [set(words(name)) for name in paper.authors]
+        abstract = words(paper.abstract)
+        if any(not _in_row(p, title) and not _in_row(p, abstract) and not any(
+                _in_row(p, words(name)) for name in paper.authors) for p in query.phrases):
+            continue
+        if any(not any(term in names for names in author_words) for term in query.authors):
+            continue
+        everything = title_set.union(*author_words, abstract)
+        in_title: set[str] = set()
+        title_weight = anywhere_weight = 0.0
+        for term in query.terms:
+            typo = term in typos
+            hit = _found(term, title_set, typo)
+            if hit is not None:
+                in_title.add(hit)
+                title_weight += weight[term]
+                anywhere_weight += weight[term]
+            elif term in everything or (typo and _found(term, set().union(*author_words), True)):
+                anywhere_weight += weight[term]
+        nick = any(pair in title_set or pair.upper() in paper.title for pair in pairs)
+        exactness = len(in_title) / max(len(title_set), 1)
+        features = {
+            "title": title_weight / full,
+            "anywhere": anywhere_weight / full,
+            "exactness": exactness * (title_weight / full),
+            "phrase": 1.0 if (len(query.free) > 1 and _in_row(query.free, title)) or nick else 0.0,
+            "bm25": bm25 / best_bm25,
+        }
+        text = sum(WEIGHTS[name] * value for name, value in features.items())
+        age_days = ((reference - paper.published).total_seconds() / 86400.0) if paper.published else None
+        recent = 0.0 if age_days is None else float(2.0 ** (-max(age_days, 0.0) / RECENCY_HALF_LIFE_DAYS))
+        hot = 1.0 - 1.0 / (1.0 + math.log1p(max(hotness.get(paper.id, 0.0), 0.0)))
+        total_score = text + TIE_BREAK * (0.5 * recent + 0.5 * hot)
+        authors = tuple(name for name, names in zip(paper.authors, author_words, strict=True)
+                        if any(term in names for term in query.terms))
+        scored.append((-total_score, position, features["anywhere"],
+                       Hit(paper, total_score, frozenset(in_title), authors)))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [item[3] for item in scored if item[2] > 0.0]
+
+
+def highlight(title: str, terms: frozenset[str], escape: Callable[[str], str] | None = None, *,
+              bold: str = "**") -> str:
+    """``title`` with the words in ``terms`` in bold (Markdown ``**``); other text passes through
+    ``escape`` when one is given (e.g. Discord's markdown escape)."""
+
+    out: list[str] = []
+    last = 0
+    for match in re.finditer(r"[^\W_]+", title):
+        if words(match[0]) and words(match[0])[0] in terms:
+            chunk = title[last:match.start()]
+            out.append(escape(chunk) if escape else chunk)
+            out.append(f"{bold}{match[0]}{bold}")
+            last = match.end()
+    chunk = title[last:]
+    out.append(escape(chunk) if escape else chunk)
+    return "".join(out)
