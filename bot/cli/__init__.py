@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
 
     sub.add_parser("doctor", help="check settings, database and each upstream")
+
+    sub.add_parser("reindex", help="rebuild the search index beside the database from the stored papers")
     return parser
 
 
@@ -74,6 +76,7 @@ def _handlers() -> dict[str, Handler]:
         ("preview", "bot.cli.preview"),
         ("backfill", "bot.cli.backfill"),
         ("doctor", "bot.cli.doctor"),
+        ("reindex", "bot.cli.reindex"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers

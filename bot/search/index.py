@@ -33,7 +33,8 @@ CURSOR_FILE = "cursor.json"
 # Field weights: a title word counts most; a name the paper gives itself (nick) as much as a title word.
 BOOSTS = {"title": 3.0, "nick": 3.0, "authors": 2.0, "abstract": 1.0}
 SMALL_HEAP = 32_000_000  # bytes of indexing buffer for a catch-up (keeps `hotpapers search` small)
-BULK_HEAP = 256_000_000  # for a rebuild
+BULK_HEAP = 256_000_000  # for a rebuild or a long catch-up
+BULK_COMMIT = 200_000  # rows between commits of a long catch-up
 
 
 class IndexBusy(Exception):
@@ -150,29 +151,31 @@ class SearchIndex:
         except ValueError as exc:
             raise IndexBusy(str(exc)) from None
 
-    def apply(self, batches: Iterable[Sequence[IndexRow]], *, rebuild: bool = False, upto: int | None = None
-              ) -> int:
-        """Apply rows (each batch in change order) and commit after each batch, moving the cursor; with
-        ``rebuild`` every document is dropped first and nothing is visible until the last commit.
-        Returns the rows applied."""
-        writer = self.writer(bulk=rebuild)
-        applied = 0
+    def apply(self, batches: Iterable[Sequence[IndexRow]], *, rebuild: bool = False, bulk: bool = False,
+              upto: int | None = None) -> int:
+        """Apply rows (batches in change order), committing and moving the cursor after each batch (after
+        every BULK_COMMIT rows with ``bulk``); with ``rebuild`` every document is dropped first and nothing
+        is visible until the one commit at the end. Returns the rows applied."""
+        bulk = bulk or rebuild
+        writer = self.writer(bulk=bulk)
+        applied = pending = 0
+        last: int | None = None
         try:
             if rebuild:
                 writer.delete_all_documents()
-            last = None
             for batch in batches:
                 for row in batch:
                     if not rebuild:
                         writer.delete_documents_by_term("rowid", row.rowid)
                     writer.add_document(self._document(row))
                 applied += len(batch)
-                if batch:
-                    last = batch[-1].seq
-                    if not rebuild:
-                        writer.commit()
-                        self._write_cursor(last)
-            if rebuild:
+                pending += len(batch)
+                last = batch[-1].seq if batch else last
+                if last is not None and not rebuild and (not bulk or pending >= BULK_COMMIT):
+                    writer.commit()
+                    self._write_cursor(last)
+                    pending = 0
+            if pending or rebuild:
                 writer.commit()
                 self._write_cursor(upto if upto is not None else last or 0)
             writer.wait_merging_threads()

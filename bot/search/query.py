@@ -14,6 +14,7 @@ _PHRASE = re.compile(r'"([^"]+)"')
 # "we call it X", "dubbed X", "(BERT)": names a paper gives itself, which people later search by.
 _CALLED = re.compile(r"\b(?:we\s+(?:call|name|term|dub)|called|dubbed|named|termed|coined)\s+"
                      r"(?:it\s+|this\s+|them\s+|our\s+[\w-]+\s+)?([A-Z][\w-]*[A-Z0-9][\w-]*)")
+_CUES = ("call", "dub", "named", "name ", "termed", "term ", "coined")
 _PARENTHESISED = re.compile(r"\(([A-Z][A-Za-z0-9-]*[A-Z0-9][A-Za-z0-9-]*)\)")
 _TITLE_NAME = re.compile(r"^\s*([A-Z0-9][\w.+-]*(?:\s[\w.+-]+)?)\s*:")
 
@@ -66,8 +67,10 @@ def nicknames(title: str, abstract: str) -> list[str]:
     head = _TITLE_NAME.match(title)
     if head and any(ch.isupper() or ch.isdigit() for ch in head[1][1:]):
         found.append(head[1])
-    found += _CALLED.findall(abstract)[:3]
-    found += _PARENTHESISED.findall(abstract)[:3]
+    if any(cue in abstract for cue in _CUES):  # cheap test first: most abstracts name nothing
+        found += _CALLED.findall(abstract)[:3]
+    if "(" in abstract:
+        found += _PARENTHESISED.findall(abstract)[:3]
     names: dict[str, None] = {}
     for name in found:
         for variant in ("".join(words(name)), *words(name)[:1]):

@@ -42,6 +42,15 @@ class Hit:
     score: float
     title_terms: frozenset[str]
     authors: tuple[str, ...]
+    coverage: float = 1.0  # share of the query's weight the paper holds anywhere
+
+
+def describe(query: ParsedQuery, paper: Paper) -> Hit:
+    """A hit for a paper found elsewhere (arXiv's own search): which query words its title holds, and
+    which authors match."""
+    title = set(words(paper.title))
+    authors = tuple(name for name in paper.authors if set(words(name)) & set(query.terms))
+    return Hit(paper, 0.0, frozenset(term for term in query.terms if term in title), authors)
 
 
 def within(term: str, word: str) -> bool:
@@ -82,7 +91,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
     full = sum(weight.values()) or 1.0
     best_bm25 = max(score for _, score in candidates) or 1.0
     pairs = set(joined_pairs(query.free))
-    scored: list[tuple[float, int, Hit]] = []
+    scored: list[tuple[float, int, float, Hit]] = []
     for position, (paper, bm25) in enumerate(candidates):
         title = words(paper.title)
         title_set = set(title)
@@ -122,9 +131,20 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
         authors = tuple(name for name, names in zip(paper.authors, author_words, strict=True)
                         if any(term in names for term in query.terms))
         scored.append((-total_score, position, features["anywhere"],
-                       Hit(paper, total_score, frozenset(in_title), authors)))
+                       Hit(paper, total_score, frozenset(in_title), authors, features["anywhere"])))
     scored.sort(key=lambda item: (item[0], item[1]))
     return [item[3] for item in scored if item[2] > 0.0]
+
+
+def explain(hit: Hit) -> str:
+    """Why a result is listed, besides the bold title words: its year and the authors the query named."""
+    parts = [str(hit.paper.published.year) if hit.paper.published else "year unknown"]
+    if hit.authors:
+        shown = ", ".join(hit.authors[:2]) + (" …" if len(hit.authors) > 2 else "")
+        parts.append(f"author {shown}")
+    elif not hit.title_terms:
+        parts.append("words in the abstract")
+    return " · ".join(parts)
 
 
 def highlight(title: str, terms: frozenset[str], escape: Callable[[str], str] | None = None, *,

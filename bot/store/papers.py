@@ -43,6 +43,7 @@ _UNSORTED_ROWID_BASE = 10**11
 
 CANDIDATES = 100  # papers the index proposes for re-scoring (more when more results are asked for)
 INDEX_BATCH = 5000  # rows per index commit when catching up
+BULK_ROWS = 50_000  # a catch-up longer than this commits less often, with a bigger buffer
 CATCH_UP_PER_SEARCH = 20_000  # a search applies at most this many pending rows first (the rest: next time)
 TITLE_MATCHES = 5
 TITLE_WORDS = 4  # whole words an autocomplete query keeps
@@ -472,7 +473,7 @@ class PaperStore:
                 " ORDER BY change_seq LIMIT ?)", [after, limit]).fetchone()
             head = int(upto)
         try:
-            return index.apply(self._index_rows(after, head, INDEX_BATCH))
+            return index.apply(self._index_rows(after, head, INDEX_BATCH), bulk=head - after > BULK_ROWS)
         except IndexBusy:
             log.info("search index is being written by another process; searching what it holds")
             return 0

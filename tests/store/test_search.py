@@ -15,7 +15,6 @@ from bot.cli import main as cli
 from bot.errors import UnknownCategory
 from bot.models import Paper
 from bot.store import Store
-from bot.store import papers as store_papers
 
 
 def make_paper(paper_id: str, title: str, *, abstract: str = "Nothing in particular.",
