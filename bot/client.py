@@ -7,6 +7,7 @@ real deployments; tests point them at the local fake). The bot needs no privileg
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import lookup
 from bot.clock import Clock, clock_from_env
 from bot.config import Settings
 from bot.delivery import ChannelDigests, Deliverer, Pacer
@@ -78,6 +80,8 @@ class HotPapersBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.store = AsyncStore(self.settings.db_path)
         await self.store.open()
+        # Derived search index: caught up in the background (searches catch up too; see bot/search/).
+        self.index_catch_up = asyncio.create_task(lookup.catch_up_search_index(self.store), name="search-index")
         self.session = aiohttp.ClientSession(headers={"User-Agent": "hotpapers (Discord bot)"})
         self.pacer = Pacer(self.settings.discord.requests_per_second)
         self.deliverer = Deliverer(self, self.store, self.pacer, self.clock, retry_delays=self.retry_delays)

@@ -193,6 +193,20 @@ async def arxiv_search(store: AsyncStore, settings: Settings, query: str, *,
     return [describe(parsed, paper) for paper in papers]
 
 
+async def catch_up_search_index(store: AsyncStore, chunk: int = 20_000) -> int:
+    """Bring the search index up to the store at start (after a crash, or writes made while the bot was down),
+    a chunk at a time so other store work goes on in between; returns the rows applied."""
+    total = 0
+    while True:
+        try:
+            applied = await store.run(Store.catch_up_search_index, limit=chunk)
+        except RuntimeError:  # the store closed: the bot is shutting down
+            return total
+        total += applied
+        if applied < chunk:
+            return total
+
+
 def suggestion(paper: Paper, limit: int = 100) -> tuple[str, str]:
     """An autocomplete choice (name, value) for a paper: ``2107.05677 · Title…``, the id as value."""
     title = re.sub(r"\s+", " ", paper.title).strip()

@@ -248,11 +248,10 @@ class SearchIndex:
         for clauses, size in ((everywhere + fuzzy, limit), (titles, limit // 2)):
             if not clauses and not filters:
                 continue
-            query_clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(clauses))] if clauses else []
-            if not query_clauses:
-                query_clauses = [(tantivy.Occur.Must, tantivy.Query.all_query())]
-            hits = searcher.search(tantivy.Query.boolean_query(query_clauses + filters), limit=size,
-                                   count=False).hits
+            # With filters (category, author, phrase, years) the words only rank; without, one must match.
+            query = tantivy.Query.boolean_query(filters + clauses) if filters else tantivy.Query.boolean_query(
+                clauses)
+            hits = searcher.search(query, limit=size, count=False).hits
             rowids = searcher.fast_field_values("rowid", [address for _, address in hits])
             for (score, _), rowid in zip(hits, rowids, strict=True):
                 if rowid is not None:

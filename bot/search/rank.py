@@ -148,9 +148,9 @@ def explain(hit: Hit) -> str:
 
 
 def highlight(title: str, terms: frozenset[str], escape: Callable[[str], str] | None = None, *,
-              bold: str = "**") -> str:
-    """``title`` with the words in ``terms`` in bold (Markdown ``**``); other text passes through
-    ``escape`` when one is given (e.g. Discord's markdown escape)."""
+              mark: tuple[str, str] = ("**", "**")) -> str:
+    """``title`` with the words in ``terms`` between ``mark`` (Markdown bold by default); other text passes
+    through ``escape`` when one is given (e.g. Discord's markdown escape)."""
 
     out: list[str] = []
     last = 0
@@ -158,7 +158,7 @@ def highlight(title: str, terms: frozenset[str], escape: Callable[[str], str] | 
         if words(match[0]) and words(match[0])[0] in terms:
             chunk = title[last:match.start()]
             out.append(escape(chunk) if escape else chunk)
-            out.append(f"{bold}{match[0]}{bold}")
+            out.append(f"{mark[0]}{match[0]}{mark[1]}")
             last = match.end()
     chunk = title[last:]
     out.append(escape(chunk) if escape else chunk)

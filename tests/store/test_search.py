@@ -218,9 +218,11 @@ def test_cli_search_json_has_the_documented_shape(database: Path, capsys: pytest
 
 
 def test_cli_search_prints_a_readable_list(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(["search", "zebrafish"]) == 0
+    assert cli(["search", "zebrafish borel"]) == 0
     out = capsys.readouterr().out
-    assert "Zebrafish fin regeneration" in out and "https://arxiv.org/abs/2403.00004" in out
+    # The title with the matching word in bold, the year, the author who matched, the link.
+    assert "1. **Zebrafish** fin regeneration\n" in out and "https://arxiv.org/abs/2403.00004" in out
+    assert "· 2024 · author Émile Borel" in out
 
 
 def test_cli_search_with_a_category(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
