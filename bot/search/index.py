@@ -249,9 +249,8 @@ class SearchIndex:
             if not clauses and not filters:
                 continue
             # With filters (category, author, phrase, years) the words only rank; without, one must match.
-            query = tantivy.Query.boolean_query(filters + clauses) if filters else tantivy.Query.boolean_query(
-                clauses)
-            hits = searcher.search(query, limit=size, count=False).hits
+            combined = tantivy.Query.boolean_query(filters + clauses)
+            hits = searcher.search(combined, limit=size, count=False).hits
             rowids = searcher.fast_field_values("rowid", [address for _, address in hits])
             for (score, _), rowid in zip(hits, rowids, strict=True):
                 if rowid is not None:
