@@ -275,7 +275,10 @@ def generate(path: Path, count: int, planted: Sequence[Target], seed: int = 11) 
                             _created(year, month, rng))
 
     started = time.monotonic()
-    next_id = iter(ids)
+    # Distractors get ids (and so dates) spread over the whole range, like the papers they imitate.
+    spread = set(rng.sample(range(len(ids)), distractor_count))
+    next_id = iter(rng.sample([ids[i] for i in sorted(spread)], len(spread)))
+    rest = iter([row for i, row in enumerate(ids) if i not in spread])
     with path.open("w", encoding="utf-8") as out:
         for t in planted:
             out.write(_kaggle_line(t.id, t.title, t.authors, t.abstract, t.categories, t.created))
@@ -293,7 +296,7 @@ def generate(path: Path, count: int, planted: Sequence[Target], seed: int = 11) 
                 out.write(paper(paper_id, year, month, [], [w for w in content if rng.random() < 0.2],
                                 [f"{rng.choice('ABCDEFGHJKLMNPRSTW')}. {surname}"]))
         for index in range(generated):
-            paper_id, year, month = next(next_id)
+            paper_id, year, month = next(rest)
             out.write(paper(paper_id, year, month, [], []))
             if index % 200_000 == 0 and index:
                 print(f"  generated {index:,} papers, {time.monotonic() - started:.0f} s", flush=True)

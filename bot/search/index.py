@@ -213,10 +213,12 @@ class SearchIndex:
                      for term in terms}
         return frequency, searcher.num_docs
 
-    def candidates(self, query: ParsedQuery, *, limit: int, typos: Sequence[str] = (),
+    def candidates(self, query: ParsedQuery, *, limit: int, typos: Sequence[str] = (), common: Sequence[str] = (),
                    categories: Sequence[str] = (), years: tuple[int, int] | None = None) -> list[tuple[int, float]]:
         """Row ids worth re-scoring, with their BM25 scores, best first: papers holding any query word
-        (weighted by field), and separately the best title matches; filters are required."""
+        (weighted by field), and separately the best title matches and the best author matches; filters are
+        required. ``common`` words (in a large share of papers) add little but long walks: left out here
+        when rarer words remain (the re-scoring still counts them)."""
         schema = self.schema
         filters: list[tuple[tantivy.Occur, tantivy.Query]] = []
         if categories:
@@ -234,6 +236,7 @@ class SearchIndex:
                     [(tantivy.Occur.Must, tantivy.Query.term_query(schema, "abstract", word)) for word in phrase])),
             ])))
         free = [term for term in query.free if term not in typos]
+        free = [term for term in free if term not in common] or free
         everywhere = [(tantivy.Occur.Should, tantivy.Query.boost_query(
             tantivy.Query.term_query(schema, name, term), boost))
             for term in free for name, boost in BOOSTS.items()]
@@ -243,9 +246,10 @@ class SearchIndex:
             schema, name, term, distance=1 if len(term) < 8 else 2), boost))
             for term in typos for name, boost in (("title", BOOSTS["title"]), ("abstract", 1.0))]
         titles = [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "title", term)) for term in free]
+        authors = [(tantivy.Occur.Should, tantivy.Query.term_query(schema, "authors", term)) for term in free]
         searcher = self.index.searcher()
         found: dict[int, float] = {}
-        for clauses, size in ((everywhere + fuzzy, limit), (titles, limit // 2)):
+        for clauses, size in ((everywhere + fuzzy, limit), (titles, limit // 2), (authors, limit // 5)):
             if not clauses and not filters:
                 continue
             # With filters (category, author, phrase, years) the words only rank; without, one must match.

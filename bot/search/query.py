@@ -12,9 +12,11 @@ MAX_TERMS = 24  # a pasted abstract is searched by its first words; titles are f
 _AUTHOR = re.compile(r'\b(?:author|au):\s*(?:"([^"]*)"|(\S+))', re.IGNORECASE)
 _PHRASE = re.compile(r'"([^"]+)"')
 # "we call it X", "dubbed X", "(BERT)": names a paper gives itself, which people later search by.
-_CALLED = re.compile(r"\b(?:we\s+(?:call|name|term|dub)|called|dubbed|named|termed|coined)\s+"
+_CALLED = re.compile(r"\b(?:we\s+(?:call|name|term|dub|present|introduce|propose|train)|called|dubbed|named|"
+                     r"termed|coined)\s+"
                      r"(?:it\s+|this\s+|them\s+|our\s+[\w-]+\s+)?([A-Z][\w-]*[A-Z0-9][\w-]*)")
-_CUES = ("call", "dub", "named", "name ", "termed", "term ", "coined")
+_CUES = ("call", "dub", "named", "name ", "termed", "term ", "coined", "we present", "we introduce", "we propose",
+         "we train")
 _PARENTHESISED = re.compile(r"\(([A-Z][A-Za-z0-9-]*[A-Z0-9][A-Za-z0-9-]*)\)")
 _TITLE_NAME = re.compile(r"^\s*([A-Z0-9][\w.+-]*(?:\s[\w.+-]+)?)\s*:")
 
@@ -61,7 +63,8 @@ def joined_pairs(terms: tuple[str, ...]) -> list[str]:
 
 
 def nicknames(title: str, abstract: str) -> list[str]:
-    """Names a paper gives itself (``BERT: …``, "we call it ResNet", "(GAN)"), as index words: lowercase,
+    """Names a paper gives itself (``BERT: …``, "we call it ResNet", "we present YOLO", "(GAN)"), as index
+    words: lowercase,
     hyphens and spaces dropped (``U-Net`` → ``unet``)."""
     found: list[str] = []
     head = _TITLE_NAME.match(title)

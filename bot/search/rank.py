@@ -1,19 +1,20 @@
 """Re-scoring the index's candidates, and saying why each matched. Pure: data in, data out.
 
-Each candidate gets a text score in [0, 1] from what a reader would check first:
+Each candidate gets a text score from what a reader would check first:
 
 - ``title``: the share of the query's weight (idf: rare words weigh more) found in the title;
 - ``anywhere``: the share found in the title, the authors or the abstract;
-- ``exactness``: how much of the title the query covers (the paper titled just "Attention Is All You Need"
-  before "… for Graphs"), counted only as far as the title matches;
+- ``abstract``: the share found in the abstract (a paper about the query says so in both places);
+- ``exactness``: for a title-like query (4 words or more), how much of the title the query covers (the paper
+  titled just "Attention Is All You Need" before "… for Graphs"), counted only as far as the title matches;
 - ``phrase``: the query's words in a row in the title;
+- ``nick``: the query names the paper as it names itself ("BERT: …", "we call it ResNet", "(PPO)");
 - ``bm25``: the index's own BM25 score, relative to the best candidate's.
 
-``text = 0.40·title + 0.25·anywhere + 0.15·exactness + 0.05·phrase + 0.15·bm25``.
-Recency and engagement then add at most ``TIE_BREAK`` (0.02) together: they reorder near-ties only and never
-lift a paper whose text match is clearly worse. A typed word no paper holds (a typo) counts as found in a word
-at edit distance 1 (2 for words of 8 letters or more). A candidate holding none of the query's words
-(a fuzzy match that is no typo of them) is dropped.
+``text = Σ WEIGHTS[feature] · feature``. Recency and engagement then add at most ``TIE_BREAK`` (0.02) together:
+they reorder near-ties only and never lift a paper whose text match is clearly worse. A typed word no paper
+holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A candidate
+holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.models import Paper
-from bot.search.query import ParsedQuery, joined_pairs
+from bot.search.query import ParsedQuery, joined_pairs, nicknames
 from bot.search_query import words
 
-WEIGHTS = {"title": 0.40, "anywhere": 0.25, "exactness": 0.15, "phrase": 0.05, "bm25": 0.15}
+WEIGHTS = {"title": 0.35, "anywhere": 0.15, "abstract": 0.10, "exactness": 0.15, "phrase": 0.05, "nick": 0.30,
+           "bm25": 0.10}
+TITLE_LIKE = 4  # query words from which a query may be a (partly remembered) title
 TIE_BREAK = 0.02
 RECENCY_HALF_LIFE_DAYS = 3 * 365.0
 
@@ -114,13 +117,16 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
                 anywhere_weight += weight[term]
             elif term in everything or (typo and _found(term, set().union(*author_words), True)):
                 anywhere_weight += weight[term]
-        nick = any(pair in title_set or pair.upper() in paper.title for pair in pairs)
-        exactness = len(in_title) / max(len(title_set), 1)
+        abstract_set = set(abstract)
+        names = set(nicknames(paper.title, paper.abstract))
+        exactness = len(in_title) / max(len(title_set), 1) if len(query.free) >= TITLE_LIKE else 0.0
         features = {
             "title": title_weight / full,
             "anywhere": anywhere_weight / full,
+            "abstract": sum(weight[t] for t in query.terms if t in abstract_set) / full,
             "exactness": exactness * (title_weight / full),
-            "phrase": 1.0 if (len(query.free) > 1 and _in_row(query.free, title)) or nick else 0.0,
+            "phrase": 1.0 if len(query.free) > 1 and _in_row(query.free, title) else 0.0,
+            "nick": 1.0 if names & (pairs | set(query.free)) else 0.0,
             "bm25": bm25 / best_bm25,
         }
         text = sum(WEIGHTS[name] * value for name, value in features.items())

@@ -42,6 +42,8 @@ _OLD_STYLE = re.compile(r"([a-z-]+)(?:\.[A-Za-z-]+)?/(\d\d)(\d\d)(\d{3})")
 _UNSORTED_ROWID_BASE = 10**11
 
 CANDIDATES = 100  # papers the index proposes for re-scoring (more when more results are asked for)
+COMMON_SHARE = 0.2  # a word in more papers than this share proposes no candidates (when rarer words remain)
+COMMON_FROM = 50_000  # papers from which that saving is worth it (in a small store every word counts)
 INDEX_BATCH = 5000  # rows per index commit when catching up
 BULK_ROWS = 50_000  # a catch-up longer than this commits less often, with a bigger buffer
 CATCH_UP_PER_SEARCH = 20_000  # a search applies at most this many pending rows first (the rest: next time)
@@ -52,6 +54,9 @@ _PAPER_COLUMNS = ("id", "version", "title", "authors", "abstract", "primary_cate
 ROW_COLUMNS = (*_PAPER_COLUMNS, "title_hash", "category_tags")
 PaperRow = tuple[Any, ...]  # one value per ROW_COLUMNS entry; see paper_row
 _SELECT_STORED = "SELECT " + ", ".join(_PAPER_COLUMNS) + " FROM papers"  # noqa: S608 (constant column names)
+# The next change sequence, read inside the writing transaction (SQLite has one writer at a time, so sequences
+# are committed in order and a reader never skips one).
+_NEXT_CHANGE = "(SELECT coalesce(max(change_seq), 0) + 1 FROM papers)"
 _INDEXED_COLUMNS = ("title", "authors", "abstract", "categories", "published")  # what the search index reads
 _SELECT_PAPER = ("SELECT rowid, id, version, title, authors, abstract, primary_category, categories, "
                  "comment, journal_ref, doi, published, updated, mailing FROM papers")
@@ -190,10 +195,12 @@ def _add_change_cursor(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE papers ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0")
     db.execute("UPDATE papers SET change_seq = rowid")
     db.execute("CREATE INDEX papers_by_change ON papers (change_seq)")
-    bump = "UPDATE papers SET change_seq = (SELECT max(change_seq) FROM papers) + 1 WHERE rowid = NEW.rowid"
-    db.execute(f"CREATE TRIGGER papers_changed_insert AFTER INSERT ON papers BEGIN {bump}; END")
-    db.execute("CREATE TRIGGER papers_changed_update AFTER UPDATE OF"
-               f" {', '.join(_INDEXED_COLUMNS)} ON papers BEGIN {bump}; END")
+    # The store's own writes set the sequence themselves (cheaper in bulk); the triggers cover any other writer.
+    bump = f"UPDATE papers SET change_seq = {_NEXT_CHANGE} WHERE rowid = NEW.rowid"  # noqa: S608
+    db.execute("CREATE TRIGGER papers_changed_insert AFTER INSERT ON papers"
+               f" WHEN NEW.change_seq = 0 BEGIN {bump}; END")
+    db.execute(f"CREATE TRIGGER papers_changed_update AFTER UPDATE OF {', '.join(_INDEXED_COLUMNS)} ON papers"
+               f" WHEN NEW.change_seq = OLD.change_seq BEGIN {bump}; END")
     # The Tantivy index replaces the FTS5 tables (search reads none of them any more).
     for table in ("papers_fts_terms", "papers_fts", "titles_fts"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -373,7 +380,8 @@ class PaperStore:
     def _update_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in _PAPER_COLUMNS[1:])
         self.db.conn.executemany(
-            f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ? WHERE id = ?",  # noqa: S608
+            f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ?,"  # noqa: S608
+            f" change_seq = {_NEXT_CHANGE} WHERE id = ?",
             [[row[column] for column in ROW_COLUMNS[1:]] + [row["id"]] for row in rows])
 
     def _insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -391,8 +399,8 @@ class PaperStore:
         columns = ", ".join(_PAPER_COLUMNS)
         marks = ", ".join("?" * (len(_PAPER_COLUMNS) + 3))
         conn.executemany(
-            f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags) VALUES ({marks})",  # noqa: S608
-            values)
+            f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags, change_seq)"  # noqa: S608
+            f" VALUES ({marks}, {_NEXT_CHANGE})", values)
         per_month = Counter(row[0] // 100_000 for row in values)
         conn.executemany(
             "INSERT INTO paper_months (month, papers) VALUES (?, ?)"
@@ -545,7 +553,9 @@ class PaperStore:
         typos = [term for term in parsed.free if frequency.get(term, 0) == 0 and len(term) >= 4]
         years = None if since is None and until is None else (
             since.year if since else 0, until.year if until else 9999)
-        found = index.candidates(parsed, limit=max(CANDIDATES, 2 * limit), typos=typos,
+        common = [term for term in parsed.free
+                  if total >= COMMON_FROM and frequency.get(term, 0) > COMMON_SHARE * total]
+        found = index.candidates(parsed, limit=max(CANDIDATES, 2 * limit), typos=typos, common=common,
                                  categories=categories, years=years)
         found.sort(key=lambda item: (-round(item[1], 4), -item[0]))  # equal scores: the newer id first
         stored = self._papers_at([rowid for rowid, _ in found])  # never a paper the store does not hold
