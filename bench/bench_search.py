@@ -35,6 +35,7 @@ from pathlib import Path
 
 import tantivy
 
+from bench.bench_store import percentile
 from bench.gen_kaggle import MONTHS, _created, _ids, _vocabulary, _Zipf
 from bench.search_papers import OWN_PAPERS
 from bot.backfill import backfill_file
@@ -303,11 +304,6 @@ def generate(path: Path, count: int, planted: Sequence[Target], seed: int = 11) 
 
 
 # ---- measuring
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * (len(ordered) - 1) + 0.5))] if ordered else float("nan")
 
 
 def evaluate(name: str, search: Callable[[str], list[str]], queries: Sequence[tuple[str, str, str]]

@@ -59,6 +59,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             result = backfill_file(store, path, progress=report)
         finally:
             store.bulk_load_settings(False)
+        report.finish()
+        print("backfill: bringing the search index up to date …", file=sys.stderr, flush=True)
+        store.catch_up_search_index()
     except KeyboardInterrupt:
         report.finish()
         print("hotpapers: backfill interrupted; run the same command again to continue where it stopped",
@@ -66,7 +69,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         return 130
     finally:
         store.close()
-    report.finish()
     if result.already_done:
         print(f"{path} was already backfilled ({result.lines:,} lines); nothing to do")
         return 0
