@@ -7,7 +7,7 @@ Each candidate gets a text score from what a reader would check first:
 - ``abstract``: the share found in the abstract (a paper about the query says so in both places);
 - ``exactness``: for a title-like query (4 words or more), how much of the title the query covers (the paper
   titled just "Attention Is All You Need" before "… for Graphs"), counted only as far as the title matches;
-- ``phrase``: the query's words in a row in the title;
+- ``phrase``: the query's words in a row in the title (small words like "of", "with" skipped on both sides);
 - ``nick``: the query names the paper as it names itself ("BERT: …", "we call it ResNet", "(PPO)");
 - ``bm25``: the index's own BM25 score, relative to the best candidate's.
 
@@ -31,6 +31,9 @@ from bot.search_query import words
 
 WEIGHTS = {"title": 0.35, "anywhere": 0.15, "abstract": 0.10, "exactness": 0.15, "phrase": 0.05, "nick": 0.30,
            "bm25": 0.10}
+# Words people leave out when they type a title from memory.
+STOP = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the",
+                  "to", "via", "with"})
 TITLE_LIKE = 4  # query words from which a query may be a (partly remembered) title
 TIE_BREAK = 0.02
 RECENCY_HALF_LIFE_DAYS = 3 * 365.0
@@ -94,6 +97,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
     full = sum(weight.values()) or 1.0
     best_bm25 = max(score for _, score in candidates) or 1.0
     pairs = set(joined_pairs(query.free))
+    content = [term for term in query.free if term not in STOP]  # "random walks markov" ~ "random walks with markov"
     scored: list[tuple[float, int, float, Hit]] = []
     for position, (paper, bm25) in enumerate(candidates):
         title = words(paper.title)
@@ -125,7 +129,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             "anywhere": anywhere_weight / full,
             "abstract": sum(weight[t] for t in query.terms if t in abstract_set) / full,
             "exactness": exactness * (title_weight / full),
-            "phrase": 1.0 if len(query.free) > 1 and _in_row(query.free, title) else 0.0,
+            "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
             "nick": 1.0 if names & (pairs | set(query.free)) else 0.0,
             "bm25": bm25 / best_bm25,
         }
