@@ -28,7 +28,7 @@ from bot.search_query import words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the schema changes: an index of another format is rebuilt
+FORMAT = 2  # bump when the schema or what fills it changes: an index of another format is rebuilt
 CURSOR_FILE = "cursor.json"
 # Field weights: a title word counts most; a name the paper gives itself (nick) as much as a title word.
 BOOSTS = {"title": 3.0, "nick": 3.0, "authors": 2.0, "abstract": 1.0}

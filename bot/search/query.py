@@ -12,11 +12,10 @@ MAX_TERMS = 24  # a pasted abstract is searched by its first words; titles are f
 _AUTHOR = re.compile(r'\b(?:author|au):\s*(?:"([^"]*)"|(\S+))', re.IGNORECASE)
 _PHRASE = re.compile(r'"([^"]+)"')
 # "we call it X", "dubbed X", "(BERT)": names a paper gives itself, which people later search by.
-_CALLED = re.compile(r"\b(?:we\s+(?:call|name|term|dub|present|introduce|propose|train)|called|dubbed|named|"
+_CALLED = re.compile(r"\b(?:[Ww]e\s+(?:call|name|term|dub|present|introduce|propose|train)|called|dubbed|named|"
                      r"termed|coined)\s+"
                      r"(?:it\s+|this\s+|them\s+|our\s+[\w-]+\s+)?([A-Z][\w-]*[A-Z0-9][\w-]*)")
-_CUES = ("call", "dub", "named", "name ", "termed", "term ", "coined", "we present", "we introduce", "we propose",
-         "we train")
+_CUES = ("call", "dub", "name", "term", "coin", "we present", "we introduce", "we propose", "we train")
 _PARENTHESISED = re.compile(r"\(([A-Z][A-Za-z0-9-]*[A-Z0-9][A-Za-z0-9-]*)\)")
 _TITLE_NAME = re.compile(r"^\s*([A-Z0-9][\w.+-]*(?:\s[\w.+-]+)?)\s*:")
 
@@ -68,9 +67,10 @@ def nicknames(title: str, abstract: str) -> list[str]:
     hyphens and spaces dropped (``U-Net`` → ``unet``)."""
     found: list[str] = []
     head = _TITLE_NAME.match(title)
-    if head and any(ch.isupper() or ch.isdigit() for ch in head[1][1:]):
-        found.append(head[1])
-    if any(cue in abstract for cue in _CUES):  # cheap test first: most abstracts name nothing
+    if head and (" " not in head[1] or any(ch.isupper() or ch.isdigit() for ch in head[1][1:])):
+        found.append(head[1])  # "Adam: …", "BERT: …", "YOLOv3: …", "U-Net: …", "GPT 4o: …"
+    lowered = abstract.lower()
+    if any(cue in lowered for cue in _CUES):  # cheap test first: most abstracts name nothing
         found += _CALLED.findall(abstract)[:3]
     if "(" in abstract:
         found += _PARENTHESISED.findall(abstract)[:3]

@@ -19,6 +19,7 @@ holding none of the query's words (a fuzzy match that is no typo of them) is dro
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.models import Paper
-from bot.search.query import ParsedQuery, joined_pairs, nicknames
+from bot.search.query import ParsedQuery, nicknames
 from bot.search_query import words
 
 WEIGHTS = {"title": 0.35, "anywhere": 0.15, "abstract": 0.10, "exactness": 0.15, "phrase": 0.05, "nick": 0.30,
@@ -83,6 +84,18 @@ def _found(term: str, vocabulary: set[str], typo: bool) -> str | None:
     return None
 
 
+def _abstract_terms(abstract: str, terms: Sequence[str]) -> set[str]:
+    """Which of ``terms`` the abstract holds as words (a substring test per term on the abstract with every
+    separator made a space: cheaper than cutting the whole abstract into words for a short query)."""
+    if not abstract.isascii():
+        return set(words(abstract)) & set(terms)
+    spaced = " " + abstract.lower().translate(_SEPARATORS) + " "
+    return {term for term in terms if f" {term} " in spaced}
+
+
+_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+
+
 def _in_row(sequence: Sequence[str], text: Sequence[str]) -> bool:
     size = len(sequence)
     return size > 0 and any(list(text[i:i + size]) == list(sequence) for i in range(len(text) - size + 1))
@@ -96,33 +109,38 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
     weight = {term: math.log(1.0 + max(total, 1) / max(frequency.get(term, 0), 1)) for term in query.terms}
     full = sum(weight.values()) or 1.0
     best_bm25 = max(score for _, score in candidates) or 1.0
-    pairs = set(joined_pairs(query.free))
     content = [term for term in query.free if term not in STOP]  # "random walks markov" ~ "random walks with markov"
     scored: list[tuple[float, int, float, Hit]] = []
     for position, (paper, bm25) in enumerate(candidates):
         title = words(paper.title)
         title_set = set(title)
         author_words = [set(words(name)) for name in paper.authors]
-        abstract = words(paper.abstract)
-        if any(not _in_row(p, title) and not _in_row(p, abstract) and not any(
-                _in_row(p, words(name)) for name in paper.authors) for p in query.phrases):
+        if query.authors and any(not any(term in names for names in author_words) for term in query.authors):
             continue
-        if any(not any(term in names for names in author_words) for term in query.authors):
-            continue
-        everything = title_set.union(*author_words, abstract)
+        if query.phrases:
+            abstract = words(paper.abstract)
+            if any(not _in_row(p, title) and not _in_row(p, abstract) and not any(
+                    _in_row(p, words(name)) for name in paper.authors) for p in query.phrases):
+                continue
+        abstract_set = _abstract_terms(paper.abstract, query.terms)
+        everything = title_set.union(*author_words, abstract_set)
+        names = set(nicknames(paper.title, paper.abstract))
+        named = {term for term in query.free if term in names}  # the paper's own name counts as its title
+        named.update(word for a, b in itertools.pairwise(query.free) if a + b in names for word in (a, b))
         in_title: set[str] = set()
         title_weight = anywhere_weight = 0.0
         for term in query.terms:
             typo = term in typos
             hit = _found(term, title_set, typo)
-            if hit is not None:
+            if hit is None and term in named:
+                title_weight += weight[term]
+                anywhere_weight += weight[term]
+            elif hit is not None:
                 in_title.add(hit)
                 title_weight += weight[term]
                 anywhere_weight += weight[term]
             elif term in everything or (typo and _found(term, set().union(*author_words), True)):
                 anywhere_weight += weight[term]
-        abstract_set = set(abstract)
-        names = set(nicknames(paper.title, paper.abstract))
         exactness = len(in_title) / max(len(title_set), 1) if len(query.free) >= TITLE_LIKE else 0.0
         features = {
             "title": title_weight / full,
@@ -130,7 +148,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             "abstract": sum(weight[t] for t in query.terms if t in abstract_set) / full,
             "exactness": exactness * (title_weight / full),
             "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
-            "nick": 1.0 if names & (pairs | set(query.free)) else 0.0,
+            "nick": 1.0 if named else 0.0,
             "bm25": bm25 / best_bm25,
         }
         text = sum(WEIGHTS[name] * value for name, value in features.items())
