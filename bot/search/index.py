@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 
 FORMAT = 2  # bump when the schema or what fills it changes: an index of another format is rebuilt
 CURSOR_FILE = "cursor.json"
-# Field weights: a title word counts most; a name the paper gives itself (nick) as much as a title word.
-BOOSTS = {"title": 3.0, "nick": 3.0, "authors": 2.0, "abstract": 1.0}
+# Field weights: a title word counts most.
+BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
+NICK_SCORE = 40.0
 SMALL_HEAP = 32_000_000  # bytes of indexing buffer for a catch-up (keeps `hotpapers search` small)
-BULK_HEAP = 256_000_000  # for a rebuild or a long catch-up
+BULK_HEAP = 128_000_000  # for a rebuild or a long catch-up
 BULK_COMMIT = 200_000  # rows between commits of a long catch-up
 
 
@@ -240,8 +241,11 @@ class SearchIndex:
         everywhere = [(tantivy.Occur.Should, tantivy.Query.boost_query(
             tantivy.Query.term_query(schema, name, term), boost))
             for term in free for name, boost in BOOSTS.items()]
-        everywhere += [(tantivy.Occur.Should, tantivy.Query.boost_query(
-            tantivy.Query.term_query(schema, "nick", pair), BOOSTS["nick"])) for pair in joined_pairs(query.free)]
+        # Few papers have a name, so BM25's length normalisation would crush the one that does: a name
+        # matched scores a constant, about what a rare title word scores.
+        everywhere += [(tantivy.Occur.Should, tantivy.Query.const_score_query(
+            tantivy.Query.term_query(schema, "nick", name), NICK_SCORE))
+            for name in dict.fromkeys([*free, *joined_pairs(query.free)])]
         fuzzy = [(tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.fuzzy_term_query(
             schema, name, term, distance=1 if len(term) < 8 else 2), boost))
             for term in typos for name, boost in (("title", BOOSTS["title"]), ("abstract", 1.0))]
