@@ -17,8 +17,11 @@ import pytest
 
 from bot.backfill import backfill_file
 from bot.cli import main as cli
+from bot.clock import ManualClock
 from bot.models import Announcement
 from bot.store import Store
+from tests.fakes.discord.server import FakeDiscord
+from tests.harness import LOOKUP_NOW, bot_settings, running_bot
 from tests.search.papers import paper
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,4 +168,16 @@ def test_a_sigkill_during_an_index_write_leaves_a_consistent_index(tmp_path: Pat
     assert ids(store.search("elliptic curves 11999")) [0] == "2401.11999"
     if mode == "catch-up":
         assert ids(store.search("moduli spaces 2"))[0] == "2402.00002"
+    store.close()
+
+
+async def test_the_bot_catches_the_index_up_at_start(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    db = tmp_path / "hot.db"
+    store = Store(db)
+    store.upsert_papers([paper(f"2401.{n:05d}", f"Sheaf cohomology {n}") for n in range(1, 41)])
+    store.close()  # written while no bot ran: the index beside it does not exist yet
+    async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)) as bot:
+        assert await bot.index_catch_up == 40  # started in setup_hook, before any search
+    store = Store(db)
+    assert store.search_index().applied == store.last_change()
     store.close()
