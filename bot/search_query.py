@@ -20,18 +20,12 @@ MAX_CONSIDERED_TERMS = 16  # of a long autocomplete query, the longest words are
 MAX_TERM_LENGTH = 64
 
 
-def words(text: str, *, conservative: bool = False) -> list[str]:
-    """Lowercase words of ``text`` without diacritics, split where the search index splits text.
-
-    SQLite's tokenizer knows Unicode 6.1; Python knows a newer Unicode. ``conservative`` also splits on every
-    character that was not a letter, digit or private-use character as far back as Unicode 3.2, for when
-    Python saw one word where SQLite sees two.
-    """
+def words(text: str) -> list[str]:
+    """Lowercase words of ``text`` without diacritics: what the search index holds and what a query asks for
+    (the index gets non-ASCII text already cut by this function, so both sides always agree)."""
     if text.isascii():
         return _ASCII_WORD.findall(text.lower())
-    composed = unicodedata.normalize("NFC", text).lower()  # "e" + U+0301 is the letter "é", as in the index
-    if conservative:
-        composed = "".join(ch if _old_token_character(ch) else " " for ch in composed)
+    composed = unicodedata.normalize("NFC", text).lower()  # "e" + U+0301 is the letter "é"
     return [_without_diacritics(word) for word in _WORD.findall(composed)]
 
 
@@ -40,11 +34,6 @@ def _without_diacritics(word: str) -> str:
         return word
     decomposed = unicodedata.normalize("NFD", word)
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
-
-
-def _old_token_character(ch: str) -> bool:
-    category = unicodedata.ucd_3_2_0.category(ch)
-    return category[0] in "LN" or category == "Co"
 
 
 def title_key(text: str) -> str:
