@@ -35,7 +35,7 @@ BOOSTS = {"title": 3.0, "authors": 2.0, "abstract": 1.0}
 NICK_SCORE = 40.0
 SMALL_HEAP = 32_000_000  # bytes of indexing buffer for a catch-up (keeps `hotpapers search` small)
 BULK_HEAP = 256_000_000  # for a rebuild or a long catch-up
-BULK_COMMIT = 500_000  # rows between commits of a long catch-up
+BULK_COMMIT = 200_000  # rows between commits of a long catch-up
 
 
 class IndexBusy(Exception):
