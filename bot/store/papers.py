@@ -21,6 +21,7 @@ import sqlite_utils
 
 from bot import ranking, search_query
 from bot.config import RankingSettings
+from bot.errors import HotPapersError
 from bot.models import Announcement, Paper, SourceSignal
 from bot.search.index import IndexBusy, IndexRow, SearchIndex
 from bot.search.query import parse
@@ -448,7 +449,11 @@ class PaperStore:
         """The index beside the database (``<db>.index/``; in memory for an in-memory store)."""
         if self._search_index is None:
             directory = None if self.path is None else self.path.with_name(self.path.name + ".index")
-            self._search_index = SearchIndex(directory)
+            try:
+                self._search_index = SearchIndex(directory)
+            except OSError as exc:
+                raise HotPapersError(f"cannot open the search index at {directory} ({exc.strerror or exc}); "
+                                     "check that directory's permissions and free space") from None
         return self._search_index
 
     def last_change(self) -> int:

@@ -181,3 +181,15 @@ async def test_the_bot_catches_the_index_up_at_start(fake_discord: FakeDiscord, 
     store = Store(db)
     assert store.search_index().applied == store.last_change()
     store.close()
+
+
+def test_an_index_that_cannot_be_written_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "papers.db"
+    Store(db).close()
+    (tmp_path / "papers.db.index").write_text("a file where the index directory should be")
+    monkeypatch.setenv("HOTPAPERS_DB", str(db))
+    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
+    assert cli(["search", "anything"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot open the search index" in err and "Traceback" not in err
