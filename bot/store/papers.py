@@ -1,8 +1,9 @@
-"""Papers, their announcements per mailing, full-text search, and backfill checkpoints.
+"""Papers, their announcements per mailing, the search over them, and backfill checkpoints.
 
 Row ids are chosen, not assigned: :func:`paper_rowid` turns an arXiv id into a number that sorts in
-submission order (``YYYYMM·100000 + number``), so "newest matches first" is a walk down the full-text index's
-row ids whatever order papers were loaded in. Search relies on that to stay fast for very common words.
+submission order (``YYYYMM·100000 + number``), whatever order papers were loaded in; among equally good search
+results the higher row id (the newer paper) comes first. Every write gives the row the next ``change_seq``, from
+which the search index beside the database (:mod:`bot.search.index`) catches up.
 """
 
 from __future__ import annotations
