@@ -7,6 +7,7 @@ real deployments; tests point them at the local fake). The bot needs no privileg
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import lookup
 from bot.clock import Clock, clock_from_env
 from bot.config import Settings
 from bot.delivery import ChannelAudience, Deliverer, DigestService, DiscordRest, DmAudience, Pace
@@ -89,6 +91,8 @@ class HotPapersBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=INTERACTIVE_BUSY_MS)
         await self.store.open()
+        # Derived search index: caught up in the background (searches catch up too; see bot/search/).
+        self.index_catch_up = asyncio.create_task(lookup.catch_up_search_index(self.store), name="search-index")
         self.session = aiohttp.ClientSession(headers={"User-Agent": "hotpapers (Discord bot)"})
         # Delivery belongs to the bot, not to a cog: unloading a cog never stops digests or DMs.
         self.pace = Pace(self.settings.discord.requests_per_second)

@@ -19,6 +19,8 @@ from bot.errors import HotPapersError, NotFound, UpstreamError
 from bot.ids import EXAMPLES, ArxivId, looks_like_arxiv_id, parse_arxiv_id
 from bot.mailing import parse_mailing_date
 from bot.models import Paper, RankedPaper, SourceSignal
+from bot.search.query import ParsedQuery, parse
+from bot.search.rank import Hit, describe
 from bot.search_query import words
 from bot.store import AsyncStore, Store
 from bot.taxonomy import canonical_category
@@ -30,6 +32,9 @@ MAX_QUERY = 300  # characters of a keyword query
 PAGE_SIZE = 5
 MAX_PAGES = 5
 ARXIV_DEADLINE = 20.0  # seconds a /paper waits for arXiv before saying it is unreachable (≤ 15 min allowed)
+GOOD_MATCH = 0.75  # share of the query's weight the best stored result must hold, else arXiv is asked
+ARXIV_RESULTS = 10  # results of the one arXiv search request
+ARXIV_QUERY_WORDS = 8
 HELP = (f"Give an arXiv id or link ({EXAMPLES}) or a few keywords, such as `diffusion transformer` "
         f"(at most {MAX_QUERY} characters).")
 
@@ -126,9 +131,14 @@ async def find_paper(store: AsyncStore, settings: Settings, arxiv_id: ArxivId, n
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     query: str
-    papers: tuple[Paper, ...]
+    hits: tuple[Hit, ...]
     page: int  # from 0
     has_next: bool
+    from_arxiv: bool = False  # the store had nothing good: these are arXiv's own results (now stored)
+
+    @property
+    def papers(self) -> tuple[Paper, ...]:
+        return tuple(hit.paper for hit in self.hits)
 
     @property
     def start(self) -> int:
@@ -136,14 +146,69 @@ class SearchPage:
 
 
 async def search_page(store: AsyncStore, query: str, page: int, now: datetime,
-                      weights: Mapping[str, float] | None = None) -> SearchPage:
-    """One page of keyword results (``PAGE_SIZE`` papers, at most ``MAX_PAGES`` pages)."""
+                      weights: Mapping[str, float] | None = None, *, settings: Settings | None = None,
+                      session: aiohttp.ClientSession | None = None) -> SearchPage:
+    """One page of keyword results (``PAGE_SIZE`` papers, at most ``MAX_PAGES`` pages). Given ``settings``,
+    a first page whose best stored match is not good asks arXiv's own search instead (one request)."""
     page = max(0, min(page, MAX_PAGES - 1))
     wanted = (page + 1) * PAGE_SIZE + 1
-    found = await store.run(Store.search, query, limit=wanted, now=now, weights=weights)
-    papers = tuple(found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
+    found = await store.run(Store.search_hits, query, limit=wanted, now=now, weights=weights)
+    if page == 0 and settings is not None and (not found or found[0].coverage < GOOD_MATCH):
+        from_arxiv = await arxiv_search(store, settings, query, session=session)
+        if from_arxiv:
+            return SearchPage(query, tuple(from_arxiv[:PAGE_SIZE]), 0, False, from_arxiv=True)
+    hits = tuple(found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
     has_next = len(found) > (page + 1) * PAGE_SIZE and page + 1 < MAX_PAGES
-    return SearchPage(query, papers, page, has_next)
+    return SearchPage(query, hits, page, has_next)
+
+
+def arxiv_query(query: ParsedQuery) -> str:
+    """The arXiv API ``search_query`` for a parsed query: every word in any field, ``author:`` words in
+    the authors, phrases quoted."""
+    parts = [f'all:"{" ".join(phrase)}"' for phrase in query.phrases]
+    phrase_words = {word for phrase in query.phrases for word in phrase}
+    parts += [f"all:{term}" for term in query.free if term not in phrase_words][:ARXIV_QUERY_WORDS]
+    parts += [f"au:{term}" for term in query.authors]
+    return " AND ".join(parts)
+
+
+async def arxiv_search(store: AsyncStore, settings: Settings, query: str, *,
+                       session: aiohttp.ClientSession | None = None, deadline: float = ARXIV_DEADLINE
+                       ) -> list[Hit]:
+    """arXiv's own results for ``query`` (one request, paced like every arXiv request), kept in the store
+    so opening one works like any stored paper; empty when arXiv has none or cannot be reached."""
+    from bot.sources.arxiv import ArxivClient, default_retry
+    from bot.sources.http import RetryPolicy
+
+    parsed = parse(query)
+    if parsed.empty:
+        return []
+    base = default_retry(settings.arxiv_interval)
+    retry = RetryPolicy(attempts=1, backoff=base.backoff, max_backoff=8.0, max_retry_after=8.0,
+                        timeout=min(deadline, 10.0))
+    try:
+        async with asyncio.timeout(deadline), ArxivClient(settings, session=session, retry=retry) as arxiv:
+            papers = await arxiv.search(arxiv_query(parsed), limit=ARXIV_RESULTS, page_size=ARXIV_RESULTS)
+    except (UpstreamError, TimeoutError, aiohttp.ClientError) as exc:
+        log.warning("arXiv search for %r failed: %s", query[:80], exc)
+        return []
+    if papers:
+        await store.run(Store.upsert_papers, papers)
+    return [describe(parsed, paper) for paper in papers]
+
+
+async def catch_up_search_index(store: AsyncStore, chunk: int = 20_000) -> int:
+    """Bring the search index up to the store at start (after a crash, or writes made while the bot was down),
+    a chunk at a time so other store work goes on in between; returns the rows applied."""
+    total = 0
+    while True:
+        try:
+            applied = await store.run(Store.catch_up_search_index, limit=chunk)
+        except RuntimeError:  # the store closed: the bot is shutting down
+            return total
+        total += applied
+        if applied < chunk:
+            return total
 
 
 def suggestion(paper: Paper, limit: int = 100) -> tuple[str, str]:

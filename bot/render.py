@@ -722,13 +722,18 @@ def paper_text(paper: Paper, signals: Mapping[str, SourceSignal], extras: PaperE
 
 
 def paper_list_embed(title: str, entries: Sequence[tuple[Paper, str]], *, start: int = 1,
-                     footer: str | None = None, empty: str = "Nothing found.") -> discord.Embed:
+                     footer: str | None = None, empty: str = "Nothing found.",
+                     bold_words: Sequence[frozenset[str]] | None = None) -> discord.Embed:
     """A numbered list of papers, one short line each: linked title, first author, and a note (engagement,
-    why it matched) — up to 25 entries within one embed's limits."""
+    why it matched) — up to 25 entries within one embed's limits. ``bold_words`` (one set per entry): title
+    words to show in bold, as search does for the words that matched."""
+    from bot.search.rank import highlight
+
     per_entry = max(120, (EMBED_DESCRIPTION_LIMIT - 100) // max(len(entries), 1))
     lines = []
     for number, (paper, note) in enumerate(entries, start=start):
-        name = safe(_trim(tidy(paper.title).replace("[", "(").replace("]", ")"), 110))
+        plain = _trim(tidy(paper.title).replace("[", "(").replace("]", ")"), 110)
+        name = highlight(plain, bold_words[number - start], safe) if bold_words else safe(plain)
         who = safe(shorten_authors(paper.authors, limit=1, unknown=""))
         line = f"**{number}.** [{name}]({paper.abs_url}) · {paper.id}"
         extra = " · ".join(part for part in (who, note) if part)

@@ -22,6 +22,7 @@ from bot.errors import HotPapersError
 from bot.ids import ArxivId
 from bot.lookup import SearchPage
 from bot.render import ABSTRACT_ID, DISCUSSION_ID, paper_list_embed
+from bot.search.rank import explain
 from bot.store import Store
 from bot.text import strip_invisible
 from cogs.post import PaperButton, paper_reply
@@ -38,12 +39,18 @@ _FOOTER = re.compile(r"^/paper (?P<query>.+) · page (?P<page>\d+)$", re.DOTALL)
 
 def results_message(page: SearchPage, owner: int) -> tuple[discord.Embed, discord.ui.View]:
     """The keyword results: a compact list, Previous/Next and a menu to open one of them."""
-    entries = [(paper, paper.primary_category) for paper in page.papers]
+    entries = [(hit.paper, f"{hit.paper.primary_category} · {explain(hit)}") for hit in page.hits]
     title = f"Papers matching “{discord.utils.escape_markdown(page.query)[:200]}”"
-    empty = ("No stored paper matches those words. Try other keywords, or paste an arXiv id or link "
+    if page.from_arxiv:
+        title = f"From arXiv's search: “{discord.utils.escape_markdown(page.query)[:200]}”"
+    empty = ("No paper matches those words. Try other keywords, or paste an arXiv id or link "
              "such as 2107.05677.")
     embed = paper_list_embed(title, entries, start=page.start, empty=empty,
-                             footer=f"/paper {page.query} · page {page.page + 1}")
+                             footer=f"/paper {page.query} · page {page.page + 1}",
+                             bold_words=[hit.title_terms for hit in page.hits])
+    if page.from_arxiv:
+        embed.description = ("I hold no paper matching those words well, so these are arXiv's own search "
+                             "results (now kept here):\n" + (embed.description or ""))
     view = discord.ui.View(timeout=None)
     if page.page > 0 or page.has_next:
         view.add_item(PageButton(owner, page.page - 1, "p", disabled=page.page == 0))
@@ -217,7 +224,9 @@ class Paper(commands.Cog):
         if parsed.keywords is not None:
             page, deferred = await answer_soon(interaction,
                                                lookup.search_page(self.bot.store, parsed.keywords, 0, now,
-                                                                  self.bot.settings.ranking.weights),
+                                                                  self.bot.settings.ranking.weights,
+                                                                  settings=self.bot.settings,
+                                                                  session=self.bot.session),
                                                fast=self.fast_answer)
             embed, view = results_message(page, interaction.user.id)
             if deferred:

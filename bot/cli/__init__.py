@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory", metavar="DIR")
     p.add_argument("--mailings", type=int, default=30, help="how many recent mailings (default 30)")
     p.add_argument("--base-url", help="absolute address the site is served at (default: [web] base_url)")
+
+    sub.add_parser("reindex", help="rebuild the search index beside the database from the stored papers")
     return parser
 
 
@@ -104,6 +106,7 @@ def _handlers() -> dict[str, Handler]:
         ("backup", "bot.cli.backup"),
         ("harvest", "bot.cli.harvest"),
         ("site", "bot.cli.site"),
+        ("reindex", "bot.cli.reindex"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers

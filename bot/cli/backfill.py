@@ -70,6 +70,9 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
             result = backfill_file(store, path, progress=report)
         finally:
             store.bulk_load_settings(False)
+        report.finish()
+        print("backfill: bringing the search index up to date …", file=sys.stderr, flush=True)
+        store.catch_up_search_index()
     except KeyboardInterrupt:
         report.finish()
         print("hotpapers: backfill interrupted; run the same command again to continue where it stopped",
@@ -78,7 +81,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         store.close()
-    report.finish()
     if result.already_done:
         print(f"{path} was already backfilled ({result.lines:,} lines); nothing to do")
         return 0

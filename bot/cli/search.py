@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.jsonout import paper_json
-from bot.models import Paper
-from bot.render import shorten_authors
+from bot.render import shorten_authors, tidy
+from bot.search.rank import Hit, explain, highlight
 from bot.store import Store
 from bot.taxonomy import canonical_category
 
@@ -25,24 +26,28 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
                              "'hotpapers backfill FILE' first (or set HOTPAPERS_DB)")
     store = Store(settings.db_path)
     try:
-        papers = store.search(args.query, limit=args.limit, category=category, weights=settings.ranking.weights)
+        store.catch_up_search_index()
+        hits = store.search_hits(args.query, limit=args.limit, category=category,
+                                 weights=settings.ranking.weights)
     finally:
         store.close()
     if args.json:
-        print(json.dumps({"query": args.query, "results": [paper_json(paper) for paper in papers]},
+        print(json.dumps({"query": args.query, "results": [paper_json(hit.paper) for hit in hits]},
                          ensure_ascii=False, indent=2))
-    elif not papers:
+    elif not hits:
         print("no papers match" + (f" in {category}" if category else ""))
     else:
-        print("\n\n".join(format_result(rank, paper) for rank, paper in enumerate(papers, start=1)))
+        bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+        print("\n\n".join(format_result(rank, hit, bold) for rank, hit in enumerate(hits, start=1)))
     return 0
 
 
-def format_result(rank: int, paper: Paper) -> str:
-    """One search result as three lines: title, authors and facts, link."""
+def format_result(rank: int, hit: Hit, bold: tuple[str, str] = ("**", "**")) -> str:
+    """One search result as three lines: the title with the words that matched in bold; authors, category,
+    year and why it matched; link."""
+    paper = hit.paper
+    title = highlight(tidy(paper.title), hit.title_terms, mark=bold)
     authors = shorten_authors(paper.authors)
-    when = (paper.published.date().isoformat() if paper.published
-            else f"mailing {paper.mailing.isoformat()}" if paper.mailing else "date unknown")
-    return (f"{rank:>2}. {paper.title}\n"
-            f"    {authors} · {paper.primary_category} · {when}\n"
+    return (f"{rank:>2}. {title}\n"
+            f"    {authors} · {paper.primary_category} · {explain(hit)}\n"
             f"    {paper.abs_url}")

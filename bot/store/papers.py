@@ -1,27 +1,35 @@
-"""Papers, their announcements per mailing, full-text search, and backfill checkpoints.
+"""Papers, their announcements per mailing, the search over them, and backfill checkpoints.
 
 Row ids are chosen, not assigned: :func:`paper_rowid` turns an arXiv id into a number that sorts in
-submission order (``YYYYMM·100000 + number``), so "newest matches first" is a walk down the full-text index's
-row ids whatever order papers were loaded in. Search relies on that to stay fast for very common words.
+submission order (``YYYYMM·100000 + number``), whatever order papers were loaded in; among equally good search
+results the higher row id (the newer paper) comes first. Every write gives the row the next ``change_seq``, from
+which the search index beside the database (:mod:`bot.search.index`) catches up.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
-import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from bot import ranking, search_query
 from bot.config import RankingSettings
+from bot.errors import HotPapersError
 from bot.models import Announcement, Paper, SourceSignal
+from bot.search.index import IndexBusy, IndexRow, SearchIndex
+from bot.search.query import parse
+from bot.search.rank import Hit, rank
 from bot.store.base import Migration
+
+log = logging.getLogger(__name__)
 
 # Old-style archives in a fixed order: row ids encode the position, so this list only ever grows at its end.
 _OLD_ARCHIVES = (
@@ -35,15 +43,23 @@ _OLD_STYLE = re.compile(r"([a-z-]+)(?:\.[A-Za-z-]+)?/(\d\d)(\d\d)(\d{3})")
 # Ids that do not parse get row ids above every real one, so they never collide with a later real paper.
 _UNSORTED_ROWID_BASE = 10**11
 
-CANDIDATES = 300  # newest matches ranked when a query matches more papers than this
+CANDIDATES = 100  # papers the index proposes for re-scoring (more when more results are asked for)
+COMMON_SHARE = 0.2  # a word in more papers than this share proposes no candidates (when rarer words remain)
+COMMON_FROM = 50_000  # papers from which that saving is worth it (in a small store every word counts)
+INDEX_BATCH = 5000  # rows per index commit when catching up
+BULK_ROWS = 50_000  # a catch-up longer than this commits less often, with a bigger buffer
+CATCH_UP_PER_SEARCH = 20_000  # a search applies at most this many pending rows first (the rest: next time)
 TITLE_MATCHES = 5
 TITLE_WORDS = 4  # whole words an autocomplete query keeps
 _PAPER_COLUMNS = ("id", "version", "title", "authors", "abstract", "primary_category", "categories",
                   "comment", "journal_ref", "doi", "published", "updated")
 ROW_COLUMNS = (*_PAPER_COLUMNS, "title_hash", "category_tags")
 PaperRow = tuple[Any, ...]  # one value per ROW_COLUMNS entry; see paper_row
-_SELECT_STORED = ("SELECT " + ", ".join(_PAPER_COLUMNS)  # noqa: S608 (column names are constants)
-                  + ", rowid, title, authors, abstract, category_tags FROM papers")
+_SELECT_STORED = "SELECT " + ", ".join(_PAPER_COLUMNS) + " FROM papers"  # noqa: S608 (constant column names)
+# The next change sequence, read inside the writing transaction (SQLite has one writer at a time, so sequences
+# are committed in order and a reader never skips one).
+_NEXT_CHANGE = "(SELECT coalesce(max(change_seq), 0) + 1 FROM papers)"
+_INDEXED_COLUMNS = ("title", "authors", "abstract", "categories", "published")  # what the search index reads
 _SELECT_PAPER = ("SELECT rowid, id, version, title, authors, abstract, primary_category, categories, "
                  "comment, journal_ref, doi, published, updated, mailing FROM papers")
 
@@ -174,6 +190,24 @@ def _create_paper_months(db: sqlite_utils.Database) -> None:
                " SELECT rowid / 100000, count(*) FROM papers GROUP BY 1")
 
 
+def _add_change_cursor(db: sqlite_utils.Database) -> None:
+    # Every insert, and every update of what search reads, gives the row the next change sequence, whoever
+    # writes it (ingest, harvest, backfill, an API fetch): a derived index catches up from the last sequence it
+    # applied (bot/search/index.py). Existing rows get their row id, which is distinct and positive.
+    db.execute("ALTER TABLE papers ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE papers SET change_seq = rowid")
+    db.execute("CREATE INDEX papers_by_change ON papers (change_seq)")
+    # The store's own writes set the sequence themselves (cheaper in bulk); the triggers cover any other writer.
+    bump = f"UPDATE papers SET change_seq = {_NEXT_CHANGE} WHERE rowid = NEW.rowid"  # noqa: S608
+    db.execute("CREATE TRIGGER papers_changed_insert AFTER INSERT ON papers"
+               f" WHEN NEW.change_seq = 0 BEGIN {bump}; END")
+    db.execute(f"CREATE TRIGGER papers_changed_update AFTER UPDATE OF {', '.join(_INDEXED_COLUMNS)} ON papers"
+               f" WHEN NEW.change_seq = OLD.change_seq BEGIN {bump}; END")
+    # The Tantivy index replaces the FTS5 tables (search reads none of them any more).
+    for table in ("papers_fts_terms", "papers_fts", "titles_fts"):
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 # ---- rows ↔ papers
 
 
@@ -229,12 +263,14 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 class PaperStore:
     db: sqlite_utils.Database
+    path: Path | None
+    _search_index: SearchIndex | None = None
 
     if TYPE_CHECKING:  # provided by SignalsStore in the composed Store; search weighs engagement with it
         def latest_signals(self, paper_ids: Sequence[str], as_of: datetime
                            ) -> dict[str, dict[str, SourceSignal]]: ...
     PAPER_MIGRATIONS: Sequence[Migration] = (
-        _create_papers, _create_search, _create_backfill_checkpoints, _create_paper_months)
+        _create_papers, _create_search, _create_backfill_checkpoints, _create_paper_months, _add_change_cursor)
 
     # ---- writing
 
@@ -324,13 +360,11 @@ class PaperStore:
         conn = self.db.conn
         stored: dict[str, dict[str, Any]] = {}
         unique = sorted({row[0] for row in batch})
-        indexed: dict[str, tuple[Any, ...]] = {}  # rowid and the values the full-text index holds now
         for chunk in _chunks(unique, 500):
             marks = ",".join("?" * len(chunk))
             cursor = conn.execute(_SELECT_STORED + f" WHERE id IN ({marks})", chunk)
             for row in cursor:
-                stored[row[0]] = dict(zip(_PAPER_COLUMNS, row, strict=False))
-                indexed[row[0]] = row[len(_PAPER_COLUMNS):]
+                stored[row[0]] = dict(zip(_PAPER_COLUMNS, row, strict=True))
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[str, dict[str, Any]] = {}
         for row in batch:
@@ -351,39 +385,15 @@ class PaperStore:
         if inserts:
             self._insert_rows(list(inserts.values()))
         if updates:
-            self._update_rows(list(updates.values()), indexed)
+            self._update_rows(list(updates.values()))
         return set(inserts), set(updates)
 
-    def _update_rows(self, rows: Sequence[dict[str, Any]], indexed: dict[str, tuple[Any, ...]]) -> None:
-        conn = self.db.conn
-        reindex = []
-        for row in rows:
-            rowid, *old = indexed[row["id"]]
-            new = [row["title"], row["authors"], row["abstract"], row["category_tags"]]
-            if old != new:
-                reindex.append(rowid)
-                conn.execute(
-                    "INSERT INTO papers_fts (papers_fts, rowid, title, authors, abstract, category_tags)"
-                    " VALUES ('delete', ?, ?, ?, ?, ?)", [rowid, *old])
-                conn.execute("INSERT INTO titles_fts (titles_fts, rowid, title) VALUES ('delete', ?, ?)",
-                             [rowid, old[0]])
+    def _update_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in _PAPER_COLUMNS[1:])
-        conn.executemany(
-            f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ? WHERE id = ?",  # noqa: S608
+        self.db.conn.executemany(
+            f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ?,"  # noqa: S608
+            f" change_seq = {_NEXT_CHANGE} WHERE id = ?",
             [[row[column] for column in ROW_COLUMNS[1:]] + [row["id"]] for row in rows])
-        self._index_rows(reindex)
-
-    def _index_rows(self, rowids: Sequence[int]) -> None:
-        """Add papers (already stored, not yet indexed) to both full-text indexes."""
-        for chunk in _chunks(sorted(rowids), 500):
-            marks = ",".join("?" * len(chunk))
-            self.db.conn.execute(
-                "INSERT INTO papers_fts (rowid, title, authors, abstract, category_tags)"  # noqa: S608
-                " SELECT rowid, title, authors, abstract, category_tags FROM papers"
-                f" WHERE rowid IN ({marks})", chunk)
-            self.db.conn.execute(
-                "INSERT INTO titles_fts (rowid, title)"  # noqa: S608
-                f" SELECT rowid, title FROM papers WHERE rowid IN ({marks})", chunk)
 
     def _insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         conn = self.db.conn
@@ -400,9 +410,8 @@ class PaperStore:
         columns = ", ".join(_PAPER_COLUMNS)
         marks = ", ".join("?" * (len(_PAPER_COLUMNS) + 3))
         conn.executemany(
-            f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags) VALUES ({marks})",  # noqa: S608
-            values)
-        self._index_rows([row[0] for row in values])
+            f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags, change_seq)"  # noqa: S608
+            f" VALUES ({marks}, {_NEXT_CHANGE})", values)
         per_month = Counter(row[0] // 100_000 for row in values)
         conn.executemany(
             "INSERT INTO paper_months (month, papers) VALUES (?, ?)"
@@ -441,23 +450,74 @@ class PaperStore:
         return counts
 
     def bulk_load_settings(self, on: bool) -> None:
-        """Tune for loading many papers (bigger cache, bigger index flushes), or restore the defaults."""
-        # FTS5 keeps these two in the database: merge segments less eagerly and flush pending words less often
-        # while loading (fewer, bigger segments), then back to SQLite's defaults.
-        automerge, hashsize = (16, 64 * 1024 * 1024) if on else (4, 1024 * 1024)
-        with self.db.conn:
-            for table in ("papers_fts", "titles_fts"):
-                self.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', ?)",  # noqa: S608
-                                [automerge])
-                self.db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('hashsize', ?)",  # noqa: S608
-                                [hashsize])
+        """A bigger page cache while loading many papers, or SQLite's default again."""
         self.db.execute(f"PRAGMA cache_size = {-262144 if on else -2000}")  # KiB: 256 MiB, or the default
 
-    def optimize_search_index(self) -> None:
-        """Merge the full-text index into one segment per table (slow; makes later searches faster)."""
-        with self.db.conn:
-            self.db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('optimize')")
-            self.db.execute("INSERT INTO titles_fts (titles_fts) VALUES ('optimize')")
+    # ---- the search index (derived from papers; see bot/search/index.py)
+
+    def search_index(self) -> SearchIndex:
+        """The index beside the database (``<db>.index/``; in memory for an in-memory store)."""
+        if self._search_index is None:
+            directory = None if self.path is None else self.path.with_name(self.path.name + ".index")
+            try:
+                self._search_index = SearchIndex(directory)
+            except OSError as exc:
+                raise HotPapersError(f"cannot open the search index at {directory} ({exc.strerror or exc}); "
+                                     "check that directory's permissions and free space") from None
+        return self._search_index
+
+    def last_change(self) -> int:
+        """The newest change sequence of the papers table (0 when empty)."""
+        (seq,) = self.db.conn.execute("SELECT coalesce(max(change_seq), 0) FROM papers").fetchone()
+        return int(seq)
+
+    def _index_rows(self, after: int, upto: int, batch: int) -> Iterator[list[IndexRow]]:
+        cursor = self.db.conn.execute(
+            "SELECT rowid, change_seq, title, authors, abstract, categories, published FROM papers"
+            " WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq", [after, upto])
+        while rows := cursor.fetchmany(batch):
+            yield [IndexRow(rowid, seq, title, json.loads(authors), abstract, categories.split(),
+                            int(published[:4]) if published else None)
+                   for rowid, seq, title, authors, abstract, categories, published in rows]
+
+    def catch_up_search_index(self, *, limit: int | None = None) -> int:
+        """Apply to the index every paper written since the cursor it holds (at most ``limit`` rows);
+        returns the rows applied. Another process writing the index at the same moment is left to it."""
+        index = self.search_index()
+        index.refresh()
+        after, head = index.applied, self.last_change()
+        if head < after:  # the index was built from another database: start over
+            return self.reindex()
+        if head == after:
+            return 0
+        if limit is not None:
+            (upto,) = self.db.conn.execute(
+                "SELECT max(change_seq) FROM (SELECT change_seq FROM papers WHERE change_seq > ?"
+                " ORDER BY change_seq LIMIT ?)", [after, limit]).fetchone()
+            head = int(upto)
+        try:
+            return index.apply(self._index_rows(after, head, INDEX_BATCH), bulk=head - after > BULK_ROWS)
+        except IndexBusy:
+            log.info("search index is being written by another process; searching what it holds")
+            return 0
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the search index from every stored paper; returns how many. Until it commits at the end,
+        searches see the previous index; an interrupted rebuild leaves that one in place."""
+        index = self.search_index()
+        head = self.last_change()
+        done = 0
+
+        def batches() -> Iterator[list[IndexRow]]:
+            nonlocal done
+            for rows in self._index_rows(0, head, INDEX_BATCH):
+                done += len(rows)
+                if progress is not None:
+                    progress(done)
+                yield rows
+
+        index.apply(batches(), rebuild=True, upto=head)
+        return done
 
     # ---- reading
 
@@ -474,16 +534,24 @@ class PaperStore:
     def search(self, query: str, *, limit: int = 10, category: str | None = None,
                since: date | None = None, until: date | None = None, now: datetime | None = None,
                weights: Mapping[str, float] | None = None) -> list[Paper]:
-        """Best matches for any user text (never raises on odd input); ranking in :mod:`bot.search_query`.
+        """Best matches for any user text, best first (never raises on odd input); see :meth:`search_hits`."""
+        return [hit.paper for hit in self.search_hits(query, limit=limit, category=category, since=since,
+                                                      until=until, now=now, weights=weights)]
+
+    def search_hits(self, query: str, *, limit: int = 10, category: str | None = None,
+                    since: date | None = None, until: date | None = None, now: datetime | None = None,
+                    weights: Mapping[str, float] | None = None) -> list[Hit]:
+        """Best matches with why each matched: a pasted whole title first, then the index's candidates
+        re-scored by :mod:`bot.search.rank`. Every matching paper is reachable whatever its age.
 
         ``category`` is a category or archive code (aliases resolved); ``since``/``until`` bound the first
-        publication date, inclusive. ``weights`` weigh engagement as in :mod:`bot.ranking` (default: the
-        default ``[ranking.weights]``).
+        publication date, inclusive. ``weights`` weigh engagement (a tie-breaker only) as in :mod:`bot.ranking`.
         """
-        if limit <= 0 or not search_query.query_terms(query):
+        parsed = parse(query)
+        if limit <= 0 or parsed.empty:
             return []
-        category_filter = self._category_filter(category)
-        rowid_range = _rowid_range(since, until)
+        categories = self._category_terms(category)
+        self.catch_up_search_index(limit=CATCH_UP_PER_SEARCH)
 
         def wanted(paper: Paper) -> bool:
             if paper.published is not None:
@@ -495,73 +563,49 @@ class PaperStore:
             return category is None or _in_category(paper, category)
 
         exact = [paper for paper in self._papers_titled(query) if wanted(paper)]
-        try:
-            candidates, terms, frequency = self._candidates(search_query.query_terms(query), category_filter,
-                                                            rowid_range)
-        except sqlite3.OperationalError:  # a word SQLite splits in two; see search_query.words
-            try:
-                candidates, terms, frequency = self._candidates(
-                    search_query.query_terms(query, conservative=True), category_filter, rowid_range)
-            except sqlite3.OperationalError:
-                return exact[:limit]
+        index = self.search_index()
+        frequency, total = index.document_frequencies(parsed.terms)
+        typos = [term for term in parsed.free if frequency.get(term, 0) == 0 and len(term) >= 4]
+        years = None if since is None and until is None else (
+            since.year if since else 0, until.year if until else 9999)
+        common = [term for term in parsed.free
+                  if total >= COMMON_FROM and frequency.get(term, 0) > COMMON_SHARE * total]
+        found = index.candidates(parsed, limit=max(CANDIDATES, 2 * limit), typos=typos, common=common,
+                                 categories=categories, years=years)
+        found.sort(key=lambda item: (-round(item[1], 4), -item[0]))  # equal scores: the newer id first
+        stored = self._papers_at([rowid for rowid, _ in found])  # never a paper the store does not hold
         exact_ids = {paper.id for paper in exact}
-        papers = [paper for paper in self._papers_by_rowid(candidates)
-                  if wanted(paper) and paper.id not in exact_ids]
-        signals = self.latest_signals([paper.id for paper in papers], now or _END_OF_TIME)
+        candidates = [(stored[rowid], score) for rowid, score in found
+                      if rowid in stored and wanted(stored[rowid]) and stored[rowid].id not in exact_ids]
+        signals = self.latest_signals([paper.id for paper, _ in candidates], now or _END_OF_TIME)
         weights = weights if weights is not None else RankingSettings().weights
         hotness = {paper_id: ranking.score(by_source, weights) for paper_id, by_source in signals.items()}
-        ranked = _rank(papers, terms, frequency, self.paper_count(), now, hotness)
-        return (exact + ranked)[:limit]
-
-    def _candidates(self, terms: list[str], category_filter: str | None, rowid_range: tuple[int, int] | None
-                    ) -> tuple[list[int], list[str], dict[str, int]]:
-        """Row ids worth ranking (at most CANDIDATES, newest first), the terms to rank them by, and those
-        terms' document frequencies."""
-        if not terms:
-            return [], [], {}
-        considered = search_query.longest(terms) if len(terms) > search_query.MAX_QUERY_TERMS else terms
-        frequency = self._document_frequencies(considered)
-        chosen = search_query.rarest(considered, frequency)
-        required = search_query.required_terms(chosen, frequency, self.paper_count())
-        content = search_query.match_expression(required)
-        candidates = self._newest_matches(content, category_filter, rowid_range, CANDIDATES)
-        if not candidates and len(chosen) > 1:
-            any_word = search_query.match_expression(chosen, any_term=True)
-            candidates = self._newest_matches(any_word, category_filter, rowid_range, CANDIDATES)
-        return candidates, chosen, frequency
+        dates = [paper.published for paper, _ in candidates if paper.published is not None]
+        reference = now or (max(dates) if dates else datetime(1970, 1, 1, tzinfo=UTC))
+        exact_hits = rank(parsed, [(paper, 1.0) for paper in exact], frequency, total, (), reference, {})
+        return (exact_hits + rank(parsed, candidates, frequency, total, typos, reference, hotness))[:limit]
 
     def title_suggestions(self, text: str, *, limit: int = 25) -> list[Paper]:
         """Papers whose titles best complete what a user is typing (autocomplete; must be fast).
 
         Every word typed must appear in the title, the last one as a prefix (from two letters on); an exact
-        title comes first, then the newest papers.
+        title comes first, then the best title matches (the newest when only a prefix is typed).
         """
-        if limit <= 0 or not search_query.words(text):
+        terms = search_query.words(text)
+        if limit <= 0 or not terms:
             return []
+        self.catch_up_search_index(limit=CATCH_UP_PER_SEARCH)
         exact = self._papers_titled(text)
-        try:
-            rowids = self._title_matches(search_query.words(text), text, limit)
-        except sqlite3.OperationalError:  # a word SQLite splits in two; see search_query.words
-            try:
-                rowids = self._title_matches(search_query.words(text, conservative=True), text, limit)
-            except sqlite3.OperationalError:
-                rowids = []
-        exact_ids = {paper.id for paper in exact}
-        return (exact + [p for p in self._papers_by_rowid(rowids) if p.id not in exact_ids])[:limit]
-
-    def _title_matches(self, terms: list[str], text: str, limit: int) -> list[int]:
-        if not terms:
-            return []
         prefix_last = len(terms[-1]) >= 2 and text == text.rstrip()  # "deep lea" → lea*, "deep " → deep
         done = terms[:-1] if prefix_last else terms
         # The longest whole words are the rarest: a few of them narrow the titles as well as all would.
         done = search_query.longest(list(dict.fromkeys(done)), TITLE_WORDS)
-        quoted = [search_query.fts_string(term) for term in done]
-        if prefix_last:
-            quoted.append(search_query.fts_string(terms[-1]) + "*")
-        return [row[0] for row in self.db.conn.execute(
-            "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-            [" ".join(quoted), limit])]
+        found = self.search_index().title_prefix(done, terms[-1] if prefix_last else None, limit)
+        found.sort(key=lambda item: (-round(item[1], 4), -item[0]))  # equal scores: the newer id first
+        stored = self._papers_at([rowid for rowid, _ in found])
+        exact_ids = {paper.id for paper in exact}
+        return (exact + [stored[rowid] for rowid, _ in found
+                         if rowid in stored and stored[rowid].id not in exact_ids])[:limit]
 
     def _papers_titled(self, text: str) -> list[Paper]:
         key = search_query.title_key(text)
@@ -571,64 +615,27 @@ class PaperStore:
                                     [search_query.title_hash(text), TITLE_MATCHES]).fetchall()
         return [_paper(row) for row in rows if search_query.title_key(row[3]) == key]
 
-    def _category_filter(self, category: str | None) -> str | None:
+    @staticmethod
+    def _category_terms(category: str | None) -> list[str]:
+        """The index's category words standing for ``category`` (an archive, or a category and its
+        aliases); raises UnknownCategory for a code that is neither."""
         if category is None:
-            return None
+            return []
         from bot import taxonomy
 
         code = taxonomy.canonical_category(category)
-        tokens: set[str] = set()
         if taxonomy.is_archive(code):
-            tokens.add(search_query.archive_token(code))
-            tokens.update(search_query.category_token(c) for c in taxonomy.expand([code])
-                          if c.split(".")[0].lower() != code.lower())
-        else:
-            tokens.update(search_query.category_token(c) for c in taxonomy.expand([code]))
-        return "{category_tags}: (" + " OR ".join(sorted(tokens)) + ")"
+            return sorted({code.lower()} | {c.lower() for c in taxonomy.expand([code])
+                                            if c.split(".")[0].lower() != code.lower()})
+        return sorted(c.lower() for c in taxonomy.expand([code]))
 
-    def _newest_matches(self, content: str, category_filter: str | None, rowid_range: tuple[int, int] | None,
-                        limit: int) -> list[int]:
-        expression = content if category_filter is None else f"{content} AND {category_filter}"
-        sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?"
-        params: list[Any] = [expression]
-        if rowid_range is not None:
-            sql += " AND rowid BETWEEN ? AND ?"
-            params += list(rowid_range)
-        sql += " ORDER BY rowid DESC LIMIT ?"
-        return [row[0] for row in self.db.conn.execute(sql, [*params, limit])]
-
-    def _papers_by_rowid(self, rowids: Sequence[int]) -> list[Paper]:
-        papers: list[Paper] = []
+    def _papers_at(self, rowids: Sequence[int]) -> dict[int, Paper]:
+        papers: dict[int, Paper] = {}
         for chunk in _chunks(list(rowids), 500):
             marks = ",".join("?" * len(chunk))
-            papers += [_paper(row) for row in self.db.conn.execute(
-                _SELECT_PAPER + f" WHERE rowid IN ({marks}) ORDER BY rowid DESC", chunk)]
+            for row in self.db.conn.execute(_SELECT_PAPER + f" WHERE rowid IN ({marks})", chunk):
+                papers[row[0]] = _paper(row)
         return papers
-
-    def _document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many papers hold each term: exact below CANDIDATES, else estimated from how far back the term's
-        CANDIDATES newest matches reach (a bounded walk, where an exact count of a very common word would
-        read its whole posting list)."""
-        frequency: dict[str, int] = {}
-        total: int | None = None
-        for term in terms:
-            rowids = self._newest_matches(search_query.match_expression([term]), None, None, CANDIDATES)
-            if len(rowids) < CANDIDATES:
-                frequency[term] = len(rowids)
-                continue
-            if total is None:
-                total = self.paper_count()
-            newer = self._papers_from(rowids[-1])
-            frequency[term] = min(total, round(CANDIDATES * total / max(newer, CANDIDATES)))
-        return frequency
-
-    def _papers_from(self, rowid: int) -> int:
-        """About how many papers have a row id at or above ``rowid``."""
-        month = rowid // 100_000
-        (later,) = self.db.conn.execute(
-            "SELECT coalesce(sum(papers), 0) FROM paper_months WHERE month > ?", [month]).fetchone()
-        row = self.db.conn.execute("SELECT papers FROM paper_months WHERE month = ?", [month]).fetchone()
-        return int(later) + (int(row[0]) // 2 if row else 0)
 
     # ---- mailings
 
@@ -682,22 +689,6 @@ def _search_values(row: dict[str, Any]) -> tuple[int, str]:
     return search_query.title_hash(row["title"]), search_query.category_tags(row["categories"].split())
 
 
-def _rowid_range(since: date | None, until: date | None) -> tuple[int, int] | None:
-    """Row ids that can hold papers first published in [since, until], a month wider each side (an id's month
-    can differ from its publication date at month ends)."""
-    if since is None and until is None:
-        return None
-    low = 0
-    high = _UNSORTED_ROWID_BASE - 1
-    if since is not None:
-        start = since.replace(day=1) - timedelta(days=1)
-        low = (start.year * 100 + start.month) * 100_000
-    if until is not None:
-        end = (until.replace(day=28) + timedelta(days=10))
-        high = (end.year * 100 + end.month) * 100_000 + 99_999
-    return low, high
-
-
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
@@ -705,24 +696,3 @@ def _in_category(paper: Paper, category: str) -> bool:
     from bot import taxonomy
 
     return taxonomy.matches(paper.categories, [category])
-
-
-def _rank(papers: Sequence[Paper], terms: Sequence[str], frequency: dict[str, int], total: int,
-          now: datetime | None, hotness: dict[str, float]) -> list[Paper]:
-    if not papers:
-        return []
-    weights = {term: search_query.idf(frequency.get(term, 0), total) for term in terms}
-    dates = [paper.published for paper in papers if paper.published is not None]
-    reference = now or (max(dates) if dates else datetime(1970, 1, 1, tzinfo=UTC))
-    scored = []
-    for position, paper in enumerate(papers):
-        fields = {
-            "title": search_query.words(paper.title),
-            "authors": search_query.words(" ".join(paper.authors)),
-            "abstract": search_query.words(paper.abstract),
-        }
-        relevance = search_query.relevance(fields, weights)
-        scored.append((-search_query.score(relevance, paper.published, reference, hotness.get(paper.id, 0.0)),
-                       position, paper))
-    scored.sort(key=lambda item: (item[0], item[1]))
-    return [paper for _, _, paper in scored]

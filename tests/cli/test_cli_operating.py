@@ -52,10 +52,11 @@ def test_a_stored_feed_paper_shows_engagement_and_readable_tex(db: Path, capsys:
     assert "announced in the 2026-11-25 mailing" in out
 
 
-def test_search_shows_a_feed_papers_mailing_date(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_shows_a_feed_papers_year_and_readable_title(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "sorting graphs"]) == 0
     out = capsys.readouterr().out
-    assert "cs.DS · mailing 2026-11-25" in out and "date unknown" not in out
+    assert "Fast O(n² log n) **sorting** for Erdős **graphs**" in out
+    assert "cs.DS · 2026" in out and "unknown" not in out
 
 
 @pytest.mark.parametrize("argv", [["top", "--limit", "12"], ["paper", "2411.00090"], ["search", "learning"]])

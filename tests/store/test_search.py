@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from bot.cli import main as cli
 from bot.errors import UnknownCategory
 from bot.models import Paper
 from bot.store import Store
-from bot.store import papers as store_papers
 
 
 def make_paper(paper_id: str, title: str, *, abstract: str = "Nothing in particular.",
@@ -168,13 +167,13 @@ def test_limit_is_respected(store: Store) -> None:
     assert store.search("attention", limit=0) == []
 
 
-def test_a_very_common_word_lists_the_newest_matches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_papers, "CANDIDATES", 20)
+def test_equally_good_matches_list_the_newest_first(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
-    store.upsert_papers([make_paper(f"2401.{n:05d}", f"Paper {n} on networks",
-                                    published=datetime(2024, 1, 1, tzinfo=UTC)) for n in range(1, 101)])
+    store.upsert_papers([make_paper(f"2401.{n:05d}", "Paper on networks",
+                                    published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=n))
+                         for n in range(1, 81)])
     found = ids(store.search("networks", limit=10))
-    assert len(found) == 10 and all(int(paper_id.split(".")[1]) > 80 for paper_id in found)
+    assert found == [f"2401.{n:05d}" for n in range(80, 70, -1)]
     store.close()
 
 
@@ -206,7 +205,8 @@ def test_cli_search_json_has_the_documented_shape(database: Path, capsys: pytest
     assert cli(["search", "Attention is all you need", "--json", "--limit", "3"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["query"] == "Attention is all you need"
-    assert len(document["results"]) == 2  # the title, and the one other paper holding all those words
+    assert len(document["results"]) == 3  # the title first, then papers holding fewer of those words
+    assert document["results"][1]["title"] == "Attention is all you need for graphs, too"
     first = document["results"][0]
     assert first == {
         "id": "1706.03762", "version": 1, "title": "Attention Is All You Need",
@@ -218,9 +218,11 @@ def test_cli_search_json_has_the_documented_shape(database: Path, capsys: pytest
 
 
 def test_cli_search_prints_a_readable_list(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(["search", "zebrafish"]) == 0
+    assert cli(["search", "zebrafish borel"]) == 0
     out = capsys.readouterr().out
-    assert "Zebrafish fin regeneration" in out and "https://arxiv.org/abs/2403.00004" in out
+    # The title with the matching word in bold, the year, the author who matched, the link.
+    assert "1. **Zebrafish** fin regeneration\n" in out and "https://arxiv.org/abs/2403.00004" in out
+    assert "· 2024 · author Émile Borel" in out
 
 
 def test_cli_search_with_a_category(database: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,195 @@
+"""Re-scoring the index's candidates, and saying why each matched. Pure: data in, data out.
+
+Each candidate gets a text score from what a reader would check first:
+
+- ``title``: the share of the query's weight (idf: rare words weigh more) found in the title;
+- ``anywhere``: the share found in the title, the authors or the abstract;
+- ``abstract``: the share found in the abstract (a paper about the query says so in both places);
+- ``exactness``: for a title-like query (4 words or more), how much of the title the query covers (the paper
+  titled just "Attention Is All You Need" before "… for Graphs"), counted only as far as the title matches;
+- ``phrase``: the query's words in a row in the title (small words like "of", "with" skipped on both sides);
+- ``nick``: the query names the paper as it names itself ("BERT: …", "we call it ResNet", "(PPO)");
+- ``bm25``: the index's own BM25 score, relative to the best candidate's.
+
+``text = Σ WEIGHTS[feature] · feature``. Recency and engagement then add at most ``TIE_BREAK`` (0.02) together:
+they reorder near-ties only and never lift a paper whose text match is clearly worse. A typed word no paper
+holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A candidate
+holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.models import Paper
+from bot.search.query import ParsedQuery, nicknames
+from bot.search_query import words
+
+WEIGHTS = {"title": 0.35, "anywhere": 0.15, "abstract": 0.10, "exactness": 0.15, "phrase": 0.05, "nick": 0.30,
+           "bm25": 0.10}
+# Words people leave out when they type a title from memory.
+STOP = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the",
+                  "to", "via", "with"})
+TITLE_LIKE = 4  # query words from which a query may be a (partly remembered) title
+TIE_BREAK = 0.02
+RECENCY_HALF_LIFE_DAYS = 3 * 365.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: the paper, its score, and why it matched (query words in its title, and the
+    authors whose names hold query words)."""
+
+    paper: Paper
+    score: float
+    title_terms: frozenset[str]
+    authors: tuple[str, ...]
+    coverage: float = 1.0  # share of the query's weight the paper holds anywhere
+
+
+def describe(query: ParsedQuery, paper: Paper) -> Hit:
+    """A hit for a paper found elsewhere (arXiv's own search): which query words its title holds, and
+    which authors match."""
+    title = set(words(paper.title))
+    authors = tuple(name for name in paper.authors if set(words(name)) & set(query.terms))
+    return Hit(paper, 0.0, frozenset(term for term in query.terms if term in title), authors)
+
+
+def within(term: str, word: str) -> bool:
+    """True if ``word`` is ``term`` mistyped: edit distance ≤ 1 (≤ 2 from 8 letters), same first letter."""
+    if not word or word[0] != term[0] or abs(len(word) - len(term)) > 2:
+        return False
+    limit = 1 if len(term) < 8 else 2
+    previous = list(range(len(word) + 1))
+    for i, a in enumerate(term, start=1):
+        current = [i]
+        for j, b in enumerate(word, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+        if min(previous) > limit:
+            return False
+    return previous[-1] <= limit
+
+
+def _found(term: str, vocabulary: set[str], typo: bool) -> str | None:
+    if term in vocabulary:
+        return term
+    if typo:
+        return next((word for word in vocabulary if within(term, word)), None)
+    return None
+
+
+def _abstract_terms(abstract: str, terms: Sequence[str]) -> set[str]:
+    """Which of ``terms`` the abstract holds as words (a substring test per term on the abstract with every
+    separator made a space: cheaper than cutting the whole abstract into words for a short query)."""
+    if not abstract.isascii():
+        return set(words(abstract)) & set(terms)
+    spaced = " " + abstract.lower().translate(_SEPARATORS) + " "
+    return {term for term in terms if f" {term} " in spaced}
+
+
+_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+
+
+def _in_row(sequence: Sequence[str], text: Sequence[str]) -> bool:
+    size = len(sequence)
+    return size > 0 and any(list(text[i:i + size]) == list(sequence) for i in range(len(text) - size + 1))
+
+
+def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequency: Mapping[str, int],
+         total: int, typos: Sequence[str], reference: datetime, hotness: Mapping[str, float]) -> list[Hit]:
+    """Candidates (paper, BM25) best first; phrases and ``author:`` words must match as written."""
+    if not candidates:
+        return []
+    weight = {term: math.log(1.0 + max(total, 1) / max(frequency.get(term, 0), 1)) for term in query.terms}
+    full = sum(weight.values()) or 1.0
+    best_bm25 = max(score for _, score in candidates) or 1.0
+    content = [term for term in query.free if term not in STOP]  # "random walks markov" ~ "random walks with markov"
+    scored: list[tuple[float, int, float, Hit]] = []
+    for position, (paper, bm25) in enumerate(candidates):
+        title = words(paper.title)
+        title_set = set(title)
+        author_words = [set(words(name)) for name in paper.authors]
+        if query.authors and any(not any(term in names for names in author_words) for term in query.authors):
+            continue
+        if query.phrases:
+            abstract = words(paper.abstract)
+            if any(not _in_row(p, title) and not _in_row(p, abstract) and not any(
+                    _in_row(p, words(name)) for name in paper.authors) for p in query.phrases):
+                continue
+        abstract_set = _abstract_terms(paper.abstract, query.terms)
+        everything = title_set.union(*author_words, abstract_set)
+        names = set(nicknames(paper.title, paper.abstract))
+        named = {term for term in query.free if term in names}  # the paper's own name counts as its title
+        named.update(word for a, b in itertools.pairwise(query.free) if a + b in names for word in (a, b))
+        in_title: set[str] = set()
+        title_weight = anywhere_weight = 0.0
+        for term in query.terms:
+            typo = term in typos
+            hit = _found(term, title_set, typo)
+            if hit is None and term in named:
+                title_weight += weight[term]
+                anywhere_weight += weight[term]
+            elif hit is not None:
+                in_title.add(hit)
+                title_weight += weight[term]
+                anywhere_weight += weight[term]
+            elif term in everything or (typo and _found(term, set().union(*author_words), True)):
+                anywhere_weight += weight[term]
+        exactness = len(in_title) / max(len(title_set), 1) if len(query.free) >= TITLE_LIKE else 0.0
+        features = {
+            "title": title_weight / full,
+            "anywhere": anywhere_weight / full,
+            "abstract": sum(weight[t] for t in query.terms if t in abstract_set) / full,
+            "exactness": exactness * (title_weight / full),
+            "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
+            "nick": 1.0 if named else 0.0,
+            "bm25": bm25 / best_bm25,
+        }
+        text = sum(WEIGHTS[name] * value for name, value in features.items())
+        age_days = ((reference - paper.published).total_seconds() / 86400.0) if paper.published else None
+        recent = 0.0 if age_days is None else float(2.0 ** (-max(age_days, 0.0) / RECENCY_HALF_LIFE_DAYS))
+        hot = 1.0 - 1.0 / (1.0 + math.log1p(max(hotness.get(paper.id, 0.0), 0.0)))
+        total_score = text + TIE_BREAK * (0.5 * recent + 0.5 * hot)
+        authors = tuple(name for name, names in zip(paper.authors, author_words, strict=True)
+                        if any(term in names for term in query.terms))
+        scored.append((-total_score, position, features["anywhere"],
+                       Hit(paper, total_score, frozenset(in_title), authors, features["anywhere"])))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [item[3] for item in scored if item[2] > 0.0]
+
+
+def explain(hit: Hit) -> str:
+    """Why a result is listed, besides the bold title words: its year and the authors the query named."""
+    paper = hit.paper
+    year = paper.published.year if paper.published else paper.mailing.year if paper.mailing else None
+    parts = [str(year) if year else "year unknown"]
+    if hit.authors:
+        shown = ", ".join(hit.authors[:2]) + (" …" if len(hit.authors) > 2 else "")
+        parts.append(f"author {shown}")
+    elif not hit.title_terms:
+        parts.append("words in the abstract")
+    return " · ".join(parts)
+
+
+def highlight(title: str, terms: frozenset[str], escape: Callable[[str], str] | None = None, *,
+              mark: tuple[str, str] = ("**", "**")) -> str:
+    """``title`` with the words in ``terms`` between ``mark`` (Markdown bold by default); other text passes
+    through ``escape`` when one is given (e.g. Discord's markdown escape)."""
+
+    out: list[str] = []
+    last = 0
+    for match in re.finditer(r"[^\W_]+", title):
+        if words(match[0]) and words(match[0])[0] in terms:
+            chunk = title[last:match.start()]
+            out.append(escape(chunk) if escape else chunk)
+            out.append(f"{mark[0]}{match[0]}{mark[1]}")
+            last = match.end()
+    chunk = title[last:]
+    out.append(escape(chunk) if escape else chunk)
+    return "".join(out)
