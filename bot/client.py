@@ -36,7 +36,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.paper",
     "cogs.top",
     "cogs.subscriptions",
-    "cogs.follow_pages",
+    "cogs.pages",
     "cogs.help",
     "cogs.post",
     "cogs.saved",

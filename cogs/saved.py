@@ -6,7 +6,6 @@ answer only the list's owner, and work after a restart.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -17,6 +16,7 @@ from bot.errors import InvalidPaperId
 from bot.ids import parse_arxiv_id
 from bot.render import paper_list_embed, safe, tidy
 from bot.store import Store
+from cogs.pages import OwnerPageButton
 from cogs.post import send_bibtex
 
 if TYPE_CHECKING:
@@ -36,36 +36,16 @@ async def saved_page(bot: HotPapersBot, owner: int, page: int) -> tuple[discord.
     footer = (f"page {page + 1} of {pages} · " if pages > 1 else "") + "/saved export for BibTeX"
     embed = paper_list_embed(title, [(s.paper, f"saved {s.saved_at:%Y-%m-%d}") for s in saved],
                              start=page * PAGE_SIZE + 1, footer=footer, empty=EMPTY)
-    if pages <= 1:
-        return embed, None
-    view = discord.ui.View(timeout=None)
-    view.add_item(SavedPageButton(owner, page - 1, "p", disabled=page == 0))
-    view.add_item(SavedPageButton(owner, page + 1, "n", disabled=page + 1 >= pages))
-    return embed, view
+    return embed, SavedPageButton.buttons(owner, page, pages)
 
 
-class SavedPageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                      template=r"hp:sv:(?P<owner>\d+):(?P<page>-?\d+):(?P<dir>[pn])"):
+class SavedPageButton(OwnerPageButton, template=r"hp:sv:(?P<owner>\d+):(?P<page>-?\d+):(?P<dir>[pn])"):
     """Previous / Next through the owner's reading list."""
 
-    def __init__(self, owner: int, page: int, direction: str, *, disabled: bool = False) -> None:
-        super().__init__(discord.ui.Button(
-            label="Previous" if direction == "p" else "Next", style=discord.ButtonStyle.secondary,
-            disabled=disabled, custom_id=f"hp:sv:{owner}:{page}:{direction}"))
-        self.owner = owner
-        self.page = page
+    prefix = "hp:sv"
+    not_yours = "Only the person whose reading list this is can page it; `/saved list` shows yours."
 
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> SavedPageButton:
-        return cls(int(match["owner"]), int(match["page"]), match["dir"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        if interaction.user.id != self.owner:
-            await interaction.response.send_message(
-                "Only the person whose reading list this is can page it; `/saved list` shows yours.",
-                ephemeral=True)
-            return
+    async def turn(self, interaction: discord.Interaction[Any]) -> None:
         embed, view = await saved_page(interaction.client, self.owner, self.page)
         await interaction.response.edit_message(embed=embed, view=view)
 

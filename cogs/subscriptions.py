@@ -19,7 +19,7 @@ from bot import subscriptions as subs
 from bot.errors import HotPapersError
 from bot.render import dm_messages
 from bot.store import Store
-from cogs.follow_pages import pager, paginate
+from cogs.pages import pager, paginate
 from cogs.top import category_choices
 
 if TYPE_CHECKING:

@@ -1,13 +1,14 @@
-"""Paging for long follow lists (``/subscriptions list``, ``/unsubscribe`` of something not followed): whole
-lines per page under Discord's 2,000 characters, the schedule line on every page, Previous/Next buttons that
-only the user whose list it is can use. The buttons rebuild the page from the store, so they survive restarts.
+"""Paging one person's long lists: Previous/Next buttons only that person can use, which rebuild the page
+from the store (so they survive restarts). :class:`OwnerPageButton` is the one way to write such a button; the
+follow list (``/subscriptions list``, ``/unsubscribe`` of something not followed) pages here — whole lines per
+page under Discord's 2,000 characters, the schedule line on every page — and the reading list in ``cogs.saved``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self
 
 import discord
 
@@ -49,38 +50,53 @@ def paginate(header: str, lines: Sequence[str], footer: str, *, limit: int = MES
     return pages
 
 
-def pager(owner: int, page: int, total: int) -> discord.ui.View | None:
-    """Previous/Next for page ``page`` (from 0) of ``total``; None when everything fits on one page."""
-    if total <= 1:
-        return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(FollowPageButton(owner, page - 1, "p", disabled=page == 0))
-    view.add_item(FollowPageButton(owner, page + 1, "n", disabled=page + 1 >= total))
-    return view
+class OwnerPageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+                      template=r"hp:pg:(?P<owner>\d+):(?P<page>-?\d+):(?P<dir>[pn])"):
+    """Previous / Next through one person's list. A subclass names its ``prefix`` (and its own ``template``
+    with that prefix), what ``not_yours`` says to anyone else, and how to ``turn`` to a page."""
 
-
-class FollowPageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                       template=r"hp:fl:(?P<owner>\d+):(?P<page>-?\d+):(?P<dir>[pn])"):
-    """Previous / Next through the owner's follow list."""
+    prefix: ClassVar[str] = "hp:pg"
+    not_yours: ClassVar[str] = "Only the person whose list this is can page it."
 
     def __init__(self, owner: int, page: int, direction: str, *, disabled: bool = False) -> None:
         super().__init__(discord.ui.Button(
             label="Previous" if direction == "p" else "Next", style=discord.ButtonStyle.secondary,
-            disabled=disabled, custom_id=f"hp:fl:{owner}:{page}:{direction}"))
+            disabled=disabled, custom_id=f"{self.prefix}:{owner}:{page}:{direction}"))
         self.owner = owner
         self.page = page
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> FollowPageButton:
+                             match: re.Match[str]) -> Self:
         return cls(int(match["owner"]), int(match["page"]), match["dir"])
+
+    @classmethod
+    def buttons(cls, owner: int, page: int, total: int) -> discord.ui.View | None:
+        """Previous/Next for page ``page`` (from 0) of ``total``; None when everything fits on one page."""
+        if total <= 1:
+            return None
+        view = discord.ui.View(timeout=None)
+        view.add_item(cls(owner, page - 1, "p", disabled=page == 0))
+        view.add_item(cls(owner, page + 1, "n", disabled=page + 1 >= total))
+        return view
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         if interaction.user.id != self.owner:
-            await interaction.response.send_message(
-                "Only the person whose list this is can page it; `/subscriptions list` shows yours.",
-                ephemeral=True)
+            await interaction.response.send_message(self.not_yours, ephemeral=True)
             return
+        await self.turn(interaction)
+
+    async def turn(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+class FollowPageButton(OwnerPageButton, template=r"hp:fl:(?P<owner>\d+):(?P<page>-?\d+):(?P<dir>[pn])"):
+    """Previous / Next through the owner's follow list."""
+
+    prefix = "hp:fl"
+    not_yours = "Only the person whose list this is can page it; `/subscriptions list` shows yours."
+
+    async def turn(self, interaction: discord.Interaction[Any]) -> None:
         lister: FollowLister | None = interaction.client.get_cog("Subscriptions")
         if lister is None:
             await interaction.response.send_message("Subscriptions are unavailable right now.", ephemeral=True)
@@ -88,6 +104,11 @@ class FollowPageButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]
         pages = paginate(*await lister.follow_list(self.owner))
         page = max(0, min(self.page, len(pages) - 1))
         await interaction.response.edit_message(content=pages[page], view=pager(self.owner, page, len(pages)))
+
+
+def pager(owner: int, page: int, total: int) -> discord.ui.View | None:
+    """The follow list's Previous/Next for page ``page`` (from 0) of ``total``."""
+    return FollowPageButton.buttons(owner, page, total)
 
 
 async def setup(bot: HotPapersBot) -> None:
