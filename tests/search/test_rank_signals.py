@@ -10,7 +10,7 @@ import pytest
 
 from bot.search.query import named
 from bot.store import Store
-from tests.search.papers import paper
+from tests.search.papers import paper, stored
 
 MANY_AUTHORS = tuple(f"Author{n} Person{n}" for n in range(30))
 
@@ -40,10 +40,7 @@ LIBRARY = [
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "papers.db")
-    store.upsert_papers(LIBRARY)
-    yield store
-    store.close()
+    yield from stored(tmp_path, LIBRARY)
 
 
 def first(store: Store, query: str) -> str:
