@@ -407,7 +407,7 @@ def evaluate(name: str, search: Callable[[str], list[str]], queries: Sequence[tu
         rank = found.index(target) + 1 if target in found else None
         per_class[kind].append((rank, elapsed, position in tied))
         if misses is not None and rank != 1:
-            misses(f"{kind} #{rank}", text, found)
+            misses(f"{kind} #{rank}{' (tied)' if position in tied else ''}", text, found)
     table: dict[str, dict[str, float]] = {}
     for kind in [*CLASSES, "all but nicknames"]:
         rows = ([row for k, rs in per_class.items() if k != "nickname" for row in rs]

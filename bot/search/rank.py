@@ -8,8 +8,9 @@ Each candidate gets a text score from what a reader would check first:
 - ``exactness``: for a title-like query (4 words or more), how much of the title the query covers (the paper
   titled just "Attention Is All You Need" before "… for Graphs"), counted only as far as the title matches;
 - ``phrase``: the query's words in a row in the title (small words like "of", "with" skipped on both sides);
-- ``nick``: the query names the paper as it names itself ("BERT: …", "we call it ResNet", "(PPO)"); half as
-  much for a name's first word only ("deepseek"), which a whole family of papers shares;
+- ``nick``: the query names the paper as it names itself ("BERT: …", "we call it ResNet", "(PPO)"), times the
+  share of the query's weight the name covers ("rest" names "REST: …", "yet rest apis" hardly); half as much
+  for a name's first word only ("deepseek"), which a whole family of papers shares;
 - ``author``: the share of the query's weight found in the authors' names (a surname typed means that
   author, more than a paper citing the name in its abstract; BM25 alone drowns one name among 30 authors);
 - ``whole``: every title word (small words aside) typed, in any order ("generative networks adversarial");
@@ -159,7 +160,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             "abstract": sum(weight[t] for t in query.terms if t in abstract_set) / full,
             "exactness": exactness * (title_weight / full),
             "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
-            "nick": nick,
+            "nick": nick * sum(weight[t] for t in called) / full,
             "author": author_weight / full,
             "whole": 1.0 if len(content) > 1 and title_set - STOP <= in_title else 0.0,
             "bm25": bm25 / best_bm25,

@@ -67,3 +67,15 @@ def test_a_family_name_does_not_outweigh_the_title_words(store: Store) -> None:
 def test_whole_names_are_told_from_a_family_first_word() -> None:
     assert named("DeepSeek-R1: Incentivizing Reasoning", "") == {"deepseekr1": True, "deepseek": False}
     assert named("BERT: Pre-training of Deep Bidirectional Transformers", "") == {"bert": True}
+
+
+def test_a_name_weighs_by_the_share_of_the_query_it_covers(tmp_path: Path) -> None:
+    library = [
+        paper("2601.00001", "REST: Stress Testing Large Reasoning Models by Asking Multiple Problems at Once",
+              abstract="We present REST, yet another stress test.", year=2026),
+        paper("2601.00002", "Automated Test Generation for REST APIs: No Time to Rest Yet",
+              abstract="A study of test generators for web services.", year=2025),
+    ]
+    for store in stored(tmp_path, library):
+        assert first(store, "yet rest apis") == "2601.00002"
+        assert first(store, "rest") == "2601.00001"  # the name alone still names that paper
