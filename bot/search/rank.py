@@ -162,7 +162,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
             "nick": nick * sum(weight[t] for t in called) / full,
             "author": author_weight / full,
-            "whole": 1.0 if len(content) > 1 and title_set - STOP <= in_title else 0.0,
+            "whole": 1.0 if len(content) > 1 and title_set - STOP and title_set - STOP <= in_title else 0.0,
             "bm25": bm25 / best_bm25,
         }
         text = sum(WEIGHTS[name] * value for name, value in features.items())
