@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +156,12 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2:] if rng.random() < 0.5 else word[:i] + word[i + 1:]
 
 
+def _distinctive(content: Sequence[str], count: int) -> str:
+    """The ``count`` title words rarest in the corpus (what identifies the paper), in the title's order."""
+    rarest = sorted(content, key=_share)[:count]
+    return " ".join(w for w in content if w in rarest)
+
+
 def make_queries(papers: Sequence[Target]) -> list[tuple[str, str, str]]:
     """(class, query, target id) for every class."""
     rng = random.Random(9)
@@ -187,8 +193,7 @@ def make_queries(papers: Sequence[Target]) -> list[tuple[str, str, str]]:
                 del title_words[rng.choice(droppable)]
             queries.append(("typo or missing word", " ".join(title_words), t.id))
         elif kind == 2 and len(content) >= 2:
-            longest = sorted(content, key=len, reverse=True)[:rng.choice((2, 3, 4))]
-            queries.append(("distinctive words", " ".join(w for w in content if w in longest), t.id))
+            queries.append(("distinctive words", _distinctive(content, rng.choice((2, 3, 4))), t.id))
         elif kind == 3:
             common = [w for w in content if SHARES.get(w, 0) >= 0.01]
             other = [w for w in content if w not in common]
@@ -201,6 +206,89 @@ def make_queries(papers: Sequence[Target]) -> list[tuple[str, str, str]]:
             topic = sorted(content, key=len, reverse=True)[:2]
             queries.append(("author + topic", f"{surname} {' '.join(topic)}", t.id))
     return queries
+
+
+def make_heldout(papers: Sequence[Target]) -> list[tuple[str, str, str]]:
+    """A second set, held out from tuning: each target asked about in a class other than the first set's
+    (and with other phrasings for the classes a target is fixed to), other random choices. Written with the
+    first set's rules fixed and before any result of the ranking changes was seen."""
+    rng = random.Random(29)
+    queries: list[tuple[str, str, str]] = []
+    for n, t in enumerate(papers):
+        content = _content(t.title)
+        if t.nickname:  # the name and one word of what the paper is about
+            queries.append(("nickname", f"{t.nickname.lower()} {max(content, key=len)}", t.id))
+        if t.year < 2010:  # the commonest words first, as one recalls a topic
+            picked = sorted(content, key=_share, reverse=True)[:rng.choice((2, 3, 4))]
+            queries.append(("pre-2010, common words", " ".join(picked), t.id))
+            continue
+        if t.year >= 2025 and len(content) >= 2:  # the first words of the title, in order
+            queries.append(("last two years", " ".join(content[:rng.choice((2, 3, 4))]), t.id))
+            continue
+        kind = (n + 2) % 5
+        if kind == 0:  # lowercase, without punctuation
+            queries.append(("exact title", " ".join(words(t.title)), t.id))
+        elif kind == 1 and len(content) >= 3:  # the small words left out, one content word mistyped
+            typed = list(content)
+            long_words = [i for i, w in enumerate(typed) if len(w) >= 6 and w.isalpha()]
+            if long_words:
+                i = rng.choice(long_words)
+                typed[i] = _typo(typed[i], rng)
+            queries.append(("typo or missing word", " ".join(typed), t.id))
+        elif kind == 2 and len(content) >= 2:  # the rarest words, in another order
+            picked = _distinctive(content, rng.choice((2, 3))).split()
+            rng.shuffle(picked)
+            queries.append(("distinctive words", " ".join(picked), t.id))
+        elif kind == 3:  # the common words and nothing else when there are three
+            common = sorted((w for w in content if SHARES.get(w, 0) >= 0.01), key=_share, reverse=True)
+            queries.append(("common words", " ".join(common[:3] if len(common) >= 3 else content[:3]), t.id))
+        else:  # surname and the rarest title word, the name last
+            surname = t.authors[min(1, len(t.authors) - 1) if rng.random() < 0.3 else 0].split()[-1].lower()
+            queries.append(("author + topic", f"{_distinctive(content, 1)} {surname}", t.id))
+    return queries
+
+
+def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]]) -> set[int]:
+    """Queries (by position) no ranking can answer from the text: another paper holds, on the query's words,
+    everything the target holds (every query word of the target's title in its title, every other query
+    word the target holds anywhere, the title's words in a row if the target's are, and its whole title
+    typed if the target's is)."""
+    index = store.search_index()
+    schema = index.schema
+    searcher = index.index.searcher()
+    by_id = {target: paper for _, _, target in queries if (paper := store.paper(target)) is not None}
+
+    def holds(paper: Paper, terms: Sequence[str]) -> tuple[set[str], set[str], bool, bool]:
+        title = words(paper.title)
+        everything = set(title) | set(words(paper.abstract)) | {w for a in paper.authors for w in words(a)}
+        content = [w for w in terms if w not in STOP]
+        in_row = len(content) > 1 and " ".join(content) in " ".join(w for w in title if w not in STOP)
+        whole = set(title) - STOP <= set(terms)
+        return set(terms) & set(title), set(terms) & everything, in_row, whole
+
+    found: set[int] = set()
+    for position, (_, text, target) in enumerate(queries):
+        paper = by_id.get(target)
+        terms = list(dict.fromkeys(words(text)))
+        if paper is None or not terms:
+            continue
+        title, anywhere, in_row, whole = holds(paper, terms)
+        if not anywhere:
+            continue
+        clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(schema, "title", w)) for w in title]
+        clauses += [(tantivy.Occur.Must, tantivy.Query.boolean_query([
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, field, w))
+            for field in ("title", "abstract", "authors")])) for w in anywhere - title]
+        hits = searcher.search(tantivy.Query.boolean_query(clauses), limit=5000, count=False).hits
+        rowids = [int(r) for r in searcher.fast_field_values("rowid", [a for _, a in hits]) if r is not None]
+        for other in store._papers_at(rowids).values():
+            if other.id == target:
+                continue
+            o_title, o_anywhere, o_row, o_whole = holds(other, terms)
+            if o_title >= title and o_anywhere >= anywhere and (o_row or not in_row) and (o_whole or not whole):
+                found.add(position)
+                break
+    return found
 
 
 # ---- the corpus
@@ -306,35 +394,46 @@ def generate(path: Path, count: int, planted: Sequence[Target], seed: int = 11) 
 # ---- measuring
 
 
-def evaluate(name: str, search: Callable[[str], list[str]], queries: Sequence[tuple[str, str, str]]
+def evaluate(name: str, search: Callable[[str], list[str]], queries: Sequence[tuple[str, str, str]],
+             tied: Collection[int] = (), misses: Callable[[str, str, list[str]], None] | None = None
              ) -> dict[str, dict[str, float]]:
-    per_class: dict[str, list[tuple[int | None, float]]] = defaultdict(list)
-    for kind, text, target in queries:
+    """Per class: s@1, s@5, MRR, p50/p95 over every query, and s@5 over the queries not ``tied`` (those no
+    ranking can answer from the text; see :func:`ambiguous`)."""
+    per_class: dict[str, list[tuple[int | None, float, bool]]] = defaultdict(list)
+    for position, (kind, text, target) in enumerate(queries):
         started = time.perf_counter()
         found = search(text)
         elapsed = (time.perf_counter() - started) * 1000
         rank = found.index(target) + 1 if target in found else None
-        per_class[kind].append((rank, elapsed))
+        per_class[kind].append((rank, elapsed, position in tied))
+        if misses is not None and rank != 1:
+            misses(f"{kind} #{rank}{' (tied)' if position in tied else ''}", text, found)
     table: dict[str, dict[str, float]] = {}
     for kind in [*CLASSES, "all but nicknames"]:
         rows = ([row for k, rs in per_class.items() if k != "nickname" for row in rs]
                 if kind == "all but nicknames" else per_class.get(kind, []))
         if not rows:
             continue
-        ranks = [rank for rank, _ in rows]
-        times = [elapsed for _, elapsed in rows]
+        ranks = [rank for rank, _, _ in rows]
+        times = [elapsed for _, elapsed, _ in rows]
+        clear = [rank for rank, _, amb in rows if not amb]
         table[kind] = {
             "n": len(rows),
             "s@1": sum(1 for r in ranks if r == 1) / len(rows),
             "s@5": sum(1 for r in ranks if r is not None and r <= 5) / len(rows),
             "mrr": sum(1 / r for r in ranks if r is not None) / len(rows),
             "p50": percentile(times, 0.5), "p95": percentile(times, 0.95),
+            "tied": len(rows) - len(clear),
+            "clear s@1": sum(1 for r in clear if r == 1) / max(len(clear), 1),
+            "clear s@5": sum(1 for r in clear if r is not None and r <= 5) / max(len(clear), 1),
         }
     print(f"\n{name}")
-    print(f"  {'class':<24} {'n':>4} {'s@1':>6} {'s@5':>6} {'MRR':>6} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"  {'class':<24} {'n':>4} {'s@1':>6} {'s@5':>6} {'MRR':>6} {'p50 ms':>8} {'p95 ms':>8}"
+          f" {'tied':>5} {'s@1 untied':>11} {'s@5 untied':>11}")
     for kind, row in table.items():
         print(f"  {kind:<24} {row['n']:>4.0f} {row['s@1']:>6.2f} {row['s@5']:>6.2f} {row['mrr']:>6.2f}"
-              f" {row['p50']:>8.1f} {row['p95']:>8.1f}")
+              f" {row['p50']:>8.1f} {row['p95']:>8.1f} {row['tied']:>5.0f} {row['clear s@1']:>11.2f}"
+              f" {row['clear s@5']:>11.2f}")
     return table
 
 
@@ -421,6 +520,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--skip-load", action="store_true", help="reuse the database of an earlier run")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--misses", action="store_true", help="list each query whose paper is not first")
     args = parser.parse_args(sys.argv[2:] if sys.argv[1:2] == ["search"] else sys.argv[1:])
     WORK.mkdir(exist_ok=True)
     planted = targets()
@@ -437,11 +537,26 @@ def main() -> None:
         load(path, db)
     store = Store(db)
     store.search("warm up")
-    ours = evaluate("this project (Tantivy candidates, re-scored)",
-                    lambda text: [p.id for p in store.search(text, limit=10)], queries)
-    if not args.no_baselines:
-        evaluate("plain Tantivy BM25", tantivy_baseline(store), queries)
-        evaluate("plain SQLite FTS5 bm25", fts5_baseline(db), queries)
+    heldout = make_heldout(planted)
+    print(f"held-out set: {len(heldout)} queries: "
+          + ", ".join(f"{k} {sum(1 for q in heldout if q[0] == k)}" for k in CLASSES), flush=True)
+
+    def ours_search(text: str) -> list[str]:
+        return [p.id for p in store.search(text, limit=10)]
+
+    def show(label: str, text: str, found: list[str]) -> None:
+        titles = [(paper.title[:60] if (paper := store.paper(pid)) else pid) for pid in found[:3]]
+        print(f"    {label:<30} {text!r}: {titles}")
+
+    results = {}
+    for label, chosen in (("first set", queries), ("held-out set", heldout)):
+        tied = ambiguous(store, chosen)
+        results[label] = evaluate(f"this project (Tantivy candidates, re-scored), {label}", ours_search, chosen,
+                                  tied, show if args.misses else None)
+        if not args.no_baselines:
+            evaluate(f"plain Tantivy BM25, {label}", tantivy_baseline(store), chosen, tied)
+            evaluate(f"plain SQLite FTS5 bm25, {label}", fts5_baseline(db), chosen, tied)
+    ours = results["first set"]
     prefixes = [" ".join(t.title.split()[:2]) + " " + t.title.split()[2][:3]
                 for t in planted if len(t.title.split()) > 2][:100]
     times = []
@@ -454,7 +569,7 @@ def main() -> None:
     all_but = ours.get("all but nicknames", {})
     worst = min((row["s@5"] for kind, row in ours.items() if kind not in ("nickname", "all but nicknames")),
                 default=0.0)
-    print(f"targets: s@1 {all_but.get('s@1', 0):.2f} (≥0.90) · s@5 {all_but.get('s@5', 0):.2f} (≥0.97) · "
+    print(f"targets (first set): s@1 {all_but.get('s@1', 0):.2f} (≥0.90) · s@5 {all_but.get('s@5', 0):.2f} (≥0.97) · "
           f"worst class s@5 {worst:.2f} (≥0.90)")
     peak_memory(db, "attention is all you need")
     peak_memory(db, "deep learning model network")

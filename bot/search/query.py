@@ -63,8 +63,14 @@ def joined_pairs(terms: tuple[str, ...]) -> list[str]:
 
 def nicknames(title: str, abstract: str) -> list[str]:
     """Names a paper gives itself (``BERT: …``, "we call it ResNet", "we present YOLO", "(GAN)"), as index
-    words: lowercase,
-    hyphens and spaces dropped (``U-Net`` → ``unet``)."""
+    words: lowercase, hyphens and spaces dropped (``U-Net`` → ``unet``), and each name's first word
+    (``DeepSeek-R1`` → ``deepseekr1``, ``deepseek``)."""
+    return list(named(title, abstract))
+
+
+def named(title: str, abstract: str) -> dict[str, bool]:
+    """:func:`nicknames`, each with whether it is a whole name (``deepseekr1``) rather than a name's first
+    word only (``deepseek``, shared by every paper of a family)."""
     found: list[str] = []
     head = _TITLE_NAME.match(title)
     if head and (" " not in head[1] or any(ch.isupper() or ch.isdigit() for ch in head[1][1:])):
@@ -74,9 +80,10 @@ def nicknames(title: str, abstract: str) -> list[str]:
         found += _CALLED.findall(abstract)[:3]
     if "(" in abstract:
         found += _PARENTHESISED.findall(abstract)[:3]
-    names: dict[str, None] = {}
+    names: dict[str, bool] = {}
     for name in found:
-        for variant in ("".join(words(name)), *words(name)[:1]):
+        whole = "".join(words(name))
+        for variant in (whole, *words(name)[:1]):
             if variant and len(variant) >= 2:
-                names.setdefault(variant, None)
-    return list(names)
+                names[variant] = names.get(variant, False) or variant == whole
+    return names

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from bot.models import Paper
+from bot.store import Store
 
 
 def paper(paper_id: str, title: str, *, abstract: str = "Nothing in particular.",
@@ -15,6 +17,14 @@ def paper(paper_id: str, title: str, *, abstract: str = "Nothing in particular."
     return Paper(id=paper_id, version=1, title=title, authors=authors, abstract=abstract,
                  primary_category=categories[0], categories=categories,
                  published=datetime(year, 3, 1, tzinfo=UTC), updated=None)
+
+
+def stored(tmp_path: Path, library: Sequence[Paper]) -> Iterator[Store]:
+    """A store holding ``library`` (for a fixture to yield from), closed afterwards."""
+    store = Store(tmp_path / "papers.db")
+    store.upsert_papers(library)
+    yield store
+    store.close()
 
 
 def api_feed(papers: Sequence[Paper], total: int | None = None) -> bytes:

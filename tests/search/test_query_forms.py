@@ -11,7 +11,7 @@ import pytest
 
 from bot.sources.observations import Observation
 from bot.store import Store
-from tests.search.papers import paper
+from tests.search.papers import paper, stored
 
 LIBRARY = [
     paper("1512.03385", "Deep Residual Learning for Image Recognition",
@@ -44,10 +44,7 @@ LIBRARY = [
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "papers.db")
-    store.upsert_papers(LIBRARY)
-    yield store
-    store.close()
+    yield from stored(tmp_path, LIBRARY)
 
 
 def ids(found: list) -> list[str]:  # type: ignore[type-arg]
