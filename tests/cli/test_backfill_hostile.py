@@ -210,12 +210,12 @@ def test_stopping_the_backfill_leaves_no_parser_process(tmp_path: Path, how: sig
                                  "sys.exit(main(['backfill', sys.argv[1]]))", str(path)],
                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert wait_for(lambda: children_of(backfill.pid), 30), "the parser process never started"
+        assert wait_for(lambda: children_of(backfill.pid), 90), "the parser process never started"
         wait_for(lambda: False, 1.0)  # let it parse and fill the queue
         helpers = children_of(backfill.pid)
         backfill.send_signal(how)
-        _, err = backfill.communicate(timeout=30)
-        assert wait_for(lambda: not any(alive(pid) for pid in helpers), 20), "a parser process is still running"
+        _, err = backfill.communicate(timeout=90)
+        assert wait_for(lambda: not any(alive(pid) for pid in helpers), 60), "a parser process is still running"
         if how == signal.SIGTERM:
             assert backfill.returncode == 130 and b"Traceback" not in err
             assert err.decode().strip().splitlines()[-1] == (
