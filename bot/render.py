@@ -31,8 +31,8 @@ MESSAGE_EMBED_CHARS = 6000
 CONTENT_LIMIT = 2000
 COLOR = 0xB31B1B  # arXiv red
 
-SOURCE_LABELS = {"x": "X", "hf": "Hugging Face", "hn": "Hacker News", "bluesky": "Bluesky"}
-SOURCE_ORDER = ("x", "hf", "hn", "bluesky")
+SOURCE_LABELS = {"x": "X", "hf": "Hugging Face", "hn": "Hacker News", "bluesky": "Bluesky", "discord": "Discord"}
+SOURCE_ORDER = ("x", "hf", "hn", "bluesky", "discord")
 # Metric order within a source (others follow alphabetically).
 METRIC_ORDER = (
     "retweets", "likes", "favorites", "upvotes", "points", "reposts", "quotes", "replies", "comments")
@@ -459,6 +459,57 @@ def paper_menus(papers: Sequence[tuple[int, Paper]]) -> tuple[Component, ...]:
     return tuple(rows)
 
 
+VOTE_ID = "hp:vote"  # + ":<guild id>": the server whose members may vote there
+DISCUSS_ID = "hp:discuss"
+_VOTE_LABEL = re.compile(r"^▲ \d+ · ")
+
+
+def vote_label(number: int, paper: Paper, votes: int) -> str:
+    """A "Vote…" option: the paper's votes in the server, its number and title."""
+    return _trim(f"▲ {votes} · {number}. {tidy(paper.title)}", 100)
+
+
+def community_menus(papers: Sequence[RankedPaper], guild_id: int, *, discuss: bool = True
+                    ) -> tuple[Component, ...]:
+    """A channel digest message's "Vote…" menu (each option shows the paper's votes in the server; picking it
+    again takes the vote back) and "Discuss…" menu (a thread on the message; not for messages in a thread)."""
+    if not papers:
+        return ()
+    shown = papers[:25]
+    votes = [{"label": vote_label(r.rank, r.paper, _votes(r)), "value": r.paper.id,
+              "description": "Vote for it here (pick it again to take your vote back)"} for r in shown]
+    rows: list[Component] = [{"type": 1, "components": [
+        {"type": 3, "custom_id": f"{VOTE_ID}:{guild_id}", "placeholder": "Vote…", "min_values": 1,
+         "max_values": 1, "options": votes}]}]
+    if discuss:
+        options = [{"label": _trim(f"{r.rank}. {tidy(r.paper.title)}", 100), "value": r.paper.id,
+                    "description": "Open (or reopen) a thread about it"} for r in shown]
+        rows.append({"type": 1, "components": [
+            {"type": 3, "custom_id": f"{DISCUSS_ID}-menu", "placeholder": "Discuss…", "min_values": 1,
+             "max_values": 1, "options": options}]})
+    return tuple(rows)
+
+
+def _votes(ranked: RankedPaper) -> int:
+    signal = ranked.signals.get("discord")
+    return signal.counts.get("votes", 0) if signal else 0
+
+
+def recount_votes(components: Sequence[Component], counts: Mapping[str, int]) -> tuple[Component, ...]:
+    """``components`` with every "Vote…" option showing ``counts`` (paper id → votes; missing: 0)."""
+    rows = []
+    for row in components:
+        items = []
+        for item in row.get("components", ()):
+            if str(item.get("custom_id", "")).startswith(VOTE_ID + ":"):
+                item = {**item, "options": [
+                    {**o, "label": _VOTE_LABEL.sub(f"▲ {counts.get(o['value'], 0)} · ", o["label"], count=1)}
+                    for o in item.get("options", ())]}
+            items.append(item)
+        rows.append({**row, "components": items})
+    return tuple(rows)
+
+
 def view_of(components: Sequence[Component]) -> discord.ui.View | None:
     """A view carrying ``components`` (buttons and string selects). It is stopped: discord.py then keeps no
     per-message state; clicks reach the bot's persistent dynamic items by custom_id."""
@@ -524,14 +575,14 @@ def quiet_line(digest: Digest) -> str:
 
 
 def digest_messages(digest: Digest, *, thread: bool = False, mention_role: int | None = None,
-                    context: PostContext | None = None) -> list[OutgoingMessage]:
+                    context: PostContext | None = None, guild_id: int | None = None) -> list[OutgoingMessage]:
     """The messages of a digest, in order, each within Discord's limits.
 
     Without a thread the first message carries the header (with the time the counts were taken) and the
     first embeds; with one, the first message is the header alone (the thread starts from it) and the embeds
     follow in the thread. Each message of papers carries an "Abstract of…" and a "Discussion of…" menu for
     its papers. A quiet day is one line. The last embed of each message carries ``Hot Papers DATE · i/n`` in
-    its footer, the message's marker.
+    its footer, the message's marker. A server's digest (``guild_id``) also has "Vote…" and "Discuss…".
     """
     context = context or PostContext()
     header = safe(digest_header(digest.mailing, digest.categories))
@@ -567,14 +618,22 @@ def digest_messages(digest: Digest, *, thread: bool = False, mention_role: int |
             embeds[group[0]].set_author(name=as_of)
         content = None if thread or i > 1 else mention + title
         papers = [(digest.papers[n].rank, digest.papers[n].paper) for n in group]
+        components = paper_menus(papers)
+        if guild_id is not None:
+            components += community_menus([digest.papers[n] for n in group], guild_id, discuss=not thread)
         messages.append(OutgoingMessage(content=content, embeds=tuple(embeds[n] for n in group), marker=marker,
                                         in_thread=thread, mention_role=mention_role if content else None,
-                                        components=paper_menus(papers)))
+                                        components=components))
     return messages
 
 
 def thread_name(digest: Digest) -> str:
     return _trim(digest_header(digest.mailing, digest.categories), 100)
+
+
+def paper_thread_name(paper: Paper) -> str:
+    """A "Discuss" thread's name: the paper's title, within Discord's 100 characters."""
+    return _trim(tidy(paper.title), 100) or paper.id
 
 
 # ---- what the buttons show (only to the person who clicked) ------------------------------------------------

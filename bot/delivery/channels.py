@@ -39,7 +39,8 @@ class NextDigest:
 
 def digest_plan(cfg: ChannelDigest, digest: Digest, context: PostContext | None = None) -> list[OutgoingMessage]:
     """The messages of a channel's digest (its first one names the thread, for a thread digest)."""
-    messages = digest_messages(digest, thread=cfg.thread, mention_role=cfg.mention_role, context=context)
+    messages = digest_messages(digest, thread=cfg.thread, mention_role=cfg.mention_role, context=context,
+                               guild_id=cfg.guild_id)
     if cfg.thread and len(messages) > 1:
         messages[0] = replace(messages[0], extra={"thread_name": thread_name(digest)})
     return messages
@@ -59,15 +60,21 @@ class ChannelAudience(AudienceBase):
     def min_score(self, cfg: ChannelDigest) -> float:
         return cfg.min_score if cfg.min_score is not None else self.settings.ranking.min_score
 
-    async def ranking(self, mailing: date, cache: dict[Any, Any] | None = None) -> DayRanking:
-        """The mailing ranked as of now; with ``cache`` (one tick), once however many channels ask at once."""
+    async def ranking(self, mailing: date, guild_id: int, cache: dict[Any, Any] | None = None) -> DayRanking:
+        """The mailing ranked as of now with the server's votes; with ``cache`` (one tick), once however many
+        channels ask at once (servers without votes share one ranking)."""
         def run() -> Awaitable[DayRanking]:
-            return self.store.run(rank_mailing, mailing, None, self.settings.ranking.weights, self.clock.now())
-        return await (run() if cache is None else once(cache, ("rank", mailing), run))
+            return self.store.run(rank_mailing, mailing, None, self.settings.ranking.weights, self.clock.now(),
+                                  guild_id=guild_id)
+        if cache is None:
+            return await run()
+        voting = await once(cache, "voting", lambda: self.store.run(Store.voting_guilds))
+        return await once(cache, ("rank", mailing, guild_id if guild_id in voting else None), run)
 
     async def build(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None) -> Digest:
-        """The channel's digest of ``mailing``: the mailing ranked by engagement as of now, then filtered."""
-        day = await self.ranking(mailing, cache)
+        """The channel's digest of ``mailing``: the mailing ranked by engagement (and the server's votes) as of
+        now, then filtered."""
+        day = await self.ranking(mailing, cfg.guild_id, cache)
         return rules.build_digest(mailing, day.papers, categories=cfg.categories, size=cfg.size,
                                   min_score=self.min_score(cfg))
 
@@ -100,7 +107,8 @@ class ChannelAudience(AudienceBase):
                                   waiting=waiting))
         if isinstance(decision, rules.Skip):
             return Skip(decision.mailing.isoformat(), decision.reason, following, cfg.guild_id)
-        shape = (decision.mailing, cfg.categories, cfg.size, self.min_score(cfg), cfg.thread, cfg.mention_role)
+        shape = (decision.mailing, cfg.categories, cfg.size, self.min_score(cfg), cfg.thread, cfg.mention_role,
+                 cfg.guild_id)
 
         async def plan() -> list[OutgoingMessage]:  # channels set up alike share one rendering per tick
             return await self.plan_messages(cfg, await self.build(cfg, decision.mailing, cache))

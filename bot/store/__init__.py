@@ -24,6 +24,7 @@ from bot.store.posts import PostsStore
 from bot.store.saved import SavedPaper, SavedStore
 from bot.store.signals import SignalsStore
 from bot.store.subscriptions import SubscriptionsStore
+from bot.store.votes import VotesStore
 
 __all__ = ["AsyncStore", "HarvestState", "IngestCounts", "SavedPaper", "Store"]
 
@@ -32,7 +33,7 @@ T = TypeVar("T")
 
 
 class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, HarvestStore, SavedStore,
-            StoreBase):
+            VotesStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
@@ -41,6 +42,7 @@ class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsSto
         ("posts", PostsStore.POSTS_MIGRATIONS),  # what observed posts said (author, first line, counts, code)
         ("harvest", HarvestStore.HARVEST_MIGRATIONS),  # OAI-PMH harvest state per set
         ("saved", SavedStore.SAVED_MIGRATIONS),  # each person's reading list
+        ("votes", VotesStore.VOTES_MIGRATIONS),  # members' votes per server
     )
 
 
