@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.discord.server import FakeDiscord
 from tests.fakes.discord.models import Interaction
+from tests.fakes.discord.server import FakeDiscord
 from tests.harness import bot_settings, make_paper, running_bot, seed_store, slash_reply
 
 DEADLINE = 3.0

@@ -19,7 +19,16 @@ import discord
 
 from bot import ranking, taxonomy
 from bot.digest import Digest
-from bot.models import CodeLink, DiscussionPost, Paper, PaperExtras, PostContext, RankedPaper, SourceSignal
+from bot.models import (
+    CodeLink,
+    DiscussionPost,
+    Notice,
+    Paper,
+    PaperExtras,
+    PostContext,
+    RankedPaper,
+    SourceSignal,
+)
 from bot.subscriptions import DmPlan, Follow, author_key, author_keys
 from bot.text import strip_invisible
 
@@ -813,6 +822,31 @@ def followed_authors(paper: Paper, follows: Sequence[Follow]) -> frozenset[str]:
 
 
 TEST_MARK = "🧪 **Test** (not today's DM: that one still comes at your time) — "
+
+
+FOLLOWUPS_TITLE = "**Follow-ups on papers you saved or voted for**"
+
+
+def notice_line(notice: Notice, paper: Paper) -> str:
+    """One follow-up: the paper, what happened, and where to look."""
+    title = f"**{_fit_escaped(tidy(paper.title), 100)}** ({paper.id})"  # five lines fit in one message
+    if notice.event == "code":
+        return f"• {title}: code released: <{notice.detail[:150]}>"
+    if notice.event == "published":
+        return f"• {title}: published in {_fit_escaped(tidy(notice.detail), 160)}"
+    comment = f" ({_fit_escaped(tidy(notice.detail), 160)})" if notice.detail else ""
+    return f"• {title}: {notice.event} is out{comment} <{paper.abs_url}{notice.event}>"
+
+
+def followups_message(notices: Sequence[tuple[Notice, Paper]], shown: int) -> OutgoingMessage:
+    """A DM's follow-ups: the first ``shown`` in full, the rest summarised in one line."""
+    lines = [FOLLOWUPS_TITLE, *(notice_line(n, p) for n, p in notices[:shown])]
+    rest = notices[shown:]
+    if rest:
+        papers = len({n.paper_id for n, _ in rest})
+        lines.append(f"…and {len(rest)} more follow-up{'s' if len(rest) != 1 else ''} on {papers} "
+                     f"paper{'s' if papers != 1 else ''}: `/saved list` shows your papers.")
+    return OutgoingMessage(content=_trim("\n".join(lines), CONTENT_LIMIT), marker=FOLLOWUPS_TITLE)
 
 
 def dm_messages(dm: DmPlan, context: PostContext | None = None, *, test: bool = False) -> list[OutgoingMessage]:

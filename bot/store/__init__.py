@@ -19,6 +19,7 @@ from bot.errors import StoreBusy
 from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, is_locked
 from bot.store.digests import DigestsStore
 from bot.store.harvest import HarvestState, HarvestStore
+from bot.store.notices import NoticesStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.posts import PostsStore
 from bot.store.saved import SavedPaper, SavedStore
@@ -33,7 +34,7 @@ T = TypeVar("T")
 
 
 class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, HarvestStore, SavedStore,
-            VotesStore, StoreBase):
+            VotesStore, NoticesStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
@@ -43,6 +44,7 @@ class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsSto
         ("harvest", HarvestStore.HARVEST_MIGRATIONS),  # OAI-PMH harvest state per set
         ("saved", SavedStore.SAVED_MIGRATIONS),  # each person's reading list
         ("votes", VotesStore.VOTES_MIGRATIONS),  # members' votes per server
+        ("notices", NoticesStore.NOTICES_MIGRATIONS),  # follow-up notices for saved and voted papers
     )
 
 

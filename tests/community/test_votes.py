@@ -68,7 +68,7 @@ async def test_votes_in_two_servers_rank_each_server_and_survive_a_restart(world
     helper = world.add_member(w.guild, world.add_user("helper", bot=True))
     settings = bot_settings(world, seed.db, HOTPAPERS_RANKING_WEIGHTS_DISCORD=WEIGHT)
     setup = {"time": "09:00", "timezone": "UTC", "categories": "cs.LG", "size": 10}
-    async with running_bot(world, settings) as bot:
+    async with running_bot(world, settings):
         for channel, admin in ((w.papers, w.admin), (club, club_admin)):
             await slash_reply(world, "digest setup", {"channel": channel, **setup}, user=admin)
             await slash_reply(world, "digest now", {"channel": channel}, user=admin)
