@@ -15,7 +15,7 @@ from bot.render import CONTENT_LIMIT, followups_message
 from bot.sources.arxiv import ArxivClient
 from bot.store import Store
 from bot.store.notices import Seen
-from tests.delivery.test_dms import PAPERS, command, dms, seed_dm_store
+from tests.delivery.test_dms import command, dms, seed_dm_store
 from tests.fakes.discord.server import FakeDiscord
 from tests.fakes.upstream import UpstreamServer
 from tests.fixtures.arxiv.feeds import Item, rss_feed
