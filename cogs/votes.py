@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord.ext import commands
 
 from bot.render import DISCUSS_ID, VOTE_ID, paper_thread_name, recount_votes, safe, tidy, view_of
 from bot.store import Store
+from cogs.post import ControlsCog
 
 if TYPE_CHECKING:
     from bot.client import HotPapersBot
@@ -161,20 +161,10 @@ async def _thread_for(bot: HotPapersBot, channel: discord.TextChannel, message: 
     return thread, False
 
 
-CONTROLS = (VoteMenu, DiscussMenu)
-
-
-class Votes(commands.Cog):
+class Votes(ControlsCog):
     """Answers the digest's Vote and Discuss menus (no commands of its own)."""
 
-    def __init__(self, bot: HotPapersBot) -> None:
-        self.bot = bot
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*CONTROLS)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*CONTROLS)
+    controls = (VoteMenu, DiscussMenu)
 
 
 async def setup(bot: HotPapersBot) -> None:
