@@ -504,6 +504,12 @@ def _votes(ranked: RankedPaper) -> int:
     return signal.counts.get("votes", 0) if signal else 0
 
 
+def menu_paper_ids(components: Sequence[Component]) -> list[str]:
+    """The arXiv ids a digest message's "Abstract of…" menu lists, in order (its papers)."""
+    return [str(option["value"]) for row in components for item in row.get("components", ())
+            if item.get("custom_id") == f"{ABSTRACT_ID}-menu" for option in item.get("options", ())]
+
+
 def recount_votes(components: Sequence[Component], counts: Mapping[str, int]) -> tuple[Component, ...]:
     """``components`` with every "Vote…" option showing ``counts`` (paper id → votes; missing: 0)."""
     rows = []

@@ -11,12 +11,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot import digest as rules
-from bot.delivery.sender import Outcome, Target
+from bot.delivery.rest import Refused, RetryLater
+from bot.delivery.sender import Outcome, Target, edit_body
 from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, next_look, once, unfinished
 from bot.digest import Digest
 from bot.models import PostContext
 from bot.ranking import DayRanking, rank_mailing
-from bot.render import OutgoingMessage, digest_messages, thread_name
+from bot.render import OutgoingMessage, digest_messages, menu_paper_ids, thread_name
 from bot.store import Store
 from bot.store.digests import ChannelDigest, DeliveryRecord, TargetKind
 
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 PERMISSION_HELP = ("give the bot View Channel, Send Messages and Embed Links there (and Create Public"
                    " Threads and Send Messages in Threads for a thread digest), then run /digest resume")
 RETRY_REFUSED = timedelta(minutes=10)  # a channel that refused (permissions) is tried again after this
+REFRESH_FOR = timedelta(hours=48)  # a posted digest's counts are refreshed in place this long …
+REFRESH_EVERY = timedelta(hours=6)  # … this often (8 edits per message at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,53 @@ class ChannelAudience(AudienceBase):
                                  "failed", reason)
             return None
         return send.next_look  # rejected: the ledger holds it as failed, with Discord's reason
+
+    # ---- refreshing posted digests in place ---------------------------------------------------------------
+
+    async def refresh(self, now: datetime) -> int:
+        """Edit the digests posted in the last 48 h whose counts are 6 h old, in place (never a new message),
+        each edit paced like every send; returns the messages edited."""
+        due = await self.store.run(Store.digests_to_refresh, now - REFRESH_FOR, now - REFRESH_EVERY)
+        edited = 0
+        for channel_id, period in due:
+            if self.deliverer.stopping:
+                break
+            edited += await self.refresh_one(channel_id, period)
+            await self.store.run(Store.mark_refreshed, channel_id, period, now)
+        return edited
+
+    async def refresh_one(self, channel_id: int, period: str) -> int:
+        """Edit one posted digest's messages with its papers' counts (and votes) as of now, the papers and
+        their order unchanged; nothing when the layout would change (a paper would move to another message)."""
+        cfg = await self.store.run(Store.channel_digest, channel_id)
+        record = await self.store.run(Store.delivery, "channel", channel_id, period)
+        try:
+            mailing = date.fromisoformat(period)
+        except ValueError:
+            return 0
+        if cfg is None or record is None:
+            return 0
+        grouped = [menu_paper_ids(m.payload.get("components") or ()) for m in record.messages]
+        ids = [paper_id for group in grouped for paper_id in group]
+        fresh = {r.paper.id: r for r in (await self.ranking(mailing, cfg.guild_id)).everything()}
+        if not ids or any(paper_id not in fresh for paper_id in ids):
+            return 0
+        papers = tuple(replace(fresh[paper_id], rank=rank) for rank, paper_id in enumerate(ids, start=1))
+        messages = await self.plan_messages(cfg, Digest(mailing, cfg.categories, papers, self.min_score(cfg)))
+        if [menu_paper_ids(m.components) for m in messages] != grouped:
+            return 0
+        edited = 0
+        for planned, message in zip(record.messages, messages, strict=True):
+            if planned.message_id is None:
+                continue
+            try:
+                await self.deliverer.attempt(self.deliverer.rest.edit_message, planned.channel_id or channel_id,
+                                             planned.message_id, edit_body(message.payload()))
+            except (RetryLater, Refused) as exc:
+                log.info("channel %s: could not refresh the %s digest (%s)", channel_id, period, exc)
+                break
+            edited += 1
+        return edited
 
     # ---- /digest preview and now ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ counts ever leave this module, never who voted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -38,9 +38,19 @@ def _create_paper_threads(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
+def _create_refreshes(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE digest_refreshes (
+            channel_id INTEGER NOT NULL,
+            period TEXT NOT NULL,
+            refreshed_at TEXT NOT NULL,  -- when its messages were last edited with fresh counts
+            PRIMARY KEY (channel_id, period)
+        ) WITHOUT ROWID""")
+
+
 class VotesStore:
     db: sqlite_utils.Database
-    VOTES_MIGRATIONS: Sequence[Migration] = (_create_votes, _create_paper_threads)
+    VOTES_MIGRATIONS: Sequence[Migration] = (_create_votes, _create_paper_threads, _create_refreshes)
 
     def toggle_vote(self, guild_id: int, paper_id: str, user_id: int, now: datetime) -> tuple[bool, int]:
         """Vote for the paper in the server, or take the member's vote back when there was one; returns
@@ -88,3 +98,21 @@ class VotesStore:
                 "INSERT INTO paper_threads (channel_id, paper_id, thread_id) VALUES (?, ?, ?)"
                 " ON CONFLICT (channel_id, paper_id) DO UPDATE SET thread_id = excluded.thread_id",
                 [channel_id, paper_id, thread_id])
+
+    def digests_to_refresh(self, posted_since: datetime, last_before: datetime) -> list[tuple[int, str]]:
+        """(channel id, period) of the channel digests finished (all sent) since ``posted_since`` whose counts
+        were last refreshed (or posted) before ``last_before``, oldest first."""
+        rows = self.db.conn.execute(
+            "SELECT d.target_id, d.period FROM deliveries d LEFT JOIN digest_refreshes r"
+            " ON r.channel_id = d.target_id AND r.period = d.period"
+            " WHERE d.target_kind = 'channel' AND d.status = 'done' AND d.finished_at >= ?"
+            " AND coalesce(r.refreshed_at, d.finished_at) < ? ORDER BY d.finished_at",
+            [posted_since.astimezone(UTC).isoformat(), last_before.astimezone(UTC).isoformat()]).fetchall()
+        return [(int(target_id), str(period)) for target_id, period in rows]
+
+    def mark_refreshed(self, channel_id: int, period: str, now: datetime) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO digest_refreshes (channel_id, period, refreshed_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (channel_id, period) DO UPDATE SET refreshed_at = excluded.refreshed_at",
+                [channel_id, period, now.astimezone(UTC).isoformat()])
