@@ -639,7 +639,28 @@ def digest_messages(digest: Digest, *, thread: bool = False, mention_role: int |
         messages.append(OutgoingMessage(content=content, embeds=tuple(embeds[n] for n in group), marker=marker,
                                         in_thread=thread, mention_role=mention_role if content else None,
                                         components=components))
+    if digest.rising and digest.rising_since is not None:
+        messages.append(rising_message(digest, thread=thread, context=context, guild_id=guild_id))
     return messages
+
+
+RISING_MARK = "rising since"
+
+
+def rising_message(digest: Digest, *, thread: bool, context: PostContext, guild_id: int | None) -> OutgoingMessage:
+    """The digest's last message: the papers of an earlier mailing that rose after it was posted (numbered
+    as they rank there now), with the same menus."""
+    assert digest.rising_since is not None
+    since = digest.rising_since.isoformat()
+    budget = _embed_budget(len(digest.rising))
+    embeds = [paper_digest_embed(r, budget=budget, extras=context.of(r.paper.id)) for r in digest.rising]
+    marker = f"Hot Papers {digest.period} · {RISING_MARK} {since}"
+    embeds[-1].set_footer(text=marker)
+    components = paper_menus([(r.rank, r.paper) for r in digest.rising])
+    if guild_id is not None:
+        components += community_menus(list(digest.rising), guild_id, discuss=not thread)
+    return OutgoingMessage(content=f"**Rising since {since}** (the {since} mailing, risen after it was posted)",
+                           embeds=tuple(embeds), marker=marker, in_thread=thread, components=components)
 
 
 def thread_name(digest: Digest) -> str:

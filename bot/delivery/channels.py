@@ -15,9 +15,9 @@ from bot.delivery.rest import Refused, RetryLater
 from bot.delivery.sender import Outcome, Target, edit_body
 from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, next_look, once, unfinished
 from bot.digest import Digest
-from bot.models import PostContext
+from bot.models import PostContext, RankedPaper
 from bot.ranking import DayRanking, rank_mailing
-from bot.render import OutgoingMessage, digest_messages, menu_paper_ids, thread_name
+from bot.render import RISING_MARK, OutgoingMessage, digest_messages, menu_paper_ids, thread_name
 from bot.store import Store
 from bot.store.digests import ChannelDigest, DeliveryRecord, TargetKind
 
@@ -28,6 +28,8 @@ PERMISSION_HELP = ("give the bot View Channel, Send Messages and Embed Links the
 RETRY_REFUSED = timedelta(minutes=10)  # a channel that refused (permissions) is tried again after this
 REFRESH_FOR = timedelta(hours=48)  # a posted digest's counts are refreshed in place this long …
 REFRESH_EVERY = timedelta(hours=6)  # … this often (8 edits per message at most)
+RISING_CLIMB = 3  # places a posted paper must climb in its mailing's ranking to be shown again as rising
+RISING_MAX = 3  # rising papers in one digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +78,35 @@ class ChannelAudience(AudienceBase):
 
     async def build(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None) -> Digest:
         """The channel's digest of ``mailing``: the mailing ranked by engagement (and the server's votes) as of
-        now, then filtered."""
+        now, then filtered; with the papers of the channel's previous digest that rose since it was posted."""
         day = await self.ranking(mailing, cfg.guild_id, cache)
-        return rules.build_digest(mailing, day.papers, categories=cfg.categories, size=cfg.size,
-                                  min_score=self.min_score(cfg))
+        digest = rules.build_digest(mailing, day.papers, categories=cfg.categories, size=cfg.size,
+                                    min_score=self.min_score(cfg))
+        since, rising = await self.rising(cfg, mailing, cache)
+        return replace(digest, rising=rising, rising_since=since) if rising else digest
+
+    async def rising(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None
+                     ) -> tuple[date | None, tuple[RankedPaper, ...]]:
+        """The papers of the channel's previous posted digest's mailing that now make its digest but were not
+        in it (they crossed the minimum score, or entered the top ``size``) or climbed ``RISING_CLIMB`` places
+        or more; never one shown as rising there before; at most ``RISING_MAX``."""
+        previous = next((r for r in await self.store.run(Store.recent_deliveries, "channel", cfg.channel_id, 3)
+                         if r.status == "done" and r.period < mailing.isoformat()), None)
+        if previous is None:
+            return None, ()
+        try:
+            since = date.fromisoformat(previous.period)
+        except ValueError:
+            return None, ()
+        posted = [paper_id for m in previous.messages if RISING_MARK not in m.marker
+                  for paper_id in menu_paper_ids(m.payload.get("components") or ())]
+        place = {paper_id: rank for rank, paper_id in enumerate(posted, start=1)}
+        day = await self.ranking(since, cfg.guild_id, cache)
+        now = rules.build_digest(since, day.papers, categories=cfg.categories, size=cfg.size,
+                                 min_score=self.min_score(cfg))
+        risen = [r for r in now.papers if r.paper.id not in place or place[r.paper.id] - r.rank >= RISING_CLIMB]
+        shown = await self.store.run(Store.rising_shown, cfg.channel_id, [r.paper.id for r in risen])
+        return since, tuple(r for r in risen if r.paper.id not in shown)[:RISING_MAX]
 
     async def plan_messages(self, cfg: ChannelDigest, digest: Digest) -> list[OutgoingMessage]:
         """The digest's messages with what the post shows beside the counts (who is talking, code, their time)."""
@@ -110,19 +137,21 @@ class ChannelAudience(AudienceBase):
                                   waiting=waiting))
         if isinstance(decision, rules.Skip):
             return Skip(decision.mailing.isoformat(), decision.reason, following, cfg.guild_id)
+        digest = await self.build(cfg, decision.mailing, cache)
+        rising = tuple(r.paper.id for r in digest.rising)
         shape = (decision.mailing, cfg.categories, cfg.size, self.min_score(cfg), cfg.thread, cfg.mention_role,
-                 cfg.guild_id)
-
-        async def plan() -> list[OutgoingMessage]:  # channels set up alike share one rendering per tick
-            return await self.plan_messages(cfg, await self.build(cfg, decision.mailing, cache))
-        messages = await once(cache, ("digest", shape), plan)
+                 cfg.guild_id, rising)
+        # channels set up alike share one rendering per tick
+        messages = await once(cache, ("digest", shape), lambda: self.plan_messages(cfg, digest))
         return Send(Target.channel(cfg.channel_id, decision.mailing.isoformat(), cfg.guild_id), messages,
-                    decision.slot, following)
+                    decision.slot, following, context=rising)
 
     async def deliver(self, cfg: ChannelDigest, send: Send) -> Outcome:
         outcome = await self.deliverer.deliver(send.target, send.messages)
         if outcome.status == "sent" and cfg.failures:
             await self.store.run(Store.clear_channel_failures, cfg.channel_id)
+        if outcome.status in ("sent", "already") and send.context:  # each paper shown rising once
+            await self.store.run(Store.record_rising, cfg.channel_id, send.context, self.clock.now())
         return outcome
 
     async def refused(self, cfg: ChannelDigest, send: Send, outcome: Outcome, now: datetime
@@ -172,7 +201,8 @@ class ChannelAudience(AudienceBase):
             return 0
         if cfg is None or record is None:
             return 0
-        grouped = [menu_paper_ids(m.payload.get("components") or ()) for m in record.messages]
+        main = [m for m in record.messages if RISING_MARK not in m.marker]  # a rising part keeps its counts
+        grouped = [menu_paper_ids(m.payload.get("components") or ()) for m in main]
         ids = [paper_id for group in grouped for paper_id in group]
         fresh = {r.paper.id: r for r in (await self.ranking(mailing, cfg.guild_id)).everything()}
         if not ids or any(paper_id not in fresh for paper_id in ids):
@@ -182,7 +212,7 @@ class ChannelAudience(AudienceBase):
         if [menu_paper_ids(m.components) for m in messages] != grouped:
             return 0
         edited = 0
-        for planned, message in zip(record.messages, messages, strict=True):
+        for planned, message in zip(main, messages, strict=True):
             if planned.message_id is None:
                 continue
             try:
@@ -208,7 +238,8 @@ class ChannelAudience(AudienceBase):
         """Deliver one digest to the channel now (``/digest now``) and record what went wrong, if anything."""
         now = self.clock.now()
         send = Send(Target.channel(cfg.channel_id, digest.period, cfg.guild_id),
-                    await self.plan_messages(cfg, digest), now, rules.next_slot(cfg.time, cfg.timezone, now))
+                    await self.plan_messages(cfg, digest), now, rules.next_slot(cfg.time, cfg.timezone, now),
+                    context=tuple(r.paper.id for r in digest.rising))
         outcome = await self.deliver(cfg, send)
         if outcome.status == "retry":  # the next tick finishes it, paced and with backoff
             await self.store.run(Store.set_due, "channel", [(cfg.channel_id, now)])

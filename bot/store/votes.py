@@ -48,9 +48,20 @@ def _create_refreshes(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
+def _create_rising(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE rising_shown (
+            channel_id INTEGER NOT NULL,
+            paper_id TEXT NOT NULL,
+            shown_at TEXT NOT NULL,
+            PRIMARY KEY (channel_id, paper_id)
+        ) WITHOUT ROWID""")
+
+
 class VotesStore:
     db: sqlite_utils.Database
-    VOTES_MIGRATIONS: Sequence[Migration] = (_create_votes, _create_paper_threads, _create_refreshes)
+    VOTES_MIGRATIONS: Sequence[Migration] = (_create_votes, _create_paper_threads, _create_refreshes,
+                                             _create_rising)
 
     def toggle_vote(self, guild_id: int, paper_id: str, user_id: int, now: datetime) -> tuple[bool, int]:
         """Vote for the paper in the server, or take the member's vote back when there was one; returns
@@ -116,3 +127,18 @@ class VotesStore:
                 "INSERT INTO digest_refreshes (channel_id, period, refreshed_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (channel_id, period) DO UPDATE SET refreshed_at = excluded.refreshed_at",
                 [channel_id, period, now.astimezone(UTC).isoformat()])
+
+    def rising_shown(self, channel_id: int, paper_ids: Sequence[str]) -> set[str]:
+        """Those of ``paper_ids`` a digest of the channel already showed as rising."""
+        if not paper_ids:
+            return set()
+        rows = self.db.conn.execute(
+            f"SELECT paper_id FROM rising_shown WHERE channel_id = ? AND paper_id IN"  # noqa: S608
+            f" ({','.join('?' * len(paper_ids))})", [channel_id, *paper_ids]).fetchall()
+        return {row[0] for row in rows}
+
+    def record_rising(self, channel_id: int, paper_ids: Sequence[str], now: datetime) -> None:
+        with self.db.conn:
+            self.db.conn.executemany(
+                "INSERT INTO rising_shown (channel_id, paper_id, shown_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING", [(channel_id, p, now.astimezone(UTC).isoformat()) for p in paper_ids])
