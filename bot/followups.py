@@ -2,8 +2,8 @@
 looked at — a new version (with its comment), code released, a journal reference or DOI — one notice per
 (person, paper, event), told in the person's next DM digest, at most :data:`PER_DM` in full.
 
-A paper's first look only records how it is (nothing that was already true is news). The look runs once per
-tick in which some DM is due, over every watched paper, comparing with the ``followup_seen`` table.
+A paper's first look only records how it is (nothing that was already true is news). The look runs when a
+watcher's DM is planned, over the papers that person watches, comparing with the ``followup_seen`` table.
 """
 
 from __future__ import annotations
@@ -38,16 +38,16 @@ def changes(before: Seen, now: Seen, paper: Paper) -> list[tuple[str, str]]:
     return found
 
 
-def scan(store: Store, now: datetime) -> int:
-    """Look at every watched paper, add the notices of what changed since the last look; returns how many."""
-    watchers = store.watchers()
-    if not watchers:
+def scan(store: Store, now: datetime, user_id: int) -> int:
+    """Look at the papers the user watches; add the notices of what changed since the last look at each (for
+    everyone watching it, so a paper is looked at for whoever's DM comes first); returns how many."""
+    ids = store.watched_papers(user_id)
+    if not ids:
         return 0
-    ids = sorted(watchers)
     seen = store.followup_seen(ids)
     context = store.post_context(ids, now)
     current: dict[str, Seen] = {}
-    notices: list[Notice] = []
+    changed: dict[str, list[tuple[str, str]]] = {}
     for paper_id in ids:
         paper = store.paper(paper_id)
         if paper is None:
@@ -57,10 +57,11 @@ def scan(store: Store, now: datetime) -> int:
         if before == look:
             continue
         current[paper_id] = look
-        if before is None:
-            continue
-        for event, detail in changes(before, look, paper):
-            notices += [Notice(user, paper_id, event, detail, now) for user in sorted(watchers[paper_id])]
+        if before is not None:
+            changed[paper_id] = changes(before, look, paper)
+    watchers = store.watchers(list(changed)) if changed else {}
+    notices = [Notice(user, paper_id, event, detail, now) for paper_id, events in changed.items()
+               for event, detail in events for user in sorted(watchers.get(paper_id, ()))]
     return store.record_followups(current, notices)
 
 

@@ -34,6 +34,7 @@ def _create_notices(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (user_id, paper_id, event)
         ) WITHOUT ROWID""")
     db.execute("CREATE INDEX notices_pending ON notices (user_id, told_at)")
+    db.execute("CREATE INDEX saved_papers_by_paper ON saved_papers (paper_id)")  # who watches a paper
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +50,23 @@ class NoticesStore:
     db: sqlite_utils.Database
     NOTICES_MIGRATIONS: Sequence[Migration] = (_create_notices,)
 
-    def watchers(self) -> dict[str, set[int]]:
+    def watched_papers(self, user_id: int) -> list[str]:
+        """The papers the user watches: on their reading list, or voted for in any server."""
+        return [row[0] for row in self.db.conn.execute(
+            "SELECT paper_id FROM saved_papers WHERE user_id = ? UNION SELECT paper_id FROM votes WHERE user_id = ?",
+            [user_id, user_id])]
+
+    def watchers(self, paper_ids: Sequence[str]) -> dict[str, set[int]]:
         """Paper id → the people watching it (saved it, or voted for it in any server)."""
         found: dict[str, set[int]] = {}
-        for paper_id, user_id in self.db.conn.execute(
-                "SELECT paper_id, user_id FROM saved_papers UNION SELECT paper_id, user_id FROM votes"):
-            found.setdefault(paper_id, set()).add(user_id)
+        ids = list(paper_ids)
+        for start in range(0, len(ids), 400):
+            chunk = ids[start:start + 400]
+            marks = ",".join("?" * len(chunk))
+            for paper_id, user_id in self.db.conn.execute(
+                    f"SELECT paper_id, user_id FROM saved_papers WHERE paper_id IN ({marks})"  # noqa: S608
+                    f" UNION SELECT paper_id, user_id FROM votes WHERE paper_id IN ({marks})", chunk + chunk):
+                found.setdefault(paper_id, set()).add(user_id)
         return found
 
     def followup_seen(self, paper_ids: Sequence[str]) -> dict[str, Seen]:

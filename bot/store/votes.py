@@ -26,6 +26,7 @@ def _create_votes(db: sqlite_utils.Database) -> None:
             voted_at TEXT NOT NULL,     -- UTC, fixed-width ISO 8601
             PRIMARY KEY (paper_id, guild_id, user_id)
         ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX votes_by_user ON votes (user_id)")
 
 
 def _create_paper_threads(db: sqlite_utils.Database) -> None:
