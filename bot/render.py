@@ -11,7 +11,7 @@ import re
 import textwrap
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -633,21 +633,33 @@ def digest_messages(digest: Digest, *, thread: bool = False, mention_role: int |
             embeds[group[0]].set_author(name=as_of)
         content = None if thread or i > 1 else mention + title
         papers = [(digest.papers[n].rank, digest.papers[n].paper) for n in group]
-        components = paper_menus(papers)
-        if guild_id is not None:
-            components += community_menus([digest.papers[n] for n in group], guild_id, discuss=not thread)
         messages.append(OutgoingMessage(content=content, embeds=tuple(embeds[n] for n in group), marker=marker,
                                         in_thread=thread, mention_role=mention_role if content else None,
-                                        components=components))
+                                        components=paper_menus(papers)))
     if digest.rising and digest.rising_since is not None:
-        messages.append(rising_message(digest, thread=thread, context=context, guild_id=guild_id))
-    return messages
+        messages.append(rising_message(digest, thread=thread, context=context))
+    return messages if guild_id is None else with_community_menus(messages, digest, guild_id, thread=thread)
+
+
+def with_community_menus(messages: Sequence[OutgoingMessage], digest: Digest, guild_id: int, *, thread: bool
+                         ) -> list[OutgoingMessage]:
+    """A server's digest messages: each message of papers gets that server's "Vote…" and "Discuss…" menus (so
+    servers can share the rest of one rendering)."""
+    by_id = {r.paper.id: r for r in (*digest.papers, *digest.rising)}
+    shown = []
+    for message in messages:
+        ids = menu_paper_ids(message.components)
+        if ids and all(paper_id in by_id for paper_id in ids):
+            extra = community_menus([by_id[paper_id] for paper_id in ids], guild_id, discuss=not thread)
+            message = replace(message, components=message.components + extra)
+        shown.append(message)
+    return shown
 
 
 RISING_MARK = "rising since"
 
 
-def rising_message(digest: Digest, *, thread: bool, context: PostContext, guild_id: int | None) -> OutgoingMessage:
+def rising_message(digest: Digest, *, thread: bool, context: PostContext) -> OutgoingMessage:
     """The digest's last message: the papers of an earlier mailing that rose after it was posted (numbered
     as they rank there now), with the same menus."""
     assert digest.rising_since is not None
@@ -657,8 +669,6 @@ def rising_message(digest: Digest, *, thread: bool, context: PostContext, guild_
     marker = f"Hot Papers {digest.period} · {RISING_MARK} {since}"
     embeds[-1].set_footer(text=marker)
     components = paper_menus([(r.rank, r.paper) for r in digest.rising])
-    if guild_id is not None:
-        components += community_menus(list(digest.rising), guild_id, discuss=not thread)
     return OutgoingMessage(content=f"**Rising since {since}** (the {since} mailing, risen after it was posted)",
                            embeds=tuple(embeds), marker=marker, in_thread=thread, components=components)
 

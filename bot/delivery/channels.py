@@ -17,7 +17,14 @@ from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, 
 from bot.digest import Digest
 from bot.models import PostContext, RankedPaper
 from bot.ranking import DayRanking, rank_mailing
-from bot.render import RISING_MARK, OutgoingMessage, digest_messages, menu_paper_ids, thread_name
+from bot.render import (
+    RISING_MARK,
+    OutgoingMessage,
+    digest_messages,
+    menu_paper_ids,
+    thread_name,
+    with_community_menus,
+)
 from bot.store import Store
 from bot.store.digests import ChannelDigest, DeliveryRecord, TargetKind
 
@@ -42,10 +49,12 @@ class NextDigest:
     record: DeliveryRecord | None
 
 
-def digest_plan(cfg: ChannelDigest, digest: Digest, context: PostContext | None = None) -> list[OutgoingMessage]:
-    """The messages of a channel's digest (its first one names the thread, for a thread digest)."""
+def digest_plan(cfg: ChannelDigest, digest: Digest, context: PostContext | None = None, *, server: bool = True
+                ) -> list[OutgoingMessage]:
+    """The messages of a channel's digest (its first one names the thread, for a thread digest); without
+    ``server``, the part servers share (no Vote and Discuss menus: :func:`bot.render.with_community_menus`)."""
     messages = digest_messages(digest, thread=cfg.thread, mention_role=cfg.mention_role, context=context,
-                               guild_id=cfg.guild_id)
+                               guild_id=cfg.guild_id if server else None)
     if cfg.thread and len(messages) > 1:
         messages[0] = replace(messages[0], extra={"thread_name": thread_name(digest)})
     return messages
@@ -73,8 +82,12 @@ class ChannelAudience(AudienceBase):
                                   guild_id=guild_id)
         if cache is None:
             return await run()
+        return await once(cache, ("rank", mailing, await self.vote_key(guild_id, cache)), run)
+
+    async def vote_key(self, guild_id: int, cache: dict[Any, Any]) -> int | None:
+        """The server when its members voted at all, else None: servers without votes rank alike."""
         voting = await once(cache, "voting", lambda: self.store.run(Store.voting_guilds))
-        return await once(cache, ("rank", mailing, guild_id if guild_id in voting else None), run)
+        return guild_id if guild_id in voting else None
 
     async def build(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None) -> Digest:
         """The channel's digest of ``mailing``: the mailing ranked by engagement (and the server's votes) as of
@@ -108,10 +121,12 @@ class ChannelAudience(AudienceBase):
         shown = await self.store.run(Store.rising_shown, cfg.channel_id, [r.paper.id for r in risen])
         return since, tuple(r for r in risen if r.paper.id not in shown)[:RISING_MAX]
 
-    async def plan_messages(self, cfg: ChannelDigest, digest: Digest) -> list[OutgoingMessage]:
+    async def plan_messages(self, cfg: ChannelDigest, digest: Digest, *, server: bool = True
+                            ) -> list[OutgoingMessage]:
         """The digest's messages with what the post shows beside the counts (who is talking, code, their time)."""
-        context = await self.store.run(Store.post_context, [r.paper.id for r in digest.papers], self.clock.now())
-        return digest_plan(cfg, digest, context)
+        ids = [r.paper.id for r in (*digest.papers, *digest.rising)]
+        context = await self.store.run(Store.post_context, ids, self.clock.now())
+        return digest_plan(cfg, digest, context, server=server)
 
     async def decide(self, cfg: ChannelDigest, now: datetime, cache: dict[Any, Any]) -> Decision:
         digest_settings = self.settings.digest
@@ -140,9 +155,10 @@ class ChannelAudience(AudienceBase):
         digest = await self.build(cfg, decision.mailing, cache)
         rising = tuple(r.paper.id for r in digest.rising)
         shape = (decision.mailing, cfg.categories, cfg.size, self.min_score(cfg), cfg.thread, cfg.mention_role,
-                 cfg.guild_id, rising)
-        # channels set up alike share one rendering per tick
-        messages = await once(cache, ("digest", shape), lambda: self.plan_messages(cfg, digest))
+                 await self.vote_key(cfg.guild_id, cache), rising)
+        # channels set up alike share one rendering per tick; each server's menus are added to it
+        shared = await once(cache, ("digest", shape), lambda: self.plan_messages(cfg, digest, server=False))
+        messages = with_community_menus(shared, digest, cfg.guild_id, thread=cfg.thread)
         return Send(Target.channel(cfg.channel_id, decision.mailing.isoformat(), cfg.guild_id), messages,
                     decision.slot, following, context=rising)
 
