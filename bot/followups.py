@@ -75,5 +75,11 @@ def pending(store: Store, user_id: int) -> list[tuple[Notice, Paper]]:
     return found
 
 
+def for_dm(store: Store, now: datetime, user_id: int) -> list[tuple[Notice, Paper]]:
+    """:func:`scan` the user's papers, then their untold notices (one trip to the store for a DM)."""
+    scan(store, now, user_id)
+    return pending(store, user_id)
+
+
 def keys(notices: Sequence[tuple[Notice, Paper]]) -> list[tuple[str, str]]:
     return [(notice.paper_id, notice.event) for notice, _ in notices]

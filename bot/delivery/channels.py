@@ -100,10 +100,10 @@ class ChannelAudience(AudienceBase):
 
     async def rising(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any] | None = None
                      ) -> tuple[date | None, tuple[RankedPaper, ...]]:
-        """The papers of the channel's previous posted digest's mailing that now make its digest but were not
-        in it (they crossed the minimum score, or entered the top ``size``) or climbed ``RISING_CLIMB`` places
-        or more; never one shown as rising there before; at most ``RISING_MAX``."""
-        previous = next((r for r in await self.store.run(Store.recent_deliveries, "channel", cfg.channel_id, 3)
+        """The papers of the mailing of the channel's latest ledger entry, when it was posted, that now make its
+        digest but were not in it (they crossed the minimum score, or entered the top ``size``) or climbed
+        ``RISING_CLIMB`` places or more; never one shown as rising there before; at most ``RISING_MAX``."""
+        previous = next((r for r in await self.store.run(Store.recent_deliveries, "channel", cfg.channel_id, 1)
                          if r.status == "done" and r.period < mailing.isoformat()), None)
         if previous is None:
             return None, ()

@@ -93,8 +93,7 @@ class DmAudience(AudienceBase):
             return dm_messages(dm, context)
         follows = tuple((f.kind, f.value) for f in sub.follows)
         messages = list(await once(cache, ("dm", due.mailings, follows), plan) or ())
-        await self.store.run(followups.scan, now, sub.user_id)
-        notices = await self.store.run(followups.pending, sub.user_id)
+        notices = await self.store.run(followups.for_dm, now, sub.user_id)
         if notices:
             messages.append(followups_message(notices, followups.PER_DM))
         if not messages:
