@@ -40,6 +40,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.post",
     "cogs.saved",
+    "cogs.votes",
     "cogs.feeds",
 )
 COMMAND_HASH_KEY = "command_tree_hash"

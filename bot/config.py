@@ -20,6 +20,7 @@ from typing import Any
 DEFAULT_CONFIG = Path("config/hotpapers.toml")
 DEFAULT_DB = Path("data/hotpapers.db")
 SOURCES = ("hf", "hn", "bluesky", "x")
+WEIGHTED = (*SOURCES, "discord")  # "discord": members' votes on digests (not an upstream to ask)
 _USE_HOME = Path("<home>/.env")  # load_settings' default: the .env file in the home directory
 
 
@@ -68,7 +69,7 @@ class DigestSettings:
 class RankingSettings:
     min_score: float = 50.0
     weights: Mapping[str, float] = field(
-        default_factory=lambda: {"x": 1.0, "hf": 5.0, "hn": 1.0, "bluesky": 1.0}
+        default_factory=lambda: {"x": 1.0, "hf": 5.0, "hn": 1.0, "bluesky": 1.0, "discord": 5.0}
     )
 
 
@@ -405,10 +406,10 @@ def _weights(table: Any, environ: Mapping[str, str]) -> dict[str, float]:
     if not isinstance(table, dict):
         raise SettingsError("setting [ranking] weights: must be a table such as { x = 1.0, hf = 5.0 }")
     for source, value in table.items():
-        if source not in SOURCES:
-            raise SettingsError(f"setting [ranking.weights] {source}: unknown source (one of {', '.join(SOURCES)})")
+        if source not in WEIGHTED:
+            raise SettingsError(f"setting [ranking.weights] {source}: unknown source (one of {', '.join(WEIGHTED)})")
         weights[source] = _parse(f"[ranking.weights] {source}", _number(0), value)
-    for source in SOURCES:
+    for source in WEIGHTED:
         variable = f"HOTPAPERS_RANKING_WEIGHTS_{source.upper()}"
         if environ.get(variable, "").strip():
             weights[source] = _parse(variable, _number(0), environ[variable].strip())

@@ -132,6 +132,8 @@ class Digest:
     categories: tuple[str, ...]
     papers: tuple[RankedPaper, ...]
     min_score: float
+    rising: tuple[RankedPaper, ...] = ()  # papers of the mailing posted before, risen since (ranked there)
+    rising_since: date | None = None
 
     @property
     def quiet(self) -> bool:

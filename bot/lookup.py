@@ -271,7 +271,8 @@ class TopResult:
     total: int  # papers in the mailing (in the category)
 
 
-def _top(store: Store, request: TopRequest, weights: Mapping[str, float], now: datetime) -> TopResult:
+def _top(store: Store, request: TopRequest, weights: Mapping[str, float], now: datetime,
+         guild_id: int | None = None) -> TopResult:
     categories = [request.category] if request.category else None
     if request.mailing is None:
         mailing = store.latest_mailing(categories)
@@ -280,7 +281,7 @@ def _top(store: Store, request: TopRequest, weights: Mapping[str, float], now: d
             raise NotFound(f"I hold no mailing{where} yet; try again after the next arXiv announcement.")
     else:
         mailing = request.mailing
-    day = ranking.rank_mailing(store, mailing, categories, weights, now)
+    day = ranking.rank_mailing(store, mailing, categories, weights, now, guild_id=guild_id)
     total = len(day.papers) + len(day.unranked)
     if not total:
         where = f" in {request.category}" if request.category else ""
@@ -289,6 +290,8 @@ def _top(store: Store, request: TopRequest, weights: Mapping[str, float], now: d
     return TopResult(mailing, request.category, tuple(day.papers[: request.count]), total)
 
 
-async def top(store: AsyncStore, settings: Settings, request: TopRequest, now: datetime) -> TopResult:
-    """The most engaged papers of a mailing (the latest when none is given), cross-lists included."""
-    return await store.run(_top, request, settings.ranking.weights, now)
+async def top(store: AsyncStore, settings: Settings, request: TopRequest, now: datetime,
+              guild_id: int | None = None) -> TopResult:
+    """The most engaged papers of a mailing (the latest when none is given), cross-lists included, with the
+    votes of ``guild_id``'s members (every server's when None)."""
+    return await store.run(_top, request, settings.ranking.weights, now, guild_id)

@@ -133,3 +133,15 @@ class ChannelDigest:
     last_error: str | None = None
     last_error_at: datetime | None = None
     disabled_reason: str | None = None  # set when the channel is gone; cleared by setup
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A follow-up for someone watching a paper: ``event`` is ``v<N>`` (detail: that version's comment),
+    ``code`` (the repository) or ``published`` (the journal reference or DOI)."""
+
+    user_id: int
+    paper_id: str
+    event: str
+    detail: str
+    created_at: datetime

@@ -8,9 +8,11 @@ The score (also in the README)::
     engagement[hf]      = upvotes                           (the paper's Hugging Face page)
     engagement[hn]      = points                            (summed over the stories linking the paper)
     engagement[bluesky] = likes + reposts + quotes          (summed over the distinct posts linking the paper)
+    engagement[discord] = votes                             (members' votes on digests: a server's own, or
+                                                             every server's together for a global ranking)
 
-Weights come from ``[ranking.weights]`` (defaults x = 1, hf = 5, hn = 1, bluesky = 1). With X data alone and
-its default weight the score is retweets + likes, exactly what the old "Hot Papers" posts counted. Comments
+Weights come from ``[ranking.weights]`` (defaults x = 1, hf = 5, hn = 1, bluesky = 1, discord = 5). With X data
+alone and its default weight the score is retweets + likes, exactly what the old "Hot Papers" posts counted. Comments
 and replies are shown but not scored: they measure discussion, not approval, and X's never counted. Papers
 scoring below ``ranking.min_score`` are dropped; a day where none is left is a quiet day.
 """
@@ -29,7 +31,9 @@ SCORED_METRICS: Mapping[str, tuple[str, ...]] = {
     "hf": ("upvotes",),
     "hn": ("points",),
     "bluesky": ("likes", "reposts", "quotes"),
+    "discord": ("votes",),
 }
+VOTES = "discord"  # the source members' votes become
 
 Signals = Mapping[str, Mapping[str, SourceSignal]]  # paper id → source → signal
 
@@ -91,13 +95,26 @@ class MailingSource(Protocol):
     def latest_signals(self, paper_ids: Sequence[str], as_of: datetime
                        ) -> Mapping[str, Mapping[str, SourceSignal]]: ...
 
+    def vote_counts(self, paper_ids: Sequence[str], guild_id: int | None = None) -> Mapping[str, int]: ...
+
+
+def with_votes(signals: Signals, votes: Mapping[str, int]) -> dict[str, Mapping[str, SourceSignal]]:
+    """``signals`` with each voted paper's votes added as the ``discord`` source."""
+    merged: dict[str, Mapping[str, SourceSignal]] = dict(signals)
+    for paper_id, count in votes.items():
+        merged[paper_id] = {**signals.get(paper_id, {}), VOTES: SourceSignal(VOTES, {"votes": count})}
+    return merged
+
 
 def rank_mailing(store: MailingSource, mailing: date, categories: Sequence[str] | None,
-                 weights: Mapping[str, float], now: datetime, min_score: float = 0.0) -> DayRanking:
+                 weights: Mapping[str, float], now: datetime, min_score: float = 0.0,
+                 guild_id: int | None = None) -> DayRanking:
     """The one way to rank a mailing for an audience (a channel digest, a DM, /top, the command line): its
-    papers in ``categories`` (all when None; cross-lists included) by engagement as of ``now``."""
+    papers in ``categories`` (all when None; cross-lists included) by engagement as of ``now``, with the
+    votes of ``guild_id``'s members (every server's votes when None)."""
     papers = store.mailing_papers(mailing, list(categories) if categories else None)
-    signals = store.latest_signals([paper.id for paper in papers], now)
+    ids = [paper.id for paper in papers]
+    signals = with_votes(store.latest_signals(ids, now), store.vote_counts(ids, guild_id))
     return rank_day(papers, signals, weights, min_score)
 
 

@@ -11,7 +11,7 @@ import re
 import textwrap
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,7 +19,16 @@ import discord
 
 from bot import ranking, taxonomy
 from bot.digest import Digest
-from bot.models import CodeLink, DiscussionPost, Paper, PaperExtras, PostContext, RankedPaper, SourceSignal
+from bot.models import (
+    CodeLink,
+    DiscussionPost,
+    Notice,
+    Paper,
+    PaperExtras,
+    PostContext,
+    RankedPaper,
+    SourceSignal,
+)
 from bot.subscriptions import DmPlan, Follow, author_key, author_keys
 from bot.text import strip_invisible
 
@@ -31,8 +40,8 @@ MESSAGE_EMBED_CHARS = 6000
 CONTENT_LIMIT = 2000
 COLOR = 0xB31B1B  # arXiv red
 
-SOURCE_LABELS = {"x": "X", "hf": "Hugging Face", "hn": "Hacker News", "bluesky": "Bluesky"}
-SOURCE_ORDER = ("x", "hf", "hn", "bluesky")
+SOURCE_LABELS = {"x": "X", "hf": "Hugging Face", "hn": "Hacker News", "bluesky": "Bluesky", "discord": "Discord"}
+SOURCE_ORDER = ("x", "hf", "hn", "bluesky", "discord")
 # Metric order within a source (others follow alphabetically).
 METRIC_ORDER = (
     "retweets", "likes", "favorites", "upvotes", "points", "reposts", "quotes", "replies", "comments")
@@ -459,6 +468,63 @@ def paper_menus(papers: Sequence[tuple[int, Paper]]) -> tuple[Component, ...]:
     return tuple(rows)
 
 
+VOTE_ID = "hp:vote"  # + ":<guild id>": the server whose members may vote there
+DISCUSS_ID = "hp:discuss"
+_VOTE_LABEL = re.compile(r"^▲ \d+ · ")
+
+
+def vote_label(number: int, paper: Paper, votes: int) -> str:
+    """A "Vote…" option: the paper's votes in the server, its number and title."""
+    return _trim(f"▲ {votes} · {number}. {tidy(paper.title)}", 100)
+
+
+def community_menus(papers: Sequence[RankedPaper], guild_id: int, *, discuss: bool = True
+                    ) -> tuple[Component, ...]:
+    """A channel digest message's "Vote…" menu (each option shows the paper's votes in the server; picking it
+    again takes the vote back) and "Discuss…" menu (a thread on the message; not for messages in a thread)."""
+    if not papers:
+        return ()
+    shown = papers[:25]
+    votes = [{"label": vote_label(r.rank, r.paper, _votes(r)), "value": r.paper.id,
+              "description": "Vote for it here (pick it again to take your vote back)"} for r in shown]
+    rows: list[Component] = [{"type": 1, "components": [
+        {"type": 3, "custom_id": f"{VOTE_ID}:{guild_id}", "placeholder": "Vote…", "min_values": 1,
+         "max_values": 1, "options": votes}]}]
+    if discuss:
+        options = [{"label": _trim(f"{r.rank}. {tidy(r.paper.title)}", 100), "value": r.paper.id,
+                    "description": "Open (or reopen) a thread about it"} for r in shown]
+        rows.append({"type": 1, "components": [
+            {"type": 3, "custom_id": f"{DISCUSS_ID}-menu", "placeholder": "Discuss…", "min_values": 1,
+             "max_values": 1, "options": options}]})
+    return tuple(rows)
+
+
+def _votes(ranked: RankedPaper) -> int:
+    signal = ranked.signals.get("discord")
+    return signal.counts.get("votes", 0) if signal else 0
+
+
+def menu_paper_ids(components: Sequence[Component]) -> list[str]:
+    """The arXiv ids a digest message's "Abstract of…" menu lists, in order (its papers)."""
+    return [str(option["value"]) for row in components for item in row.get("components", ())
+            if item.get("custom_id") == f"{ABSTRACT_ID}-menu" for option in item.get("options", ())]
+
+
+def recount_votes(components: Sequence[Component], counts: Mapping[str, int]) -> tuple[Component, ...]:
+    """``components`` with every "Vote…" option showing ``counts`` (paper id → votes; missing: 0)."""
+    rows = []
+    for row in components:
+        items = []
+        for item in row.get("components", ()):
+            if str(item.get("custom_id", "")).startswith(VOTE_ID + ":"):
+                item = {**item, "options": [
+                    {**o, "label": _VOTE_LABEL.sub(f"▲ {counts.get(o['value'], 0)} · ", o["label"], count=1)}
+                    for o in item.get("options", ())]}
+            items.append(item)
+        rows.append({**row, "components": items})
+    return tuple(rows)
+
+
 def view_of(components: Sequence[Component]) -> discord.ui.View | None:
     """A view carrying ``components`` (buttons and string selects). It is stopped: discord.py then keeps no
     per-message state; clicks reach the bot's persistent dynamic items by custom_id."""
@@ -524,14 +590,14 @@ def quiet_line(digest: Digest) -> str:
 
 
 def digest_messages(digest: Digest, *, thread: bool = False, mention_role: int | None = None,
-                    context: PostContext | None = None) -> list[OutgoingMessage]:
+                    context: PostContext | None = None, guild_id: int | None = None) -> list[OutgoingMessage]:
     """The messages of a digest, in order, each within Discord's limits.
 
     Without a thread the first message carries the header (with the time the counts were taken) and the
     first embeds; with one, the first message is the header alone (the thread starts from it) and the embeds
     follow in the thread. Each message of papers carries an "Abstract of…" and a "Discussion of…" menu for
     its papers. A quiet day is one line. The last embed of each message carries ``Hot Papers DATE · i/n`` in
-    its footer, the message's marker.
+    its footer, the message's marker. A server's digest (``guild_id``) also has "Vote…" and "Discuss…".
     """
     context = context or PostContext()
     header = safe(digest_header(digest.mailing, digest.categories))
@@ -570,11 +636,50 @@ def digest_messages(digest: Digest, *, thread: bool = False, mention_role: int |
         messages.append(OutgoingMessage(content=content, embeds=tuple(embeds[n] for n in group), marker=marker,
                                         in_thread=thread, mention_role=mention_role if content else None,
                                         components=paper_menus(papers)))
-    return messages
+    if digest.rising and digest.rising_since is not None:
+        messages.append(rising_message(digest, thread=thread, context=context))
+    return messages if guild_id is None else with_community_menus(messages, digest, guild_id, thread=thread)
+
+
+def with_community_menus(messages: Sequence[OutgoingMessage], digest: Digest, guild_id: int, *, thread: bool
+                         ) -> list[OutgoingMessage]:
+    """A server's digest messages: each message of papers gets that server's "Vote…" and "Discuss…" menus (so
+    servers can share the rest of one rendering)."""
+    by_id = {r.paper.id: r for r in (*digest.papers, *digest.rising)}
+    shown = []
+    for message in messages:
+        ids = menu_paper_ids(message.components)
+        if ids and all(paper_id in by_id for paper_id in ids):
+            extra = community_menus([by_id[paper_id] for paper_id in ids], guild_id, discuss=not thread)
+            message = replace(message, components=message.components + extra)
+        shown.append(message)
+    return shown
+
+
+RISING_MARK = "rising since"
+
+
+def rising_message(digest: Digest, *, thread: bool, context: PostContext) -> OutgoingMessage:
+    """The digest's last message: the papers of an earlier mailing that rose after it was posted (numbered
+    as they rank there now), with the same menus."""
+    assert digest.rising_since is not None
+    since = digest.rising_since.isoformat()
+    budget = _embed_budget(len(digest.rising))
+    embeds = [paper_digest_embed(r, budget=budget, extras=context.of(r.paper.id)) for r in digest.rising]
+    marker = f"Hot Papers {digest.period} · {RISING_MARK} {since}"
+    embeds[-1].set_footer(text=marker)
+    components = paper_menus([(r.rank, r.paper) for r in digest.rising])
+    return OutgoingMessage(content=f"**Rising since {since}** (the {since} mailing, risen after it was posted)",
+                           embeds=tuple(embeds), marker=marker, in_thread=thread, components=components)
 
 
 def thread_name(digest: Digest) -> str:
     return _trim(digest_header(digest.mailing, digest.categories), 100)
+
+
+def paper_thread_name(paper: Paper) -> str:
+    """A "Discuss" thread's name: the paper's title, within Discord's 100 characters."""
+    return _trim(tidy(paper.title), 100) or paper.id
 
 
 # ---- what the buttons show (only to the person who clicked) ------------------------------------------------
@@ -759,6 +864,31 @@ def followed_authors(paper: Paper, follows: Sequence[Follow]) -> frozenset[str]:
 
 
 TEST_MARK = "🧪 **Test** (not today's DM: that one still comes at your time) — "
+
+
+FOLLOWUPS_TITLE = "**Follow-ups on papers you saved or voted for**"
+
+
+def notice_line(notice: Notice, paper: Paper) -> str:
+    """One follow-up: the paper, what happened, and where to look."""
+    title = f"**{_fit_escaped(tidy(paper.title), 100)}** ({paper.id})"  # five lines fit in one message
+    if notice.event == "code":
+        return f"• {title}: code released: <{notice.detail[:150]}>"
+    if notice.event == "published":
+        return f"• {title}: published in {_fit_escaped(tidy(notice.detail), 160)}"
+    comment = f" ({_fit_escaped(tidy(notice.detail), 160)})" if notice.detail else ""
+    return f"• {title}: {notice.event} is out{comment} <{paper.abs_url}{notice.event}>"
+
+
+def followups_message(notices: Sequence[tuple[Notice, Paper]], shown: int) -> OutgoingMessage:
+    """A DM's follow-ups: the first ``shown`` in full, the rest summarised in one line."""
+    lines = [FOLLOWUPS_TITLE, *(notice_line(n, p) for n, p in notices[:shown])]
+    rest = notices[shown:]
+    if rest:
+        papers = len({n.paper_id for n, _ in rest})
+        lines.append(f"…and {len(rest)} more follow-up{'s' if len(rest) != 1 else ''} on {papers} "
+                     f"paper{'s' if papers != 1 else ''}: `/saved list` shows your papers.")
+    return OutgoingMessage(content=_trim("\n".join(lines), CONTENT_LIMIT), marker=FOLLOWUPS_TITLE)
 
 
 def dm_messages(dm: DmPlan, context: PostContext | None = None, *, test: bool = False) -> list[OutgoingMessage]:

@@ -188,20 +188,25 @@ class PaperMenu(discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]], temp
         await _show(interaction, str(values[0]) if values else "", WHAT[self.what])
 
 
-CONTROLS = (PaperButton, PaperMenu)
+class ControlsCog(commands.Cog):
+    """A cog that only answers persistent controls: registers ``controls`` while loaded."""
 
-
-class Post(commands.Cog):
-    """Answers the post's Abstract, Discussion, Save and BibTeX controls (no commands of its own)."""
+    controls: tuple[type[discord.ui.DynamicItem[Any]], ...] = ()
 
     def __init__(self, bot: HotPapersBot) -> None:
         self.bot = bot
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*CONTROLS)
+        self.bot.add_dynamic_items(*self.controls)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*CONTROLS)
+        self.bot.remove_dynamic_items(*self.controls)
+
+
+class Post(ControlsCog):
+    """Answers the post's Abstract, Discussion, Save and BibTeX controls (no commands of its own)."""
+
+    controls = (PaperButton, PaperMenu)
 
 
 async def setup(bot: HotPapersBot) -> None:

@@ -45,7 +45,8 @@ class Top(commands.Cog):
             return
         await interaction.response.defer(thinking=True)
         try:
-            result = await lookup.top(self.bot.store, self.bot.settings, request, self.bot.clock.now())
+            result = await lookup.top(self.bot.store, self.bot.settings, request, self.bot.clock.now(),
+                                      interaction.guild_id)
         except HotPapersError as exc:
             await interaction.followup.send(str(exc))
             return

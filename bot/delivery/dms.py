@@ -3,9 +3,10 @@ week), at their own time (``bot.subscriptions`` decides when and what).
 
 A user's DM channel is opened on their first DM (one more request: a first DM costs two) and kept, so later
 DMs cost one. A user whose DMs are closed (50007) is paused, and told the next time they use a command.
-Nothing matching: a skip, no DM. ``/subscriptions test`` sends the same DM at once, marked as a test: it goes
-through the same sender (paced, retried, in the ledger under its own kind) and does not count as the day's
-DM, which still comes at the user's time.
+Nothing matching and no follow-up notice: a skip, no DM. Follow-ups on the user's saved and voted papers
+(:mod:`bot.followups`) come as one more message of the DM, each told once. ``/subscriptions test`` sends the
+same DM at once, marked as a test: it goes through the same sender (paced, retried, in the ledger under its
+own kind) and does not count as the day's DM, which still comes at the user's time.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from bot import digest as rules
-from bot import ranking
+from bot import followups, ranking
 from bot.delivery.rest import Refused, RetryLater
 from bot.delivery.sender import CANNOT_DM, Outcome, Target
 from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, next_look, once, unfinished
-from bot.render import OutgoingMessage, dm_messages
+from bot.render import OutgoingMessage, dm_messages, followups_message
 from bot.store import Store
 from bot.store.digests import TargetKind
 from bot.subscriptions import DmPlan, MailingIndex, Schedule, Subscriber, due_dm, last_slot, next_dm_slot, plan_dm
@@ -91,10 +92,14 @@ class DmAudience(AudienceBase):
             context = await self.store.run(Store.post_context, [m.ranked.paper.id for m in dm.papers], now)
             return dm_messages(dm, context)
         follows = tuple((f.kind, f.value) for f in sub.follows)
-        messages = await once(cache, ("dm", due.mailings, follows), plan)
-        if messages is None:
+        messages = list(await once(cache, ("dm", due.mailings, follows), plan) or ())
+        notices = await self.store.run(followups.for_dm, now, sub.user_id)
+        if notices:
+            messages.append(followups_message(notices, followups.PER_DM))
+        if not messages:
             return Skip(period, "nothing matched", following)
-        return Send(Target.dm(sub.user_id, sub.dm_channel_id or 0, period), messages, due.slot, following)
+        return Send(Target.dm(sub.user_id, sub.dm_channel_id or 0, period), messages, due.slot, following,
+                    context=followups.keys(notices))
 
     async def dm_channel(self, sub: Subscriber) -> int:
         """The user's DM channel: the stored one, or a new one (one more paced request), then stored."""
@@ -113,7 +118,10 @@ class DmAudience(AudienceBase):
             return Outcome("closed" if exc.code == CANNOT_DM or exc.status == 403 else "forbidden",
                            code=exc.code, error=exc.error)
         target = Target.dm(sub.user_id, channel_id, send.target.period, send.target.kind)
-        return await self.deliverer.deliver(target, send.messages)
+        outcome = await self.deliverer.deliver(target, send.messages)
+        if send.context and outcome.status in ("sent", "already"):  # the follow-ups it carried are told
+            await self.store.run(Store.mark_told, sub.user_id, send.context, self.clock.now())
+        return outcome
 
     async def refused(self, sub: Subscriber, send: Send, outcome: Outcome, now: datetime
                       ) -> datetime | None:

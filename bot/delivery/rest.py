@@ -129,6 +129,11 @@ class DiscordRest:
                                 payload)
         return dict(data)
 
+    async def edit_message(self, channel_id: int, message_id: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+        data = await self._call("PATCH", f"/channels/{channel_id}/messages/{message_id}", f"edits:{channel_id}",
+                                payload)
+        return dict(data)
+
     async def open_dm(self, user_id: int) -> int:
         data = await self._call("POST", "/users/@me/channels", "dm-open", {"recipient_id": str(user_id)})
         return int(data["id"])

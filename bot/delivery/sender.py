@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -88,16 +88,17 @@ def make_nonce(kind: str, key_id: int, period: str, seq: int) -> str:
 
 def message_body(message: PlannedMessage) -> dict[str, Any]:
     """The JSON Discord gets for a planned message: no one pinged but the admin-chosen role."""
-    payload = message.payload
+    return {"nonce": message.nonce, "enforce_nonce": True, **edit_body(message.payload)}
+
+
+def edit_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A message's content, embeds and components as JSON for Discord (to send, or to edit a sent one)."""
     role = payload.get("mention_role")
     mentions: dict[str, Any] = {"parse": [], "roles": [str(role)]} if role else {"parse": []}
-    body: dict[str, Any] = {"nonce": message.nonce, "enforce_nonce": True, "allowed_mentions": mentions}
-    if payload.get("content"):
-        body["content"] = payload["content"]
-    if payload.get("embeds"):
-        body["embeds"] = payload["embeds"]
-    if payload.get("components"):
-        body["components"] = payload["components"]
+    body: dict[str, Any] = {"allowed_mentions": mentions}
+    for key in ("content", "embeds", "components"):
+        if payload.get(key):
+            body[key] = payload[key]
     return body
 
 

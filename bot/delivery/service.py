@@ -34,6 +34,7 @@ Item = TypeVar("Item")
 T = TypeVar("T")
 RECHECK = timedelta(minutes=10)  # how often a slot whose mailing is not in the store yet looks again
 MAX_BACKOFF = timedelta(minutes=30)
+REFRESH_LOOK = timedelta(minutes=10)  # how often a tick looks for posted digests to refresh in place
 FLUSH_EVERY = 200  # due-index writes per batch (a crash re-plans at most this many, harmlessly)
 
 
@@ -158,6 +159,7 @@ class DigestService(Generic[Item]):
         self._failures: collections.Counter[tuple[str, int]] = collections.Counter()
         self._pruned_on: str | None = None
         self._resumed = False
+        self._refreshed_at: datetime | None = None
 
     @property
     def grace(self) -> timedelta:
@@ -177,6 +179,7 @@ class DigestService(Generic[Item]):
                     await self.store.run(Store.make_due, audience.kind, unfinished=True)
             for audience in self.audiences:
                 await self._round(audience, now, report)
+            await self._refresh(now)
             if report.sent or report.skipped or report.retrying or report.refused:
                 log.info("tick: %d sent, %d skipped, %d to retry, %d refused", len(report.sent),
                          len(report.skipped), len(report.retrying), len(report.refused))
@@ -240,6 +243,18 @@ class DigestService(Generic[Item]):
             return await self._retry_later(audience, send, outcome, now, report)
         report.refused.append(entry)
         return await audience.refused(item, send, outcome, now)
+
+    async def _refresh(self, now: datetime) -> None:
+        """Let audiences that refresh what they posted (channel digests' counts) do so, every few minutes."""
+        if self._refreshed_at is not None and now - self._refreshed_at < REFRESH_LOOK:
+            return
+        self._refreshed_at = now
+        for audience in self.audiences:
+            refresh = getattr(audience, "refresh", None)
+            if refresh is not None:
+                edited = await refresh(now)
+                if edited:
+                    log.info("%s: refreshed the counts of %d posted messages", audience.kind, edited)
 
     async def _retry_later(self, audience: Audience[Any], send: Send, outcome: Outcome, now: datetime,
                            report: TickReport) -> datetime:

@@ -19,11 +19,13 @@ from bot.errors import StoreBusy
 from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, is_locked
 from bot.store.digests import DigestsStore
 from bot.store.harvest import HarvestState, HarvestStore
+from bot.store.notices import NoticesStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.posts import PostsStore
 from bot.store.saved import SavedPaper, SavedStore
 from bot.store.signals import SignalsStore
 from bot.store.subscriptions import SubscriptionsStore
+from bot.store.votes import VotesStore
 
 __all__ = ["AsyncStore", "HarvestState", "IngestCounts", "SavedPaper", "Store"]
 
@@ -32,7 +34,7 @@ T = TypeVar("T")
 
 
 class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, HarvestStore, SavedStore,
-            StoreBase):
+            VotesStore, NoticesStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
@@ -41,6 +43,8 @@ class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsSto
         ("posts", PostsStore.POSTS_MIGRATIONS),  # what observed posts said (author, first line, counts, code)
         ("harvest", HarvestStore.HARVEST_MIGRATIONS),  # OAI-PMH harvest state per set
         ("saved", SavedStore.SAVED_MIGRATIONS),  # each person's reading list
+        ("votes", VotesStore.VOTES_MIGRATIONS),  # members' votes per server
+        ("notices", NoticesStore.NOTICES_MIGRATIONS),  # follow-up notices for saved and voted papers
     )
 
 

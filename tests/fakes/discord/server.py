@@ -1445,6 +1445,24 @@ class FakeDiscord:
         async def get_channel(req: _Req) -> Any:
             return self._channel(req.params["channel_id"]).to_json()
 
+        @r("PATCH", "/channels/{channel_id}")
+        async def edit_channel(req: _Req) -> Any:
+            ch = self._channel(req.params["channel_id"])
+            data = req.body if isinstance(req.body, dict) else {}
+            if not ch.is_thread:
+                raise ApiError(400, 50024, "Cannot execute action on this channel type")  # only threads here
+            if ch.owner_id != self.bot.id and not self.permissions_in(ch, self.bot) & P.MANAGE_THREADS:
+                raise missing_permissions()
+            if "name" in data:
+                errs = FormErrors()
+                errs.check_str(data, "name", (), 100, required=True)
+                errs.raise_if_any()
+                ch.name = data["name"]
+            if "archived" in data:
+                ch.archived = bool(data["archived"])
+            self._dispatch("THREAD_UPDATE", ch.to_json(), guild_id=ch.guild_id, intent=INTENT_GUILDS)
+            return ch.to_json()
+
         @r("POST", "/channels/{channel_id}/typing")
         async def typing(req: _Req) -> Any:
             self._channel(req.params["channel_id"])
@@ -2105,8 +2123,11 @@ class FakeDiscord:
         user: User | Member | None = None,
         values: list[str] | None = None,
         locale: str = "en-US",
+        from_channel: Channel | None = None,
     ) -> Interaction:
-        """Clicks a button (or picks ``values`` in a select) on a message the bot sent."""
+        """Clicks a button (or picks ``values`` in a select) on a message the bot sent. ``from_channel``: the
+        interaction arrives as from that channel (and its server) instead, as a forged or copied message's
+        click would, so a test can check that the bot looks at where a click comes from."""
         comp = None
         for row in message.components:
             for c in row.get("components", []) if row.get("type") == 1 else [row]:
@@ -2116,7 +2137,7 @@ class FakeDiscord:
             raise LookupError(f"no component {custom_id!r} on message {message.id}")
         if comp.get("disabled"):
             raise PermissionError(f"component {custom_id!r} is disabled")
-        ch = self.channels[message.channel_id]
+        ch = from_channel or self.channels[message.channel_id]
         guild = self.guilds.get(ch.guild_id) if ch.guild_id else None
         if guild is None and user is None:
             user = ch.recipients[0]
