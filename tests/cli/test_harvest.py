@@ -26,6 +26,7 @@ from bot.store import Store
 from tests.fakes.threaded import ThreadedUpstream, threaded_upstream  # noqa: F401  (fixture)
 from tests.fakes.upstream import Reply
 from tests.fixtures.arxiv.oai import Pages, oai_error, papers
+from tests.polling import eventually
 
 TODAY = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -138,10 +139,7 @@ def test_a_harvest_sigkilled_after_page_k_resumes_without_losing_or_repeating_re
         nonlocal killed
         if not killed:
             killed = True
-            for _ in range(1000):
-                if harvest_token(tmp_path / "hp.db") == "t2":
-                    break
-                await asyncio.sleep(0.01)
+            await eventually(lambda: harvest_token(tmp_path / "hp.db") == "t2", 10, "page 2 and its token stored")
             first.send_signal(signal.SIGKILL)
             await asyncio.get_running_loop().run_in_executor(None, first.wait)
             return Reply(drop=True)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from bot import scheduler as scheduling
 from bot.clock import FileClock, ManualClock
-from bot.store import Store
+from bot.config import Settings
+from bot.store import AsyncStore, Store
 from bot.store.digests import ChannelDigest
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.upstream import UpstreamServer
+from tests.fixtures.arxiv.feeds import Item, rss_feed
 from tests.harness import Seed, bot_settings, running_bot
 from tests.polling import eventually
 
@@ -160,30 +166,49 @@ async def test_the_ingestion_job_stores_the_mailing_refreshes_engagement_then_po
         "description"]
 
 
+def fresh_install(world: FakeDiscord, tmp_path: Path, upstream: UpstreamServer, title: str) -> Settings:
+    """Settings of a bot with an empty store whose cs.LG feed (after any replies already queued) holds one
+    paper of the 2026-11-25 mailing."""
+    upstream.reply("/rss/cs.LG", rss_feed([Item("2611.00001", title=title)], pub="Wed, 25 Nov 2026 00:00:00 -0500"),
+                   content_type="application/rss+xml")
+    url = upstream.url
+    return bot_settings(world, tmp_path / "fresh.db", HOTPAPERS_ARXIV_FEEDS=f"{url}/rss", HOTPAPERS_HF_API=f"{url}/hf",
+                        HOTPAPERS_HN_API=f"{url}/hn", HOTPAPERS_INGEST_CATEGORIES="cs.LG")
+
+
+async def mailing_stored(store: AsyncStore) -> bool:
+    return await store.run(Store.latest_mailing, ["cs.LG"]) is not None
+
+
 async def test_a_fresh_install_ingests_at_start_instead_of_waiting_for_the_ingest_time(
     world: FakeDiscord, tmp_path: Path, upstream: object
 ) -> None:
-    from tests.fakes.upstream import UpstreamServer
-    from tests.fixtures.arxiv.feeds import Item, rss_feed
-
     assert isinstance(upstream, UpstreamServer)
-    upstream.reply("/rss/cs.LG", rss_feed([Item("2611.00001", title="Ingested at start")],
-                                          pub="Wed, 25 Nov 2026 00:00:00 -0500"),
-                   content_type="application/rss+xml")
-    url = upstream.url
-    settings = bot_settings(world, tmp_path / "fresh.db", HOTPAPERS_ARXIV_FEEDS=f"{url}/rss",
-                            HOTPAPERS_HF_API=f"{url}/hf", HOTPAPERS_HN_API=f"{url}/hn",
-                            HOTPAPERS_INGEST_CATEGORIES="cs.LG")
+    settings = fresh_install(world, tmp_path, upstream, "Ingested at start")
     clock = ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     async with running_bot(world, settings, clock, catch_up=True) as bot:
-        await world.wait_until(lambda: bool(upstream.requests_to("/rss/cs.LG")), 5, "the catch-up ingest")
-        async def stored() -> bool:  # it runs in the background; await its effect
-            return await bot.store.run(Store.latest_mailing, ["cs.LG"]) is not None
-
-        await eventually(stored, 5, "the catch-up ingest to store the mailing")
+        await eventually(lambda: mailing_stored(bot.store), 5, "the catch-up ingest to store the mailing")
         assert await bot.store.run(Store.latest_mailing, ["cs.LG"]) == date(2026, 11, 25)
     # A store with a recent mailing is not ingested again at start.
     upstream.clear()
     async with running_bot(world, settings, clock, catch_up=True):
         pass
     assert upstream.requests_to("/rss/cs.LG") == []
+
+
+async def test_arxiv_down_at_first_start_is_tried_again_until_a_mailing_is_stored(
+        world: FakeDiscord, tmp_path: Path, upstream: UpstreamServer, caplog: pytest.LogCaptureFixture) -> None:
+    for _ in range(4 * 2):  # two whole ingests (four tries each) meet a 503
+        upstream.reply("/rss/cs.LG", b"down", status=503)
+    settings = fresh_install(world, tmp_path, upstream, "Ingested at last")
+    clock = ManualClock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    caplog.set_level(logging.INFO, logger="bot.scheduler")
+    async with running_bot(world, settings, clock) as bot:
+        bot.scheduler.catch_up_soon(retry_delays=(0.01, 0.02))
+        await eventually(lambda: mailing_stored(bot.store), 10, "the catch-up ingest to store the mailing")
+        assert await bot.store.run(Store.latest_mailing, ["cs.LG"]) == date(2026, 11, 25)
+    assert len(upstream.requests_to("/rss/cs.LG")) == 9
+    retries = [r.getMessage() for r in caplog.records if "catch-up ingest failed" in r.getMessage()]
+    assert retries == ["catch-up ingest failed; trying again in 0.01 s",
+                       "catch-up ingest failed; trying again in 0.02 s"]
+    assert not any(r.exc_info for r in caplog.records if r.name == "bot.scheduler")  # one line, no traceback
