@@ -17,7 +17,8 @@ import asyncio
 import collections
 import contextlib
 import math
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 RECOVER_STEP = 5.0  # after a global 429 the rate climbs back by 1/s every this many seconds
 POLL = 0.002  # how often a full window of requests still in flight is looked at again
@@ -26,9 +27,12 @@ POLL = 0.002  # how often a full window of requests still in flight is looked at
 class Pace:
     """At most ``rate`` requests in any 1-second window as Discord sees them, evenly spaced."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        self.monotonic = monotonic
+        self._sleep = sleep
         self.configured = rate
         self.rate = rate
         self._next = 0.0
@@ -61,9 +65,8 @@ class Pace:
     async def acquire(self) -> None:
         """Wait for a slot; :meth:`release` it when the answer is in (``slot`` does both)."""
         async with self._lock:
-            loop = asyncio.get_running_loop()
             while True:
-                now = loop.time()
+                now = self.monotonic()
                 if self.rate < self.configured and now >= self._recover_at:
                     self.rate = min(self.configured, self.rate + 1.0)
                     self._recover_at = now + RECOVER_STEP
@@ -72,7 +75,7 @@ class Pace:
                     wait = max(wait, self._answered[0] + 1.0 - now if self._answered else POLL)
                 if wait <= 0:
                     break
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             interval = 1.0 / self.rate
             # Keep to the schedule despite timer lateness (a late wake-up does not push later slots back);
             # after an idle spell start afresh. The window above caps any second whatever the timer does.
@@ -83,12 +86,12 @@ class Pace:
     def release(self) -> None:
         """The answer to a request came back (or it failed): its slot leaves the window a second later."""
         self._in_flight -= 1
-        self._answered.append(asyncio.get_running_loop().time())
+        self._answered.append(self.monotonic())
 
     def refused(self, retry_after: float) -> None:
         """Discord answered a global 429: hold everyone for ``retry_after``, then go a tenth slower than the
         pace that was refused (the requests of the last second, or the rate if lower), climbing back slowly."""
-        now = asyncio.get_running_loop().time()
+        now = self.monotonic()
         self.refusals += 1
         held = now < self._held_until  # requests already on their way when the first refusal came
         self._held_until = max(self._held_until, now + retry_after)

@@ -20,6 +20,7 @@ from bot.sources import http
 from bot.sources.arxiv import ArxivClient, feed_groups
 from bot.sources.arxiv_parse import ArxivApiError
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy, retry_after_seconds
+from tests.clocks import SteppedClock
 from tests.fakes.upstream import Reply, UpstreamServer
 from tests.fixtures.arxiv.feeds import Item, rss_feed
 
@@ -245,22 +246,6 @@ async def test_retry_after_http_date_is_waited_from_the_clock(upstream: Upstream
 
 
 # ---- politeness: pacing
-
-
-class SteppedClock:
-    """A monotonic clock for a Pacer that moves only when the pacer sleeps (no real waiting)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.waits: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 @pytest.fixture

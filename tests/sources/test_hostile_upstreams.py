@@ -25,9 +25,9 @@ from bot.sources.arxiv import ArxivClient
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy, Unavailable, for_a_person
 from bot.sources.observations import MAX_COUNT, ImplausibleCount, count
 from bot.store import Store
+from tests.clocks import SteppedClock
 from tests.fakes.upstream import Reply, UpstreamServer
 from tests.sources import test_engagement
-from tests.sources.test_arxiv_client import SteppedClock
 from tests.sources.test_engagement import IDS, MAILING, NOW, load, paper, script_all_sources, settings_for
 
 store = test_engagement.store  # the fixture: a store holding the mailing's papers

@@ -26,9 +26,9 @@ from bot.models import Announcement, Paper
 from bot.sources.http import Pacer, RetryPolicy
 from bot.sources.oai import OaiClient, OaiError
 from bot.store import AsyncStore, HarvestState, Store
+from tests.clocks import SteppedClock
 from tests.fakes.upstream import UpstreamServer
 from tests.fixtures.arxiv.oai import Pages, Rec, list_records, oai_error, papers
-from tests.sources.test_arxiv_client import SteppedClock
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05, max_retry_after=60.0, timeout=5.0)
