@@ -8,6 +8,7 @@ import asyncio
 
 from bot.delivery import Pace
 from tests.clocks import SteppedClock
+from tests.polling import eventually
 
 
 def stepped_pace(rate: float) -> tuple[Pace, SteppedClock]:
@@ -59,8 +60,8 @@ async def test_a_request_still_on_its_way_keeps_its_place_in_the_window() -> Non
         await held.__aenter__()  # three requests sent, no answer yet
     sent = clock.now
     waiting = asyncio.create_task(pace.acquire())
-    while clock.now < sent + 1.2:  # the waiting sender polls, and the clock moves only as it waits
-        await asyncio.sleep(0)
+    # The waiting sender polls the window, and the clock moves only as it waits.
+    await eventually(lambda: clock.now >= sent + 1.2, 5, "1.2 s to pass on the pace's clock", interval=0)
     assert not waiting.done()  # a second has passed, but the three may still be arriving at Discord
     answered = clock.now
     await slow[0].__aexit__(None, None, None)
