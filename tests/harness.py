@@ -180,6 +180,16 @@ def bot_settings(fake: FakeDiscord, db: Path, **env: str) -> Settings:
     return load_settings(values, dotenv=None)
 
 
+def cli_on(monkeypatch: pytest.MonkeyPatch, db: Path, now: datetime) -> None:
+    """Point the ``hotpapers`` command line, run in this process, at ``db`` with no settings file, and at
+    ``now`` on the test clock (a file beside ``db``)."""
+    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
+    monkeypatch.setenv("HOTPAPERS_DB", str(db))
+    clock = db.parent / "clock"
+    FileClock.write(clock, now)
+    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(clock))
+
+
 def _empty_config(directory: Path) -> Path:
     path = directory / "hotpapers-test.toml"
     if not path.exists():

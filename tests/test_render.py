@@ -236,16 +236,11 @@ def test_hotpapers_preview_prints_the_days_digest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot import cli
-    from bot.clock import FileClock
-    from tests.harness import seed_store
+    from tests.harness import cli_on, seed_store
 
     seed = seed_store(tmp_path / "s.db")
-    (tmp_path / "empty.toml").write_text("")
-    FileClock.write(tmp_path / "clock.txt", datetime(2026, 11, 26, 9, tzinfo=UTC))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HOTPAPERS_DB", str(seed.db))
-    monkeypatch.setenv("HOTPAPERS_CONFIG", str(tmp_path / "empty.toml"))
-    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(tmp_path / "clock.txt"))
+    cli_on(monkeypatch, seed.db, datetime(2026, 11, 26, 9, tzinfo=UTC))
 
     assert cli.main(["preview", "--date", "2026-11-25", "--category", "cs.CV"]) == 0
     out = capsys.readouterr().out

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.clock import FileClock
 from bot.models import Announcement, Paper
 from bot.sources.observations import Observation
 from bot.store import Store
+from tests.harness import cli_on
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 MAILING = date(2021, 7, 14)
@@ -71,11 +71,7 @@ def seed() -> list[SeedPaper]:
 def hotpapers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run the ``hotpapers`` command line against a database in ``tmp_path``; returns (exit code, stdout)."""
     monkeypatch.chdir(tmp_path)  # no config/hotpapers.toml or .env of the checkout
-    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
-    monkeypatch.setenv("HOTPAPERS_DB", str(tmp_path / "hotpapers.db"))
-    clock_file = tmp_path / "clock"
-    FileClock.write(clock_file, datetime(2021, 7, 15, 9, 0, tzinfo=UTC))
-    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(clock_file))
+    cli_on(monkeypatch, tmp_path / "hotpapers.db", datetime(2021, 7, 15, 9, 0, tzinfo=UTC))
 
     def run(*argv: str) -> tuple[int, str]:
         code = cli.main(list(argv))

@@ -16,7 +16,7 @@ from bot.clock import FileClock
 from bot.models import Announcement, Paper
 from bot.sources.observations import Observation
 from bot.store import Store
-from tests.harness import seed_store
+from tests.harness import cli_on, seed_store
 
 HOTPAPERS = str(Path(sys.executable).parent / "hotpapers")
 TEX_PAPER = Paper("2411.00090", 1, r"Fast $O(n^2 \log n)$ sorting for Erd\H{o}s graphs",
@@ -34,9 +34,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                                            "https://huggingface.co/papers/2411.00090",
                                            datetime(2026, 11, 25, 6, tzinfo=UTC))])
     store.close()
-    FileClock.write(tmp_path / "clock", datetime(2026, 11, 25, 12, tzinfo=UTC))
-    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(tmp_path / "clock"))
-    monkeypatch.setenv("HOTPAPERS_DB", str(path))
+    cli_on(monkeypatch, path, datetime(2026, 11, 25, 12, tzinfo=UTC))
     monkeypatch.setenv("HOTPAPERS_ARXIV_API", "http://127.0.0.1:9/api")  # never reached: the paper is stored
     return path
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.clock import FileClock
 from bot.sources.observations import Observation
 from bot.store import Store
-from tests.harness import make_paper, seed_store
+from tests.harness import cli_on, make_paper, seed_store
 
 SEEN = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 AUTHORS = tuple(f"Author{i} Surname{i}" for i in range(40))
@@ -30,12 +29,8 @@ def store_with_posts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                                         text="Big Collaboration, explained")])
     finally:
         store.close()
-    (tmp_path / "empty.toml").write_text("")
-    FileClock.write(tmp_path / "clock.txt", datetime(2026, 11, 26, 9, tzinfo=UTC))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HOTPAPERS_DB", str(seed.db))
-    monkeypatch.setenv("HOTPAPERS_CONFIG", str(tmp_path / "empty.toml"))
-    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(tmp_path / "clock.txt"))
+    cli_on(monkeypatch, seed.db, datetime(2026, 11, 26, 9, tzinfo=UTC))
     return seed.db
 
 

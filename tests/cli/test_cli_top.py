@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.clock import FileClock
 from bot.models import Announcement, Paper
 from bot.sources.observations import Observation
 from bot.store import Store
+from tests.harness import cli_on
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "engagement"
 MAILING = date(2021, 7, 14)
@@ -31,13 +31,10 @@ def paper(paper_id: str, *categories: str) -> Paper:
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
     for name in ("HOTPAPERS_X_BEARER", "HOTPAPERS_BLUESKY_HANDLE", "HOTPAPERS_BLUESKY_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     db = tmp_path / "hotpapers.db"
-    monkeypatch.setenv("HOTPAPERS_DB", str(db))
-    FileClock.write(tmp_path / "clock", NOW)
-    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(tmp_path / "clock"))
+    cli_on(monkeypatch, db, NOW)
     store = Store(db)
     store.record_announcements([
         Announcement(paper("2107.05677", "cs.SD", "cs.LG"), MAILING, "new", "cs.SD"),
