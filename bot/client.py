@@ -3,6 +3,11 @@ cogs.
 
 Discord is reached at ``settings.discord_api`` and ``settings.discord_gateway`` (REST and gateway proxies are
 real deployments; tests point them at the local fake). The bot needs no privileged intent: it is slash-only.
+
+One class for every role of ``bot.cluster`` (``[cluster] role``): ``all`` wires everything, as a single bot
+always has; a ``gateway`` loads the cogs and answers commands for its shards (:class:`ShardedHotPapersBot`, made
+by :func:`make_bot`) but runs no job; a ``worker`` logs in over REST only, never connects to the gateway, and
+runs the jobs and every bulk send while it leads. :data:`ROLE_PARTS` says which part runs in which role.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import json
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -22,8 +28,10 @@ from discord.ext import commands
 
 from bot import lookup
 from bot.clock import Clock, clock_from_env
+from bot.cluster import Leadership, node_id, shard_of
 from bot.config import Settings
 from bot.delivery import ChannelAudience, Deliverer, DigestService, DiscordRest, DmAudience, Pace
+from bot.delivery.claims import Claims
 from bot.errors import HotPapersError
 from bot.scheduler import Runtime, Scheduler
 from bot.store import AsyncStore, Store
@@ -44,6 +52,14 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.feeds",
 )
 COMMAND_HASH_KEY = "command_tree_hash"
+# What runs in which role: the gateway connection, cogs, command sync and search index answer users; the jobs
+# (bot.scheduler.jobs, tagged there too) and the bulk sends belong to the leading worker; "all" does both.
+ROLE_PARTS: dict[str, frozenset[str]] = {
+    "commands": frozenset({"all", "gateway"}),
+    "jobs": frozenset({"all", "worker"}),
+    "leadership": frozenset({"worker"}),  # several workers: one leads (bot.cluster.Leadership)
+    "claims": frozenset({"gateway", "worker"}),  # several processes send: each delivery is claimed
+}
 # A command's store write waits at most this long for another process's write lock, then the user is told
 # the database is busy: together with the reply it stays inside Discord's 3 s.
 INTERACTIVE_BUSY_MS = 1500
@@ -68,7 +84,7 @@ class HotPapersBot(commands.Bot):
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, tick_seconds: float = 30.0,
                  extensions: tuple[str, ...] = EXTENSIONS, retry_delays: tuple[float, ...] = (1.0, 4.0, 10.0),
-                 catch_up: bool = True) -> None:
+                 catch_up: bool = True, **options: Any) -> None:
         point_discord_at(settings)
         intents = discord.Intents.none()
         intents.guilds = True  # channels, roles and our own permissions; not privileged
@@ -77,9 +93,15 @@ class HotPapersBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=settings.discord.ready_timeout,
             member_cache_flags=discord.MemberCacheFlags.none(), chunk_guilds_at_startup=False,
-            max_messages=None,
+            max_messages=None, **options,
         )
         self.settings = settings
+        self.role = settings.cluster.role
+        self.node = node_id()
+        self.leadership: Leadership | None = None
+        self._leadership_task: asyncio.Task[None] | None = None
+        self.stopped = asyncio.Event()  # set by close(): a worker, having no gateway, runs until then
+        self._background: set[asyncio.Task[Any]] = set()
         self.clock = clock or clock_from_env()
         self.tick_seconds = tick_seconds
         self.extension_names = extensions
@@ -89,47 +111,112 @@ class HotPapersBot(commands.Bot):
         self._closing = False
         self._connection_lost = False  # logged once per outage, not once per reconnect attempt
 
+    def runs(self, part: str) -> bool:
+        """True when this process's role runs ``part`` of :data:`ROLE_PARTS`."""
+        return self.role in ROLE_PARTS[part]
+
+    @property
+    def syncs_commands(self) -> bool:
+        """The one process that syncs the command tree: a single bot, or the gateway holding shard 0. Commands
+        are global, so one process suffices; exactly one gateway holds shard 0 in any deployment that covers
+        every shard, so no coordination is needed (and the stored hash makes a repeat a no-op)."""
+        return self.runs("commands") and (self.my_shards is None or 0 in self.my_shards)
+
+    @property
+    def my_shards(self) -> tuple[int, ...] | None:
+        """The shard ids this process connects (None: unsharded)."""
+        shard_ids = getattr(self, "shard_ids", None)
+        return tuple(shard_ids) if shard_ids is not None else None
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """True when this process's shards receive the server's events (always, unsharded)."""
+        if self.my_shards is None or self.shard_count is None:
+            return True
+        return shard_of(guild_id, self.shard_count) in self.my_shards
+
     async def setup_hook(self) -> None:
         self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=INTERACTIVE_BUSY_MS)
         await self.store.open()
-        # Derived search index: caught up in the background (searches catch up too; see bot/search/).
-        self.index_catch_up = asyncio.create_task(lookup.catch_up_search_index(self.store), name="search-index")
+        if self.runs("commands"):
+            # Derived search index: caught up in the background (searches catch up too; see bot/search/).
+            self.index_catch_up = asyncio.create_task(lookup.catch_up_search_index(self.store),
+                                                      name="search-index")
         self.session = aiohttp.ClientSession(headers={"User-Agent": "hotpapers (Discord bot)"})
+        cluster = self.settings.cluster
+        if self.runs("leadership"):
+            self.leadership = Leadership(self.store, self.clock, self.node,
+                                         lease=timedelta(seconds=cluster.lease_seconds),
+                                         renew=timedelta(seconds=cluster.renew_seconds), on_lead=self.take_the_lead)
+        claims = (Claims(self.store, self.clock, self.node, timedelta(seconds=cluster.lease_seconds))
+                  if self.runs("claims") else None)
         # Delivery belongs to the bot, not to a cog: unloading a cog never stops digests or DMs.
         self.pace = Pace(self.settings.discord.requests_per_second)
         rest = DiscordRest(self.session, self.settings.discord_api, self.settings.discord_token or "",
                            self.pace, timeout=self.settings.delivery.send_timeout)
-        self.deliverer = Deliverer(rest, self.store, self.clock, retry_delays=self.retry_delays)
+        self.deliverer = Deliverer(rest, self.store, self.clock, retry_delays=self.retry_delays, claims=claims,
+                                   gate=self.leadership.leading if self.leadership else None)
         self.channel_digests = ChannelAudience(self.store, self.deliverer, self.clock, self.settings)
         self.dm_digests = DmAudience(self.store, self.deliverer, self.clock, self.settings)
         self.digests = DigestService(self.store, self.deliverer, self.clock, self.settings,
                                      [self.channel_digests, self.dm_digests])
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         # Built before the cogs load so a cog could register a tick in cog_load; started after they load.
-        runtime = Runtime(self.settings, self.clock, self.store, self.digests, self.session,
-                          ready=self.is_ready)
-        self.scheduler = Scheduler(runtime, runtime_id=f"bot-{id(self)}", tick_seconds=self.tick_seconds)
-        for name in self.extension_names:
-            await self.load_extension(name)  # raises: a broken cog must not start a half-working bot
-            log.info("loaded %s", name)
-        await self.sync_commands_if_changed()
+        if self.role == "all":
+            ready, leading = self.is_ready, lambda: True
+        elif self.leadership is not None:  # a worker sends over REST only: no gateway to wait for
+            ready, leading = (lambda: True), self.leadership.leading
+        else:
+            ready, leading = self.is_ready, (lambda: False)
+        runtime = Runtime(self.settings, self.clock, self.store, self.digests, self.session, ready=ready,
+                          leading=leading)
+        self.scheduler = Scheduler(runtime, runtime_id=f"bot-{id(self)}", tick_seconds=self.tick_seconds,
+                                   role=self.role)
+        if self.runs("commands"):
+            for name in self.extension_names:
+                await self.load_extension(name)  # raises: a broken cog must not start a half-working bot
+                log.info("loaded %s", name)
+            if self.syncs_commands:
+                await self.sync_commands_if_changed()
         self.scheduler.start()
+        if self.role == "all" and self.catch_up:
+            self.scheduler.catch_up_soon()
+        if self.leadership is not None:
+            self.deliverer.bot_user_id = self.user.id if self.user else None  # logged in: REST told us
+            self._leadership_task = asyncio.create_task(self.leadership.run(), name="leadership")
+            log.info("worker %s: waiting for the lead (lease %gs, renewed every %gs)", self.node,
+                     cluster.lease_seconds, cluster.renew_seconds)
+
+    async def take_the_lead(self) -> None:
+        """This worker now leads: finish what the previous leader left half-sent (once its claims ran out),
+        catch up on ingestion if the store is stale, and tick now."""
+        self.digests.resume_unfinished()
+        pruned = await self.store.run(Store.prune_claims, self.clock.now())
+        if pruned:
+            log.info("dropped %d delivery claim(s) that ran out", pruned)
         if self.catch_up:
             self.scheduler.catch_up_soon()
+        self.scheduler.tick_soon()
 
     async def on_ready(self) -> None:
         self.note_connection_back("a new session")
         self.deliverer.bot_user_id = self.user.id if self.user else None
-        log.info("ready as %s (%s) in %d server(s)", self.user, self.user.id if self.user else "?",
-                 len(self.guilds))
-        self.scheduler.tick_soon(first=self.forget_servers_left_while_offline)
+        shards = f" (shards {', '.join(map(str, self.my_shards))} of {self.shard_count})" if self.my_shards else ""
+        log.info("ready as %s (%s) in %d server(s)%s", self.user, self.user.id if self.user else "?",
+                 len(self.guilds), shards)
+        if self.runs("jobs"):
+            self.scheduler.tick_soon(first=self.forget_servers_left_while_offline)
+        else:
+            task = asyncio.create_task(self.forget_servers_left_while_offline(), name="forget-servers")
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def forget_servers_left_while_offline(self) -> None:
         """Delete the settings of servers the bot was removed from while it was not running. READY lists
-        every server the bot is in (unavailable ones too), so a digest of any other server is stale."""
+        every server the bot is in (unavailable ones too), so a digest of any other server is stale; a gateway
+        judges only the servers of its own shards."""
         present = {guild.id for guild in self.guilds}
         digests = await self.store.run(Store.channel_digests, None)
-        gone = sorted({d.guild_id for d in digests if d.guild_id not in present})
+        gone = sorted({d.guild_id for d in digests if d.guild_id not in present and self.owns_guild(d.guild_id)})
         for guild_id in gone:
             removed = await self.store.run(Store.forget_guild, guild_id)
             log.info("no longer in server %s: deleted %d digest setting(s)", guild_id, removed)
@@ -205,12 +292,30 @@ class HotPapersBot(commands.Bot):
             await self.scheduler.shutdown(within=10.0)
         if hasattr(self, "deliverer") and not await self.deliverer.drain(10.0):
             log.warning("some sends did not finish in time; the ledger resumes them at the next start")
+        if self._leadership_task is not None:
+            self._leadership_task.cancel()
+        if self.leadership is not None:
+            await self.leadership.release()  # a waiting worker takes over now, not when the lease runs out
         await super().close()
+        self.stopped.set()
         if hasattr(self, "session"):
             await self.session.close()
         if hasattr(self, "store"):
             await self.store.close()
         log.info("closed")
+
+
+class ShardedHotPapersBot(HotPapersBot, commands.AutoShardedBot):
+    """The bot on several shards in one process (a gateway of a cluster: ``--shards 0-3 --shard-count 8``)."""
+
+
+def make_bot(settings: Settings, **kwargs: Any) -> HotPapersBot:
+    """The bot for ``settings.cluster``: sharded when ``shard_count`` > 1 (on its ``shards``, or all of them)."""
+    cluster = settings.cluster
+    if cluster.role != "worker" and cluster.shard_count > 1:
+        shard_ids = list(cluster.shards or range(cluster.shard_count))
+        return ShardedHotPapersBot(settings, shard_ids=shard_ids, shard_count=cluster.shard_count, **kwargs)
+    return HotPapersBot(settings, **kwargs)
 
 
 def _plain(value: Any) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 DEFAULT_CONFIG = Path("config/hotpapers.toml")
 DEFAULT_DB = Path("data/hotpapers.db")
 SOURCES = ("hf", "hn", "bluesky", "x")
+ROLES = ("all", "gateway", "worker")  # what one `hotpapers run` process does (README, "Cluster")
 WEIGHTED = (*SOURCES, "discord")  # "discord": members' votes on digests (not an upstream to ask)
 _USE_HOME = Path("<home>/.env")  # load_settings' default: the .env file in the home directory
 
@@ -96,6 +97,17 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    # `hotpapers run` as one process ("all"), or as part of a cluster: gateway processes answer commands for
+    # their shards, worker processes (one leading at a time) run every job and send every digest and DM.
+    role: str = "all"
+    shards: tuple[int, ...] = ()  # a gateway's shard ids (empty: every shard of shard_count)
+    shard_count: int = 1
+    lease_seconds: float = 45.0  # a worker that has not renewed its leadership for this long is replaced
+    renew_seconds: float = 15.0  # how often the leader renews (and a waiting worker tries to take over)
+
+
+@dataclass(frozen=True)
 class HttpSettings:
     max_body_mb: float = 32.0  # the biggest upstream body read (a feed, an API page); more is refused
 
@@ -151,6 +163,7 @@ class Settings:
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
     web: WebSettings = field(default_factory=WebSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
 
 # ---- value parsers: each takes the raw value (TOML or env string) and returns the typed value or raises ValueError
@@ -243,6 +256,32 @@ def _log_level(value: Any) -> str:
     return level
 
 
+def _role(value: Any) -> str:
+    role = str(value).strip().lower()
+    if role not in ROLES:
+        raise ValueError(f"{value!r} is not one of {', '.join(ROLES)}")
+    return role
+
+
+def parse_shards(value: Any) -> tuple[int, ...]:
+    """Shard ids as ``0-3``, ``0,2,5`` or ``1`` (ranges and single ids, comma-separated), sorted, each once."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    shards: set[int] = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        first, dash, last = text.partition("-")
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a shard id or a range such as 0-3") from None
+        if low < 0 or high < low:
+            raise ValueError(f"{text!r} is not a shard id or a range such as 0-3")
+        shards.update(range(low, high + 1))
+    return tuple(sorted(shards))
+
+
 def _text(value: Any) -> str:
     return str(value)
 
@@ -307,6 +346,10 @@ _SECTIONS: dict[str, tuple[type, dict[str, Callable[[Any], Any]]]] = {
     "harvest": (HarvestSettings, {"time": _harvest_time, "sets": _harvest_sets}),
     "web": (WebSettings, {"port": _integer(1, 65535), "host": _text, "base_url": _url}),
     "delivery": (DeliverySettings, {"retention_days": _integer(8, 3650), "send_timeout": _number(1, 300)}),
+    "cluster": (ClusterSettings, {
+        "role": _role, "shards": parse_shards, "shard_count": _integer(1, 100_000),
+        "lease_seconds": _number(1, 3600), "renew_seconds": _number(0.05, 1200),
+    }),
 }
 
 
@@ -394,11 +437,27 @@ def load_settings(env: Mapping[str, str] | None = None, dotenv: Path | None = _U
         if section == "ranking":
             values["weights"] = _weights(table.get("weights", {}), environ)
         top[section] = cls(**values)
+    check_cluster(top["cluster"])
 
     unknown = set(toml) - set(_SECTIONS) - {"bot"}
     if unknown:
         raise SettingsError(f"setting [{sorted(unknown)[0]}]: unknown section")
     return Settings(**top)
+
+
+def check_cluster(cluster: ClusterSettings, where: str = "[cluster]") -> None:
+    """Raise SettingsError when the cluster settings do not fit together (shards within the count, a lease
+    renewed at least twice before it runs out)."""
+    outside = [shard for shard in cluster.shards if shard >= cluster.shard_count]
+    if outside:
+        raise SettingsError(f"setting {where} shards: shard {outside[0]} is not below shard_count "
+                            f"{cluster.shard_count} (shards count from 0)")
+    if cluster.shards and cluster.role == "worker":
+        raise SettingsError(f"setting {where} shards: a worker has no gateway connection; shards are for "
+                            "role gateway (or all)")
+    if cluster.renew_seconds * 2 > cluster.lease_seconds:
+        raise SettingsError(f"setting {where} renew_seconds: {cluster.renew_seconds:g} must be at most half of "
+                            f"lease_seconds ({cluster.lease_seconds:g}) so a leader renews before it expires")
 
 
 def _weights(table: Any, environ: Mapping[str, str]) -> dict[str, float]:

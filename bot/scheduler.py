@@ -1,7 +1,10 @@
 """When things run: APScheduler 3 (``AsyncIOScheduler``, memory job store); the store is the source of truth.
 
 Jobs are rebuilt at every start and are module-level functions taking a plain id (the runtime's name), so they
-could move to a persistent job store unchanged. Three kinds of job:
+could move to a persistent job store unchanged. :func:`jobs` is the one list of them, each tagged with the roles
+whose process runs it (``bot.cluster``): every job runs in a single bot (``all``) and in the leading worker of a
+cluster; a gateway runs none, and a worker that does not lead skips them until it does (``Runtime.leading``).
+Three kinds of job:
 
 - the **tick** (every ``tick_seconds``): the digest service (``bot.delivery``) sends what the due index says
   is due, channel digests and DMs alike. What is due is decided from the bot's clock, never from when the job
@@ -55,7 +58,8 @@ class Runtime:
     store: AsyncStore
     digests: DigestService[Any]
     session: aiohttp.ClientSession | None = None
-    ready: Callable[[], bool] = lambda: True
+    ready: Callable[[], bool] = lambda: True  # Discord can be sent to
+    leading: Callable[[], bool] = lambda: True  # this process runs the jobs (a worker: while it leads)
     extra_ticks: dict[str, Tick] = field(default_factory=dict)
     last_refreshed: dict[date, datetime] = field(default_factory=dict)
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -63,10 +67,17 @@ class Runtime:
 
 
 _RUNTIMES: dict[str, Runtime] = {}
+LEADERS = frozenset({"all", "worker"})  # the roles that run jobs (a worker only while it leads)
 
 
 def runtime(runtime_id: str) -> Runtime:
     return _RUNTIMES[runtime_id]
+
+
+def _leading(runtime_id: str) -> Runtime | None:
+    """The runtime, if this process runs the jobs now."""
+    rt = _RUNTIMES.get(runtime_id)
+    return rt if rt is not None and rt.leading() else None
 
 
 # ---- job functions (module level, plain arguments) ---------------------------------------------------------
@@ -84,7 +95,7 @@ async def tick_job(runtime_id: str, first: Tick | None = None) -> TickReport | N
 
 
 async def _tick(runtime_id: str, first: Tick | None = None) -> TickReport | None:
-    rt = _RUNTIMES.get(runtime_id)
+    rt = _leading(runtime_id)
     if rt is None or not rt.ready():
         return None
     async with rt.tick_lock:
@@ -108,7 +119,7 @@ async def _tick(runtime_id: str, first: Tick | None = None) -> TickReport | None
 async def ingest_job(runtime_id: str) -> bool:
     """Fetch the latest mailing of the followed categories, then refresh signals and tick; False if arXiv
     could not be read."""
-    rt = _RUNTIMES.get(runtime_id)
+    rt = _leading(runtime_id)
     if rt is None:
         return False
     try:
@@ -132,7 +143,7 @@ async def ingest_job(runtime_id: str) -> bool:
 
 async def harvest_job(runtime_id: str) -> None:
     """The daily OAI-PMH harvest (bot.harvest): new and changed papers of the followed archives."""
-    rt = _RUNTIMES.get(runtime_id)
+    rt = _leading(runtime_id)
     if rt is None:
         return
     try:
@@ -143,7 +154,7 @@ async def harvest_job(runtime_id: str) -> None:
 
 async def signals_job(runtime_id: str) -> None:
     """Refresh engagement for the mailings whose refresh is due (most often in the hours after a mailing)."""
-    rt = _RUNTIMES.get(runtime_id)
+    rt = _leading(runtime_id)
     if rt is None:
         return
     now = rt.clock.now()
@@ -161,6 +172,39 @@ async def signals_job(runtime_id: str) -> None:
         log.exception("signal refresh failed; the next scheduled run will try again")
 
 
+# ---- the one list of jobs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A scheduled job: its id, the module-level function (taking the runtime id), when it fires, and the roles
+    whose process runs it."""
+
+    id: str
+    function: Callable[[str], Awaitable[Any]]
+    trigger: Any
+    roles: frozenset[str]
+
+
+def jobs(settings: Settings, tick_seconds: float) -> list[Job]:
+    """Every scheduled job, from the settings."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    found = [Job("tick", tick_job, IntervalTrigger(seconds=tick_seconds), LEADERS)]
+    for hhmm in settings.ingest.times:
+        hour, minute = (int(part) for part in hhmm.split(":"))
+        trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.ingest.timezone)
+        found.append(Job(f"ingest-{hhmm}", ingest_job, trigger, LEADERS))
+    found.append(Job("signals", signals_job, IntervalTrigger(minutes=settings.signals.fresh_interval_minutes),
+                     LEADERS))
+    if settings.harvest.time != "off":  # after the mailing is on OAI-PMH (~22:30 ET) and the ingests
+        hour, minute = (int(part) for part in settings.harvest.time.split(":"))
+        trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.ingest.timezone)
+        found.append(Job("harvest", harvest_job, trigger, LEADERS))
+    return found
+
+
 # ---- the scheduler -----------------------------------------------------------------------------------------
 
 
@@ -168,8 +212,9 @@ class Scheduler:
     """Owns the APScheduler instance and the clock watcher of one bot."""
 
     def __init__(self, rt: Runtime, *, runtime_id: str = "bot", tick_seconds: float = 30.0,
-                 poll_seconds: float = 0.2) -> None:
+                 poll_seconds: float = 0.2, role: str = "all") -> None:
         self.runtime = rt
+        self.role = role
         self.runtime_id = runtime_id
         self.tick_seconds = tick_seconds
         self.poll_seconds = poll_seconds
@@ -186,10 +231,8 @@ class Scheduler:
         self.runtime.extra_ticks.pop(name, None)
 
     def start(self) -> None:
-        """Build the jobs (inside the running event loop) and start ticking."""
+        """Build this role's jobs (inside the running event loop) and start ticking."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
-        from apscheduler.triggers.cron import CronTrigger
-        from apscheduler.triggers.interval import IntervalTrigger
 
         _RUNTIMES[self.runtime_id] = self.runtime
         settings = self.runtime.settings
@@ -198,22 +241,15 @@ class Scheduler:
             # A late job still runs; what it does is decided from the clock and the ledger.
             "misfire_grace_time": int(settings.digest.grace_hours * 3600) or 60,
         })
-        scheduler.add_job(tick_job, IntervalTrigger(seconds=self.tick_seconds), args=[self.runtime_id],
-                          id="tick", replace_existing=True)
-        for hhmm in settings.ingest.times:
-            hour, minute = (int(part) for part in hhmm.split(":"))
-            trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.ingest.timezone)
-            scheduler.add_job(ingest_job, trigger, args=[self.runtime_id], id=f"ingest-{hhmm}",
-                              replace_existing=True)
-        scheduler.add_job(signals_job, IntervalTrigger(minutes=settings.signals.fresh_interval_minutes),
-                          args=[self.runtime_id], id="signals", replace_existing=True)
-        if settings.harvest.time != "off":  # after the mailing is on OAI-PMH (~22:30 ET) and the ingests
-            hour, minute = (int(part) for part in settings.harvest.time.split(":"))
-            trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.ingest.timezone)
-            scheduler.add_job(harvest_job, trigger, args=[self.runtime_id], id="harvest", replace_existing=True)
+        mine = [job for job in jobs(settings, self.tick_seconds) if self.role in job.roles]
+        for job in mine:
+            scheduler.add_job(job.function, job.trigger, args=[self.runtime_id], id=job.id, replace_existing=True)
         scheduler.start()
         self._scheduler = scheduler
         self._running = True
+        if not mine:
+            log.info("scheduler: no jobs in role %s", self.role)
+            return
         if isinstance(self.runtime.clock, FileClock):
             self._watcher = asyncio.create_task(self._watch_clock(self.runtime.clock), name="clock-watcher")
         log.info("scheduler started: tick every %gs, ingest at %s %s, signals every %d min",

@@ -21,7 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hotpapers {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    p = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    p.add_argument("--role", choices=("all", "gateway", "worker"),
+                   help="all: the whole bot in one process (default); gateway: answer commands for --shards; "
+                        "worker: run the jobs and send digests and DMs (one worker leads) ([cluster] role)")
+    p.add_argument("--shards", metavar="IDS", help="a gateway's shard ids, e.g. 0-3 or 0,2 ([cluster] shards)")
+    p.add_argument("--shard-count", type=int, metavar="N", help="shards in all ([cluster] shard_count)")
 
     p = sub.add_parser("ingest", help="fetch the latest mailing of each followed category")
     p.add_argument("--categories", help="comma-separated categories (default: [ingest] categories)")

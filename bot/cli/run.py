@@ -1,4 +1,5 @@
-"""``hotpapers run``: the Discord bot, until SIGTERM or SIGINT."""
+"""``hotpapers run``: the Discord bot, until SIGTERM or SIGINT; ``--role``, ``--shards`` and ``--shard-count``
+(or ``[cluster]``) make it one process of a cluster (``bot.cluster``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import asyncio
 import logging
 import signal
 import sys
+from dataclasses import replace
 
 import aiohttp
 import discord
 
 from bot.cli.backup import open_for_upgrade
-from bot.config import SOURCES, Settings
+from bot.config import SOURCES, Settings, SettingsError, check_cluster, parse_shards
 from bot.errors import HotPapersError
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,30 @@ class RedactToken(logging.Filter):
         return True
 
 
+def with_run_flags(args: argparse.Namespace, settings: Settings) -> Settings:
+    """``settings`` with the cluster flags given on the command line (they win over ``[cluster]``)."""
+    cluster = settings.cluster
+    if getattr(args, "role", None):
+        cluster = replace(cluster, role=args.role)
+    if getattr(args, "shards", None):
+        try:
+            cluster = replace(cluster, shards=parse_shards(args.shards))
+        except ValueError as exc:
+            raise SettingsError(f"--shards: {exc}") from None
+    if getattr(args, "shard_count", None) is not None:
+        if args.shard_count < 1:
+            raise SettingsError("--shard-count: must be at least 1")
+        cluster = replace(cluster, shard_count=args.shard_count)
+    check_cluster(cluster, "--shards/--shard-count/--role and [cluster]")
+    return replace(settings, cluster=cluster)
+
+
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        settings = with_run_flags(args, settings)
+    except SettingsError as exc:
+        print(f"hotpapers: {exc}", file=sys.stderr)
+        return 2
     token = settings.discord_token
     if not token:
         print(NO_TOKEN, file=sys.stderr)
@@ -67,7 +92,12 @@ def start_summary(settings: Settings) -> str:
     sources = [source if credentials.get(source, True) else f"{source} off (no credentials)"
                for source in SOURCES]
     config = settings.config_path or "none (defaults and environment)"
-    return f"database {settings.db_path}; settings file {config}; sources: {', '.join(sources)}"
+    cluster = settings.cluster
+    role = f"role {cluster.role}"
+    if cluster.role != "worker" and cluster.shard_count > 1:
+        shards = cluster.shards or tuple(range(cluster.shard_count))
+        role += f", shards {','.join(map(str, shards))} of {cluster.shard_count}"
+    return f"{role}; database {settings.db_path}; settings file {config}; sources: {', '.join(sources)}"
 
 
 async def gateway_preflight(settings: Settings) -> str | None:
@@ -81,12 +111,15 @@ async def gateway_preflight(settings: Settings) -> str | None:
 
 
 async def run(settings: Settings, token: str) -> int:
-    from bot.client import HotPapersBot
+    from bot.client import make_bot
 
-    bot = HotPapersBot(settings)
+    bot = make_bot(settings)
 
     async def start() -> None:
         await bot.login(token)  # REST first: a bad token or an unreachable API is said as such
+        if bot.role == "worker":  # no gateway: it works (over REST) until it is stopped
+            await bot.stopped.wait()
+            return
         problem = await gateway_preflight(settings)
         if problem is not None:
             raise HotPapersError(problem)

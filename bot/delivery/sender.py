@@ -10,6 +10,11 @@ the channel's recent history (by their markers).
 
 A refusal that may pass (429, 5xx, timeout) is retried a few times with backoff, each attempt paced; if it
 outlasts them the outcome is ``retry`` and the ledger keeps the entry's place for the next tick.
+
+In a cluster (``bot.cluster``) the deliverer also holds each delivery's claim (:mod:`bot.delivery.claims`)
+while it sends it, re-checked before every attempt, and a worker's deliverer sends only while it leads: a
+delivery claimed elsewhere comes back ``claimed``, one whose claim or leadership was lost ``interrupted``, and
+the process that takes over resumes it from the ledger exactly as after a crash.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from bot.clock import Clock
+from bot.delivery.claims import ClaimLost, Claims
 from bot.delivery.rest import DiscordRest, Refused, RetryLater
 from bot.render import OutgoingMessage
 from bot.store import AsyncStore, Store
@@ -58,7 +64,7 @@ class Target:
 
 
 OutcomeStatus = Literal["sent", "already", "forbidden", "gone", "closed", "retry", "rejected", "interrupted",
-                        "nothing"]
+                        "nothing", "claimed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +73,8 @@ class Outcome:
     ``forbidden`` (50001/50013), ``gone`` (10003), ``closed`` (50007, DMs closed): Discord refused;
     ``retry``: 429s, server errors or timeouts outlasted the retries (the ledger keeps its place);
     ``rejected``: Discord refused the payload as invalid (50035, a bug: logged with the field);
-    ``interrupted``: the bot is shutting down; ``nothing``: no plan."""
+    ``interrupted``: the bot is shutting down (or, in a cluster, lost its claim or leadership); ``nothing``: no
+    plan; ``claimed``: another process of the cluster is sending it."""
 
     status: OutcomeStatus
     record: DeliveryRecord | None = None
@@ -106,11 +113,14 @@ class Deliverer:
     """Sends planned messages to targets through the ledger; one delivery per target at a time."""
 
     def __init__(self, rest: DiscordRest, store: AsyncStore, clock: Clock, *,
-                 retry_delays: Sequence[float] = (1.0, 4.0, 10.0)) -> None:
+                 retry_delays: Sequence[float] = (1.0, 4.0, 10.0), claims: Claims | None = None,
+                 gate: Callable[[], bool] | None = None) -> None:
         self.rest = rest
         self.store = store
         self.clock = clock
         self.retry_delays = tuple(retry_delays)
+        self.claims = claims  # a cluster's processes claim each delivery they send
+        self.gate = gate  # a worker sends only while this says it leads
         self.bot_user_id: int | None = None  # to recognise our own messages in a channel's history
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
         self._stopping = False
@@ -121,7 +131,8 @@ class Deliverer:
 
     @property
     def stopping(self) -> bool:
-        return self._stopping
+        """True when no request may start: shutting down, or (a worker) no longer leading."""
+        return self._stopping or (self.gate is not None and not self.gate())
 
     def stop(self) -> None:
         """Take no new work: deliveries stop before their next request (the ledger keeps their place)."""
@@ -142,7 +153,7 @@ class Deliverer:
             try:
                 return await call(*args)
             except RetryLater as exc:
-                if delay is None or self._stopping:
+                if delay is None or self.stopping:
                     raise
                 wait = max(delay, exc.retry_after)
                 log.info("Discord said %s; trying again in %.1f s", exc.reason, wait)
@@ -153,7 +164,7 @@ class Deliverer:
         """Send ``messages`` to ``target`` exactly once, or finish the delivery the ledger already holds.
 
         With ``messages=None`` only an unfinished ledger entry is resumed."""
-        if self._stopping:
+        if self.stopping:
             return Outcome("interrupted")
         key = (target.kind, target.key_id)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -161,7 +172,15 @@ class Deliverer:
         self._idle.clear()
         try:
             async with lock:
-                return await self._deliver(target, messages)
+                if self.claims is None:
+                    return await self._deliver(target, messages)
+                claim = (target.kind, target.key_id, target.period)
+                if not await self.claims.take(claim):
+                    return Outcome("claimed")
+                try:
+                    return await self._deliver(target, messages)
+                finally:
+                    await self.claims.release(claim)
         finally:
             self._active -= 1
             if self._active == 0:
@@ -190,7 +209,7 @@ class Deliverer:
                 record = await self._adopt_from_history(target, record)
             starter_id = record.messages[0].message_id if record.messages else None
             for message in record.pending:
-                if self._stopping:
+                if self.stopping:
                     return Outcome("interrupted", record, sent=sent)
                 channel_id = target.channel_id
                 if message.in_thread:
@@ -198,7 +217,7 @@ class Deliverer:
                     if record.thread_id != thread_id:
                         record = replace(record, thread_id=thread_id)
                     channel_id = thread_id
-                data = await self.attempt(self.rest.send_message, channel_id, message_body(message))
+                data = await self.attempt(self._send_claimed, target, channel_id, message_body(message))
                 message_id = int(data["id"])
                 if message.seq == 0:
                     starter_id = message_id
@@ -208,6 +227,9 @@ class Deliverer:
                 self.messages_sent += 1
         except RetryLater as exc:
             return Outcome("retry", record, None, exc.reason, sent)
+        except ClaimLost as exc:
+            log.warning("stopped sending %s %s %s: %s", target.kind, target.key_id, target.period, exc)
+            return Outcome("interrupted", record, sent=sent)
         except Refused as exc:
             if exc.code == CANNOT_DM:
                 return Outcome("closed", record, exc.code, exc.error, sent)
@@ -226,6 +248,14 @@ class Deliverer:
         log.info("delivered %s %s %s: %d message(s)%s", target.kind, target.key_id, target.period, sent,
                  " (resumed)" if resumed else "")
         return Outcome("sent", final, sent=sent)
+
+    async def _send_claimed(self, target: Target, channel_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """One attempt at one message, only while this process holds the delivery's claim (fencing)."""
+        if self.claims is not None:
+            await self.claims.hold((target.kind, target.key_id, target.period))
+        if self.stopping:
+            raise ClaimLost("this process stopped sending")
+        return await self.rest.send_message(channel_id, body)
 
     async def _thread(self, target: Target, record: DeliveryRecord, starter_id: int | None) -> int:
         """The digest's thread, started from its first message (a thread started from a message has the

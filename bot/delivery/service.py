@@ -161,6 +161,11 @@ class DigestService(Generic[Item]):
         self._resumed = False
         self._refreshed_at: datetime | None = None
 
+    def resume_unfinished(self) -> None:
+        """Make the next tick finish every unfinished ledger entry first (as the first tick after a start does):
+        a worker that just took over the lead resumes what the previous leader left half-sent."""
+        self._resumed = False
+
     @property
     def grace(self) -> timedelta:
         return timedelta(hours=self.settings.digest.grace_hours)
@@ -237,7 +242,7 @@ class DigestService(Generic[Item]):
             if outcome.status == "sent":
                 report.sent.append(entry)
             return send.next_look
-        if outcome.status == "interrupted":
+        if outcome.status in ("interrupted", "claimed"):  # the ledger (or the claim's holder) keeps its place
             return False
         if outcome.status == "retry":
             return await self._retry_later(audience, send, outcome, now, report)

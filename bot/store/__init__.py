@@ -17,6 +17,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from bot.errors import StoreBusy
 from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, is_locked
+from bot.store.cluster import ClusterStore
 from bot.store.digests import DigestsStore
 from bot.store.harvest import HarvestState, HarvestStore
 from bot.store.notices import NoticesStore
@@ -34,7 +35,7 @@ T = TypeVar("T")
 
 
 class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsStore, HarvestStore, SavedStore,
-            VotesStore, NoticesStore, StoreBase):
+            VotesStore, NoticesStore, ClusterStore, StoreBase):
     MIGRATIONS = (
         ("papers", PaperStore.PAPER_MIGRATIONS),
         ("signals", SignalsStore.SIGNALS_MIGRATIONS),
@@ -45,6 +46,7 @@ class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsSto
         ("saved", SavedStore.SAVED_MIGRATIONS),  # each person's reading list
         ("votes", VotesStore.VOTES_MIGRATIONS),  # members' votes per server
         ("notices", NoticesStore.NOTICES_MIGRATIONS),  # follow-up notices for saved and voted papers
+        ("cluster", ClusterStore.CLUSTER_MIGRATIONS),  # the workers' leadership lease and delivery claims
     )
 
 
