@@ -119,7 +119,7 @@ class ClusterStore:
         with self.db.conn:
             cursor = self.db.execute(
                 "UPDATE delivery_claims SET claimed_until = ? WHERE target_kind = ? AND target_id = ?"
-                " AND period = ? AND holder = ? AND claimed_until >= ?",
+                " AND period = ? AND holder = ? AND claimed_until > ?",
                 [stamp(until), kind, target_id, period, holder, stamp(now)])
         return bool(cursor.rowcount)
 
