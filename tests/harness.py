@@ -8,7 +8,7 @@
   and ``await bot.scheduler.tick_now()`` to make time pass).
 - :func:`reply` is the message an interaction ended with; :func:`slash_reply` runs a command and returns it;
   :func:`text_of` is everything a user reads in a message.
-- :class:`BotProcess` runs ``hotpapers run`` in its own process (kill -9, restart), pointed at the fake only
+- :class:`BotProcess` runs ``hotpapers run [args]`` in its own process (kill -9, restart), pointed at the fake only
   through ``HOTPAPERS_DISCORD_API`` / ``HOTPAPERS_DISCORD_GATEWAY``, with ``HOTPAPERS_DB`` and a
   ``HOTPAPERS_TEST_CLOCK`` file (move time with :meth:`BotProcess.set_time`).
 
@@ -278,8 +278,10 @@ class BotProcess:
         *,
         start_time: datetime,
         env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.fake = fake
+        self.args = tuple(args)  # after `hotpapers run`, e.g. ("--role", "worker")
         self.db = db
         self.clock_file = workdir / "bot-clock.txt"
         self.log_path = workdir / "bot.log"
@@ -309,7 +311,7 @@ class BotProcess:
         readies = self.fake.stats.readies
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
-            [str(Path(sys.executable).parent / "hotpapers"), "run"],
+            [str(Path(sys.executable).parent / "hotpapers"), "run", *self.args],
             cwd=self.workdir,
             env=self.env,
             stdout=log,
