@@ -1,0 +1,143 @@
+"""The cluster (README, "Cluster"): worker processes of ``hotpapers run --role worker`` on one database and the
+local Discord.
+
+1. ``failover``: two workers, 300 channel digests due; the leading worker is SIGKILLed mid-round; the time from
+   its death to the first message the new leader sends (the bots' clock runs in real time here: the lease runs
+   out as it would in production). With the default lease (45 s, renewed every 15 s) and with a short one
+   (``BENCH_FAST_LEASE``, default 6 s renewed every 2 s) to show what the hand-over itself costs. Every digest
+   must still land exactly once.
+2. ``dm-round``: one leading worker sends a full DM round to ``BENCH_DM_USERS`` (100,000) subscribers through
+   stored DM channels, with the local Discord's global limit raised to 500/s and the pace
+   (``[discord] requests_per_second``) at ``BENCH_DM_PACE`` (480): the achieved rate, and where the time goes
+   (CPU of the worker process, and of this process, which plays Discord).
+
+    .venv/bin/python -m bench cluster      (BENCH_PARTS=failover,dm-round BENCH_DM_USERS=100000 …)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bot.store import Store
+from bot.subscriptions import Schedule, parse_follow
+from tests.cluster.processes import BEFORE, SET_UP, SLOT, Cluster, assert_each_digest_once, digest_channels, received
+from tests.fakes.discord import FakeDiscord
+from tests.harness import seed_store
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _real_time(cluster: Cluster, stop: asyncio.Event) -> None:
+    """Let the bots' clock run on in real time from where it stands."""
+    origin, started = cluster.now, time.monotonic()
+    while not stop.is_set():
+        cluster.set_time(origin + timedelta(seconds=time.monotonic() - started))
+        await asyncio.sleep(0.5)
+
+
+async def failover(lease: float, renew: float, channel_count: int = 300) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        db = workdir / "bench.db"
+        seed_store(db)
+        async with FakeDiscord(nonce_ttl=0.0) as fake:
+            guild = fake.add_guild("Lab")
+            channels = digest_channels(fake, db, [guild], channel_count)
+            cluster = Cluster(fake, db, workdir, start_time=SLOT - timedelta(seconds=2),
+                              env={"HOTPAPERS_CLUSTER_LEASE_SECONDS": f"{lease:g}",
+                                   "HOTPAPERS_CLUSTER_RENEW_SECONDS": f"{renew:g}"})
+            stop = asyncio.Event()
+            try:
+                first = await cluster.worker("worker-1", leads=True)
+                await cluster.worker("worker-2", leads=False)
+                clock = asyncio.create_task(_real_time(cluster, stop))
+                killed: list[float] = []
+
+                def sixty_sent() -> bool:
+                    if sum(received(fake, channels)) >= 60:
+                        killed.append(time.monotonic())
+                        return True
+                    return False
+
+                await fake.wait_until(cluster.kill_when(first, sixty_sent), 60, "sixty digests")
+                dead_at = killed[0]
+                await fake.wait_until(lambda: any(t > dead_at + 1.0 for t in fake.arrivals), lease * 3 + 30,
+                                      "the new leader's first message")
+                took_over = min(t for t in fake.arrivals if t > dead_at + 1.0) - dead_at
+                await fake.wait_until(lambda: min(received(fake, channels)) > 0, 120, "every digest")
+                stop.set()
+                await clock
+                await cluster.processes["worker-2"].terminate()
+            finally:
+                stop.set()
+                cluster.close()
+            per = assert_each_digest_once(fake, channels)
+            print(f"failover (lease {lease:g} s, renewed every {renew:g} s): leader killed after 60 of "
+                  f"{channel_count} digests; first message of the new leader {took_over:.1f} s later; every digest"
+                  f" once ({per} message each)")
+
+
+async def dm_round(users: int, pace: float, limit: int = 500) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        db = workdir / "bench.db"
+        seed_store(db, papers=1200, points=[5000 - 4 * i for i in range(1200)], previous=None)
+        async with FakeDiscord(global_limit=limit) as fake:
+            people = [fake.add_user(f"reader-{i}") for i in range(users)]
+            started = time.perf_counter()
+            store = Store(db)
+            try:
+                schedule = Schedule("09:00", "UTC", "daily")
+                for user in people:
+                    store.add_follow(user.id, parse_follow("category", "cs.LG"), max_follows=50, default=schedule,
+                                     now=SET_UP)
+                    store.set_dm_channel(user.id, fake.open_dm(user).id)
+            finally:
+                store.close()
+            print(f"dm-round: {users:,} subscribers stored in {time.perf_counter() - started:.0f} s")
+            cluster = Cluster(fake, db, workdir, start_time=BEFORE,
+                              env={"HOTPAPERS_DISCORD_REQUESTS_PER_SECOND": f"{pace:g}",
+                                   "HOTPAPERS_LOG_LEVEL": "INFO"})
+            try:
+                worker = await cluster.worker("worker", leads=True)
+                assert worker.proc is not None
+                cpu_worker, cpu_fake = _cpu_seconds(worker.proc.pid), time.process_time()
+                since = len(fake.arrivals)
+                target = len(fake.messages_by_id) + users
+                cluster.set_time(SLOT)
+                started = time.perf_counter()
+                await fake.wait_until(lambda: len(fake.messages_by_id) >= target, users / 50 + 120,
+                                      f"{users} DMs")
+                elapsed = time.perf_counter() - started
+                cpu_worker = _cpu_seconds(worker.proc.pid) - cpu_worker
+                cpu_fake = time.process_time() - cpu_fake
+                await worker.terminate(within=60)
+            finally:
+                cluster.close()
+            assert all(len(fake.messages(fake.dm_channels[u.id])) == 1 for u in people)
+            rate = users / elapsed
+            print(f"dm-round: {users:,} DMs in {elapsed:.1f} s = {rate:.0f} DMs/s (pace {pace:g}/s, local Discord "
+                  f"limit {limit}/s: floor {users / pace:.0f} s); 429s {fake.stats.rate_limited}, busiest second "
+                  f"at Discord {fake.busiest_second()}, requests {len(fake.arrivals) - since:,}")
+            print(f"  CPU: worker process {cpu_worker:.0f} s ({cpu_worker / elapsed:.0%} of one core), this process"
+                  f" (the local Discord) {cpu_fake:.0f} s ({cpu_fake / elapsed:.0%}) on {os.cpu_count()} cores")
+
+
+def main() -> None:
+    parts = os.environ.get("BENCH_PARTS", "failover,dm-round").split(",")
+    if "failover" in parts:
+        asyncio.run(failover(45.0, 15.0))
+        fast = float(os.environ.get("BENCH_FAST_LEASE", "6"))
+        asyncio.run(failover(fast, fast / 3))
+    if "dm-round" in parts:
+        asyncio.run(dm_round(int(os.environ.get("BENCH_DM_USERS", "100000")),
+                             float(os.environ.get("BENCH_DM_PACE", "480"))))
