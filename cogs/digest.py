@@ -236,6 +236,10 @@ class Digests(commands.Cog):
             await interaction.followup.send(
                 f"Discord refused the post ({outcome.error}). Check my permissions in <#{cfg.channel_id}> "
                 "(View Channel, Send Messages, Embed Links), then try again.", ephemeral=True)
+        elif outcome.status == "claimed":  # in a cluster, the worker is sending this very digest
+            await interaction.followup.send(
+                f"The {upcoming.mailing} mailing is being posted in <#{cfg.channel_id}> right now; it will be "
+                "there in a moment.", ephemeral=True)
         elif outcome.status == "rejected":
             await interaction.followup.send(
                 f"Discord refused this digest's content ({outcome.error}); that is a bug on our side, written "

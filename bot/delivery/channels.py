@@ -259,7 +259,7 @@ class ChannelAudience(AudienceBase):
         outcome = await self.deliver(cfg, send)
         if outcome.status == "retry":  # the next tick finishes it, paced and with backoff
             await self.store.run(Store.set_due, "channel", [(cfg.channel_id, now)])
-        elif outcome.status not in ("sent", "already", "interrupted", "nothing"):
+        elif outcome.status not in ("sent", "already", "interrupted", "nothing", "claimed"):
             look = await self.refused(cfg, send, outcome, now)
             await self.store.run(Store.set_due, "channel", [(cfg.channel_id, look)])
         return outcome

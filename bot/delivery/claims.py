@@ -39,12 +39,24 @@ class Claims:
 
     async def take(self, key: Key) -> bool:
         """Claim the delivery; False when another process holds a claim on it that has not run out."""
-        now = self.clock.now()
-        until = now + self.ttl
-        if not await self.store.run(Store.claim_delivery, *key, self.holder, now, until):
+        holder, now, until = self.ticket()
+        if not await self.store.run(Store.claim_delivery, *key, holder, now, until):
             return False
-        self._until[key] = until
+        self.taken(key, until)
         return True
+
+    def ticket(self) -> tuple[str, datetime, datetime]:
+        """(holder, now, until) to claim a delivery in the store along with other work in one trip; say
+        :meth:`taken` when it was."""
+        now = self.clock.now()
+        return self.holder, now, now + self.ttl
+
+    def taken(self, key: Key, until: datetime) -> None:
+        self._until[key] = until
+
+    def forget(self, key: Key) -> None:
+        """The claim was released in the store along with other work."""
+        self._until.pop(key, None)
 
     async def hold(self, key: Key) -> None:
         """Fencing: return while the claim is still ours (extending it past half its time), else raise

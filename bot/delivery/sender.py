@@ -24,6 +24,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.clock import Clock
@@ -172,15 +173,7 @@ class Deliverer:
         self._idle.clear()
         try:
             async with lock:
-                if self.claims is None:
-                    return await self._deliver(target, messages)
-                claim = (target.kind, target.key_id, target.period)
-                if not await self.claims.take(claim):
-                    return Outcome("claimed")
-                try:
-                    return await self._deliver(target, messages)
-                finally:
-                    await self.claims.release(claim)
+                return await self._deliver(target, messages)
         finally:
             self._active -= 1
             if self._active == 0:
@@ -189,26 +182,33 @@ class Deliverer:
                     self._locks.pop(key, None)
 
     async def _deliver(self, target: Target, messages: Sequence[OutgoingMessage] | None) -> Outcome:
-        record = await self.store.run(Store.delivery, target.kind, target.key_id, target.period)
-        resumed = record is not None
-        if record is not None and record.status != "sending":
-            return Outcome("already", record)
-        if record is None:
-            if not messages:
-                return Outcome("nothing")
-            planned = [
-                PlannedMessage(seq=i, payload=m.payload(), nonce=make_nonce(target.kind, target.key_id,
-                                                                            target.period, i),
-                               marker=m.marker, in_thread=m.in_thread)
-                for i, m in enumerate(messages)]
-            record = await self.store.run(Store.begin_delivery, target.kind, target.key_id, target.period,
-                                          planned, self.clock.now(), guild_id=target.guild_id)
+        planned = [
+            PlannedMessage(seq=i, payload=m.payload(), nonce=make_nonce(target.kind, target.key_id, target.period, i),
+                           marker=m.marker, in_thread=m.in_thread)
+            for i, m in enumerate(messages or ())]
+        claim = (target.kind, target.key_id, target.period)
+        ticket = self.claims.ticket() if self.claims is not None else None
+        # One trip to the store: the claim (in a cluster), the ledger entry, and the entry begun if there is none.
+        claimed, record, resumed = await self.store.run(open_delivery, target, planned, self.clock.now(), ticket)
+        if not claimed:
+            return Outcome("claimed")
+        holds_claim = self.claims is not None and ticket is not None
+        if self.claims is not None and ticket is not None:
+            self.claims.taken(claim, ticket[2])
+        last: tuple[int, int, int] | None = None  # the last message sent, recorded with the finish (one trip)
         sent = 0
         try:
+            if record is None:
+                return Outcome("nothing")
+            if record.status != "sending":
+                return Outcome("already", record)
             if resumed and record.pending:
                 record = await self._adopt_from_history(target, record)
             starter_id = record.messages[0].message_id if record.messages else None
             for message in record.pending:
+                if last is not None:
+                    await self.store.run(Store.complete_message, target.kind, target.key_id, target.period, *last)
+                    last = None
                 if self.stopping:
                     return Outcome("interrupted", record, sent=sent)
                 channel_id = target.channel_id
@@ -221,10 +221,15 @@ class Deliverer:
                 message_id = int(data["id"])
                 if message.seq == 0:
                     starter_id = message_id
-                await self.store.run(Store.complete_message, target.kind, target.key_id, target.period,
-                                     message.seq, message_id, channel_id)
+                last = (message.seq, message_id, channel_id)
                 sent += 1
                 self.messages_sent += 1
+            final = await self.store.run(finish_delivered, target, last, self.clock.now(),
+                                         ticket[0] if holds_claim and ticket else None)
+            last = None
+            if self.claims is not None:
+                self.claims.forget(claim)
+            holds_claim = False
         except RetryLater as exc:
             return Outcome("retry", record, None, exc.reason, sent)
         except ClaimLost as exc:
@@ -242,9 +247,11 @@ class Deliverer:
             await self.store.run(Store.finish_delivery, target.kind, target.key_id, target.period,
                                  self.clock.now(), "failed", f"Discord refused the content: {exc.error}")
             return Outcome("rejected", record, exc.code, exc.error, sent)
-        await self.store.run(Store.finish_delivery, target.kind, target.key_id, target.period,
-                             self.clock.now())
-        final = await self.store.run(Store.delivery, target.kind, target.key_id, target.period)
+        finally:
+            if last is not None:  # sent, then stopped before the finish: record it now
+                await self.store.run(Store.complete_message, target.kind, target.key_id, target.period, *last)
+            if holds_claim and self.claims is not None:
+                await self.claims.release(claim)
         log.info("delivered %s %s %s: %d message(s)%s", target.kind, target.key_id, target.period, sent,
                  " (resumed)" if resumed else "")
         return Outcome("sent", final, sent=sent)
@@ -321,6 +328,34 @@ class Deliverer:
             assert fresh is not None
             return fresh
         return record
+
+
+def open_delivery(store: Store, target: Target, planned: Sequence[PlannedMessage], now: datetime,
+                  ticket: tuple[str, datetime, datetime] | None) -> tuple[bool, DeliveryRecord | None, bool]:
+    """In one trip to the store: take the delivery's claim for ``ticket`` (holder, now, until) when given, read
+    its ledger entry, and begin it from ``planned`` when there is none. Returns (claimed, entry, resumed)."""
+    if ticket is not None and not store.claim_delivery(target.kind, target.key_id, target.period, *ticket):
+        return False, None, False
+    record = store.delivery(target.kind, target.key_id, target.period)
+    if record is not None:
+        return True, record, True
+    if not planned:
+        return True, None, False
+    return True, store.begin_delivery(target.kind, target.key_id, target.period, planned, now,
+                                      guild_id=target.guild_id), False
+
+
+def finish_delivered(store: Store, target: Target, last: tuple[int, int, int] | None, now: datetime,
+                     holder: str | None) -> DeliveryRecord | None:
+    """In one trip to the store: record the ``last`` message sent (seq, message id, channel id), mark the
+    delivery done, read it back and release ``holder``'s claim on it."""
+    if last is not None:
+        store.complete_message(target.kind, target.key_id, target.period, *last)
+    store.finish_delivery(target.kind, target.key_id, target.period, now)
+    final = store.delivery(target.kind, target.key_id, target.period)
+    if holder is not None:
+        store.release_claim(target.kind, target.key_id, target.period, holder)
+    return final
 
 
 def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
