@@ -35,6 +35,7 @@ from bot.delivery.claims import Claims
 from bot.errors import HotPapersError
 from bot.scheduler import Runtime, Scheduler
 from bot.store import AsyncStore, Store
+from bot.store.base import BUSY_TIMEOUT_MS
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,9 @@ class HotPapersBot(commands.Bot):
         return shard_of(guild_id, self.shard_count) in self.my_shards
 
     async def setup_hook(self) -> None:
-        self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=INTERACTIVE_BUSY_MS)
+        # A worker answers no one: its writes may wait out another process's lock as long as the command line's.
+        busy = INTERACTIVE_BUSY_MS if self.runs("commands") else BUSY_TIMEOUT_MS
+        self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=busy)
         await self.store.open()
         if self.runs("commands"):
             # Derived search index: caught up in the background (searches catch up too; see bot/search/).

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 Role = Literal["all", "gateway", "worker"]
 LEADER_LEASE = "workers"  # the one lease the workers compete for
+WAITING_TRIES = 3  # a waiting worker tries to take over this many times per renewal period
+RETRY_AFTER_ERROR = 1.0  # seconds before trying again when the database did not answer a renewal
 
 
 def node_id() -> str:
@@ -62,6 +64,7 @@ class Leadership:
         self.name = name
         self.on_lead = on_lead
         self.term: int | None = None
+        self.failed = False  # the last step could not reach the database
         self._until: datetime | None = None
 
     def leading(self) -> bool:
@@ -72,11 +75,12 @@ class Leadership:
         """Take or renew the lease once; returns :meth:`leading` after it."""
         was_leading = self.leading()
         now = self.clock.now()
+        self.failed = False
         try:
             term = await self.store.run(Store.take_lease, self.name, self.holder, now, now + self.lease)
         except Exception as exc:  # the database is unreachable or busy: nobody may be sure we still lead
             log.warning("could not renew the leadership lease (%s: %s)", type(exc).__name__, exc)
-            term = None
+            self.failed, term = True, None
         if term is None:
             self._until = None
             if was_leading:
@@ -87,14 +91,20 @@ class Leadership:
             self.term = term
             log.info("leading the workers (term %d, %s)", term, self.holder)
             if self.on_lead is not None:
-                await self.on_lead()
+                try:
+                    await self.on_lead()
+                except Exception:
+                    log.exception("taking the lead: the start-up work failed; the jobs run anyway")
         return True
 
     async def run(self) -> None:
-        """Step every ``renew`` seconds (of real time: renewing is about staying alive) until cancelled."""
+        """Step every ``renew`` seconds (of real time: renewing is about staying alive) while leading, three times
+        as often while waiting (a dead leader is replaced at most a third of ``renew`` after its lease ran out),
+        within a second after a step the database did not answer; until cancelled."""
         while True:
-            await self.step()
-            await asyncio.sleep(self.renew.total_seconds())
+            leading = await self.step()
+            wait = self.renew.total_seconds() / (1 if leading else WAITING_TRIES)
+            await asyncio.sleep(min(wait, RETRY_AFTER_ERROR) if self.failed else wait)
 
     async def release(self) -> None:
         """Give the lease up (a clean shutdown): a waiting worker takes over at its next step."""

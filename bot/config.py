@@ -104,7 +104,7 @@ class ClusterSettings:
     shards: tuple[int, ...] = ()  # a gateway's shard ids (empty: every shard of shard_count)
     shard_count: int = 1
     lease_seconds: float = 45.0  # a worker that has not renewed its leadership for this long is replaced
-    renew_seconds: float = 15.0  # how often the leader renews (and a waiting worker tries to take over)
+    renew_seconds: float = 15.0  # how often the leader renews (a waiting worker tries to take over 3 times as often)
 
 
 @dataclass(frozen=True)

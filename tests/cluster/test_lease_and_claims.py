@@ -123,6 +123,20 @@ async def test_a_renewal_that_fails_ends_leadership_at_once(db: Path, clock: Man
         assert not a.leading()
 
 
+async def test_a_database_that_does_not_answer_ends_leadership_at_once_and_is_tried_again_soon(
+        db: Path, clock: ManualClock) -> None:
+    async def broken_start_up() -> None:
+        raise RuntimeError("start-up work failed")
+
+    store = AsyncStore(db)
+    await store.open()
+    a = Leadership(store, clock, "a", lease=LEASE, renew=RENEW, on_lead=broken_start_up)
+    assert await a.step() and not a.failed  # a failing start-up does not stop the lead
+    await store.close()  # the database is gone
+    assert not await a.step()
+    assert a.failed and not a.leading()
+
+
 async def test_a_clean_stop_hands_the_lead_over_without_waiting_for_the_lease(db: Path, clock: ManualClock) -> None:
     async with opened(db) as store_a, opened(db) as store_b:
         a = Leadership(store_a, clock, "a", lease=LEASE, renew=RENEW)
