@@ -416,6 +416,9 @@ def _parse_in_child(meta: MetadataFile, offset: int, line: int, batch_size: int,
                 return True
             except queue.Full:
                 continue
+        # Orphaned: nobody will read the pipe again, so exiting must not wait for the queue's feeder thread to
+        # flush a batch into it (that wait would never end).
+        out.cancel_join_thread()
         return False
 
     _produce(meta, offset, line, batch_size, put)

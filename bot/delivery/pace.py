@@ -8,7 +8,9 @@ arrived at Discord, it arrived in between, so no second at Discord can hold more
 default against Discord's 50: headroom for Discord's own clock). Requests are also evenly spaced. Every HTTP
 attempt takes a slot, retries included. A global 429 (the token's budget partly spent elsewhere) holds every
 sender for its ``Retry-After``, then paces a tenth below what Discord refused and climbs back by 1 request/s
-every 5 s (a stray 429 costs about a second of a long round; a budget really lowered is found again).
+every 5 s (a stray 429 costs about a second of a long round; a budget really lowered is found again). It never
+drops below a tenth of its configured rate: a refusal while it sent next to nothing says the budget went
+elsewhere, not that its own pace was too fast, and crawling at 1/s would then cost minutes of climbing back.
 """
 
 from __future__ import annotations
@@ -98,5 +100,5 @@ class Pace:
         if held:
             return
         recent = self._in_window(now)
-        self.rate = max(1.0, 0.9 * min(self.rate, max(recent, 1)))
+        self.rate = max(self.configured / 10, 0.9 * min(self.rate, max(recent, 1)))
         self._recover_at = now + RECOVER_STEP

@@ -51,6 +51,19 @@ async def test_a_global_refusal_holds_every_sender_and_slows_the_pace() -> None:
         assert pace.rate == 10
 
 
+async def test_a_refusal_when_it_sent_next_to_nothing_keeps_a_tenth_of_the_rate() -> None:
+    pace, clock = stepped_pace(48)
+    async with pace.slot():
+        pass
+    pace.refused(0.05)  # the token's budget was spent elsewhere: one request of ours in the last second
+    started = clock.now
+    for _ in range(10):
+        async with pace.slot():
+            pass
+    assert pace.rate == 4.8
+    assert clock.now - started < 3.0  # ten requests in about two seconds at 4.8/s, not ten at 1/s
+
+
 async def test_a_request_still_on_its_way_keeps_its_place_in_the_window() -> None:
     """However late a request reaches Discord, it reached it before its answer came back: so it counts in the
     window until a second after its answer, and a slow answer delays the next requests, never bunches them."""
