@@ -11,15 +11,21 @@ local Discord.
    (``[discord] requests_per_second``) at ``BENCH_DM_PACE`` (480): the achieved rate, and where the time goes
    (CPU of the worker process, and of this process, which plays Discord).
 
+With ``BENCH_POSTGRESQL=postgresql://user@host:port`` the shared database is a throwaway database on that server
+(created and dropped here) instead of a SQLite file.
+
     .venv/bin/python -m bench cluster      (BENCH_PARTS=failover,dm-round BENCH_DM_USERS=100000 …)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import secrets
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +34,26 @@ from bot.subscriptions import Schedule, parse_follow
 from tests.cluster.processes import SLOT, Cluster, assert_each_digest_once, digest_channels, received
 from tests.fakes.discord import FakeDiscord
 from tests.harness import seed_store
+
+
+@contextlib.contextmanager
+def shared_database(workdir: Path) -> Iterator[Path | str]:
+    """The cluster's database: a SQLite file in ``workdir``, or a throwaway PostgreSQL database on the server
+    ``BENCH_POSTGRESQL`` names."""
+    server = os.environ.get("BENCH_POSTGRESQL", "").rstrip("/")
+    if not server:
+        yield workdir / "bench.db"
+        return
+    import psycopg  # the PostgreSQL store's driver: only needed here
+
+    name = f"hp_cluster_bench_{secrets.token_hex(3)}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -45,10 +71,9 @@ async def _real_time(cluster: Cluster, stop: asyncio.Event) -> None:
 
 
 async def failover(lease: float, renew: float, channel_count: int = 300) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, shared_database(Path(tmp)) as db:
         workdir = Path(tmp)
-        db = workdir / "bench.db"
-        seed_store(db)
+        seed_store(db)  # type: ignore[arg-type]
         async with FakeDiscord(nonce_ttl=0.0) as fake:
             guild = fake.add_guild("Lab")
             channels = digest_channels(fake, db, [guild], channel_count)
@@ -81,7 +106,7 @@ async def failover(lease: float, renew: float, channel_count: int = 300) -> None
                 stop.set()
                 cluster.close()
             per = assert_each_digest_once(fake, channels)
-            print(f"failover (lease {lease:g} s, renewed every {renew:g} s): leader killed after 60 of "
+            print(f"failover ({_engine(db)}, lease {lease:g} s, renewed every {renew:g} s): leader killed after 60 of "
                   f"{channel_count} digests; first message of the new leader {took_over:.1f} s later; every digest"
                   f" once ({per} message each)")
 
@@ -92,11 +117,10 @@ async def dm_round(users: int, pace: float, limit: int = 500) -> None:
     # two days old, so the whole round is due as soon as the worker leads.
     now = datetime.now(UTC)
     schedule = Schedule((now - timedelta(minutes=1)).strftime("%H:%M"), "UTC", "daily")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, shared_database(Path(tmp)) as db:
         workdir = Path(tmp)
-        db = workdir / "bench.db"
         seed_store(db, papers=1200, points=[5000 - 4 * i for i in range(1200)], previous=None,
-                   mailing=(now - timedelta(days=2)).date(), observed=now - timedelta(hours=1))
+                   mailing=(now - timedelta(days=2)).date(), observed=now - timedelta(hours=1))  # type: ignore[arg-type]
         async with FakeDiscord(global_limit=limit) as fake:
             people = [fake.add_user(f"reader-{i}") for i in range(users)]
             started = time.perf_counter()
@@ -129,13 +153,18 @@ async def dm_round(users: int, pace: float, limit: int = 500) -> None:
             assert all(len(fake.messages(fake.dm_channels[u.id])) == 1 for u in people)
             arrivals = fake.arrivals[since:]
             sending = arrivals[-1] - arrivals[0]
-            print(f"dm-round: {users:,} DMs in {elapsed:.1f} s from the worker's start ({sending:.1f} s from the first"
-                  f" DM to the last: {users / sending:.0f} DMs/s); pace {pace:g}/s, local Discord limit {limit}/s"
-                  f" (floor {users / pace:.0f} s); 429s {fake.stats.rate_limited}, busiest second at Discord"
-                  f" {fake.busiest_second()}, requests {len(arrivals):,}")
+            print(f"dm-round ({_engine(db)}): {users:,} DMs in {elapsed:.1f} s from the worker's start"
+                  f" ({sending:.1f} s from the first DM to the last: {users / sending:.0f} DMs/s);"
+                  f" pace {pace:g}/s, local Discord limit {limit}/s (floor {users / pace:.0f} s);"
+                  f" 429s {fake.stats.rate_limited}, busiest second at Discord {fake.busiest_second()},"
+                  f" requests {len(arrivals):,}")
             print(f"  CPU: worker process {cpu_worker:.0f} s ({cpu_worker / elapsed:.0%} of one core), this process"
                   f" (the local Discord) {cpu_fake:.0f} s ({cpu_fake / elapsed:.0%}), on {os.cpu_count()} cores"
                   f" (load average {os.getloadavg()[0]:.1f})")
+
+
+def _engine(db: Path | str) -> str:
+    return "PostgreSQL" if isinstance(db, str) else "SQLite"
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ WAITING = "waiting for the lead"
 class Cluster:
     """Processes sharing ``db`` and one clock file (move it with :meth:`set_time`)."""
 
-    def __init__(self, fake: FakeDiscord, db: Path, workdir: Path, *, start_time: datetime = BEFORE,
+    def __init__(self, fake: FakeDiscord, db: Path | str, workdir: Path, *, start_time: datetime = BEFORE,
                  env: dict[str, str] | None = None) -> None:
         self.fake = fake
         self.db = db
@@ -38,6 +38,7 @@ class Cluster:
         self.env = {
             "HOTPAPERS_TEST_CLOCK": str(self.clock_file),
             "HOTPAPERS_CLUSTER_RENEW_SECONDS": "0.2",  # a waiting worker looks often; the lease runs on the clock
+            **({"HOTPAPERS_DATABASE_URL": db} if isinstance(db, str) else {}),  # PostgreSQL
             **(env or {}),
         }
         self.processes: dict[str, BotProcess] = {}
@@ -47,7 +48,8 @@ class Cluster:
         """``hotpapers run ARGS`` as process ``name`` (its log in ``workdir/name/bot.log``), not started."""
         home = self.workdir / name
         home.mkdir(parents=True, exist_ok=True)
-        proc = BotProcess(self.fake, self.db, home, start_time=self.now, env=self.env, args=args)
+        sqlite = self.db if isinstance(self.db, Path) else home / "unused.db"
+        proc = BotProcess(self.fake, sqlite, home, start_time=self.now, env=self.env, args=args)
         self.processes[name] = proc
         return proc
 
@@ -84,7 +86,7 @@ class Cluster:
             proc.close()
 
 
-def digest_channels(fake: FakeDiscord, db: Path, guilds: Sequence[Guild], count: int) -> list[Channel]:
+def digest_channels(fake: FakeDiscord, db: Path | str, guilds: Sequence[Guild], count: int) -> list[Channel]:
     """``count`` channels spread over ``guilds``, each with a 09:00 UTC digest of cs.LG (3 papers)."""
     channels = [fake.add_channel(guilds[i % len(guilds)], f"papers-{i}") for i in range(count)]
     store = Store(db)
