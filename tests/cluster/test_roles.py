@@ -1,11 +1,12 @@
-"""Roles: the ``[cluster]`` settings and ``hotpapers run`` flags, what each role's process is made of, and the
-one list of jobs tagged by role."""
+"""Roles: the ``[cluster]`` settings and ``hotpapers run`` flags, what each role's process is made of, the one
+list of jobs tagged by role, and a gateway in-process (commands answered, no job, claims respected)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ import pytest
 from bot.client import HotPapersBot, ShardedHotPapersBot, make_bot
 from bot.config import SettingsError, load_settings
 from bot.scheduler import jobs
+from bot.store import Store
+from tests.fakes.discord import FakeDiscord
+from tests.harness import Seed, bot_settings, running_bot, slash_reply
 
 HOTPAPERS = str(Path(sys.executable).parent / "hotpapers")
 
@@ -76,3 +80,23 @@ def test_each_role_gets_its_own_kind_of_bot() -> None:
     assert not first.runs("jobs") and first.runs("claims")
     guild_on_shard_2 = (1 << 22) * 6  # (id >> 22) % 4 == 2
     assert second.owns_guild(guild_on_shard_2) and not first.owns_guild(guild_on_shard_2)
+
+
+async def test_a_gateway_answers_commands_runs_no_job_and_its_digest_now_waits_for_a_workers_claim(
+        world: FakeDiscord, seeded: Seed) -> None:
+    w = world.world
+    settings = bot_settings(world, seeded.db, HOTPAPERS_CLUSTER_ROLE="gateway")
+    async with running_bot(world, settings) as bot:
+        assert bot.scheduler._scheduler is not None and bot.scheduler._scheduler.get_jobs() == []
+        assert await bot.scheduler.tick_now() is None  # a gateway never ticks
+        await slash_reply(world, "digest setup", {"channel": w.news, "time": "08:00", "timezone": "UTC",
+                                                  "categories": "cs.CV", "size": 3}, user=w.admin)
+        key = ("channel", w.news.id, "2026-11-25")
+        now = bot.clock.now()
+        assert await bot.store.run(Store.claim_delivery, *key, "a-worker", now, now + timedelta(seconds=45))
+        text, ephemeral, _ = await slash_reply(world, "digest now", {"channel": w.news}, user=w.admin)
+        assert ephemeral and "being posted" in text and "right now" in text
+        assert world.messages(w.news) == []  # the worker holding the claim sends it, not the gateway
+        await bot.store.run(Store.release_claim, *key, "a-worker")
+        text, _, _ = await slash_reply(world, "digest now", {"channel": w.news}, user=w.admin)
+        assert "Posted the 2026-11-25 mailing" in text and len(world.messages(w.news)) == 1
