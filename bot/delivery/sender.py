@@ -196,6 +196,7 @@ class Deliverer:
         if self.claims is not None and ticket is not None:
             self.claims.taken(claim, ticket[2])
         last: tuple[int, int, int] | None = None  # the last message sent, recorded with the finish (one trip)
+        done: dict[int, tuple[int, int]] = {}  # seq → (message id, channel id) of what this call sent
         sent = 0
         try:
             if record is None:
@@ -222,11 +223,16 @@ class Deliverer:
                 if message.seq == 0:
                     starter_id = message_id
                 last = (message.seq, message_id, channel_id)
+                done[message.seq] = (message_id, channel_id)
                 sent += 1
                 self.messages_sent += 1
-            final = await self.store.run(finish_delivered, target, last, self.clock.now(),
-                                         ticket[0] if holds_claim and ticket else None)
+            finished_at = self.clock.now()
+            await self.store.run(finish_delivered, target, last, finished_at,
+                                 ticket[0] if holds_claim and ticket else None)
             last = None
+            final = replace(record, status="done", finished_at=finished_at, messages=tuple(
+                replace(m, message_id=done[m.seq][0], channel_id=done[m.seq][1]) if m.seq in done else m
+                for m in record.messages))
             if self.claims is not None:
                 self.claims.forget(claim)
             holds_claim = False
@@ -346,16 +352,14 @@ def open_delivery(store: Store, target: Target, planned: Sequence[PlannedMessage
 
 
 def finish_delivered(store: Store, target: Target, last: tuple[int, int, int] | None, now: datetime,
-                     holder: str | None) -> DeliveryRecord | None:
+                     holder: str | None) -> None:
     """In one trip to the store: record the ``last`` message sent (seq, message id, channel id), mark the
-    delivery done, read it back and release ``holder``'s claim on it."""
+    delivery done and release ``holder``'s claim on it."""
     if last is not None:
         store.complete_message(target.kind, target.key_id, target.period, *last)
     store.finish_delivery(target.kind, target.key_id, target.period, now)
-    final = store.delivery(target.kind, target.key_id, target.period)
     if holder is not None:
         store.release_claim(target.kind, target.key_id, target.period, holder)
-    return final
 
 
 def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
