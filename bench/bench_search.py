@@ -252,18 +252,20 @@ def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]]) -> set[int]
     """Queries (by position) no ranking can answer from the text: another paper holds, on the query's words,
     everything the target holds (every query word of the target's title in its title, every other query
     word the target holds anywhere, the title's words in a row if the target's are, and its whole title
-    typed if the target's is)."""
+    typed, or all of it but one word, if the target's is)."""
     index = store.search_index()
     schema = index.schema
     searcher = index.index.searcher()
     by_id = {target: paper for _, _, target in queries if (paper := store.paper(target)) is not None}
 
-    def holds(paper: Paper, terms: Sequence[str]) -> tuple[set[str], set[str], bool, bool]:
+    def holds(paper: Paper, terms: Sequence[str]) -> tuple[set[str], set[str], bool, int]:
         title = words(paper.title)
         everything = set(title) | set(words(paper.abstract)) | {w for a in paper.authors for w in words(a)}
         content = [w for w in terms if w not in STOP]
         in_row = len(content) > 1 and " ".join(content) in " ".join(w for w in title if w not in STOP)
-        whole = set(title) - STOP <= set(terms)
+        untyped = set(title) - STOP - set(terms)
+        whole = 2 if not untyped else 1 if (len(untyped) == 1 and len(set(title) - STOP) >= 3
+                                            and set(content) <= set(title)) else 0
         return set(terms) & set(title), set(terms) & everything, in_row, whole
 
     found: set[int] = set()
@@ -285,7 +287,7 @@ def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]]) -> set[int]
             if other.id == target:
                 continue
             o_title, o_anywhere, o_row, o_whole = holds(other, terms)
-            if o_title >= title and o_anywhere >= anywhere and (o_row or not in_row) and (o_whole or not whole):
+            if o_title >= title and o_anywhere >= anywhere and (o_row or not in_row) and o_whole >= whole:
                 found.add(position)
                 break
     return found

@@ -13,7 +13,9 @@ Each candidate gets a text score from what a reader would check first:
   for a name's first word only ("deepseek"), which a whole family of papers shares;
 - ``author``: the share of the query's weight found in the authors' names (a surname typed means that
   author, more than a paper citing the name in its abstract; BM25 alone drowns one name among 30 authors);
-- ``whole``: every title word (small words aside) typed, in any order ("generative networks adversarial");
+- ``whole``: every title word (small words aside) typed, in any order ("generative networks adversarial"); half
+  as much for a title of three words or more typed with one word left out and nothing else ("proximal
+  optimization algorithms" for "Proximal Policy Optimization Algorithms": a title remembered but for a word);
 - ``bm25``: the index's own BM25 score, relative to the best candidate's.
 
 ``text = Σ WEIGHTS[feature] · feature``. Recency and engagement then add at most ``TIE_BREAK`` (0.02) together:
@@ -38,6 +40,7 @@ from bot.search_query import words
 # Weights kept only where a held-out query set (bench/bench_search.py) agreed with the first one.
 WEIGHTS = {"title": 0.35, "anywhere": 0.15, "abstract": 0.05, "exactness": 0.15, "phrase": 0.05, "nick": 0.30,
            "bm25": 0.10, "author": 0.20, "whole": 0.10}
+NEARLY_WHOLE = 0.5  # the whole feature for a title typed but for one word
 NAME_FAMILY = 0.5  # the nick feature when only a name's first word was typed ("deepseek" of "DeepSeek-R1")
 # Words people leave out when they type a title from memory.
 STOP = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the",
@@ -138,10 +141,12 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
         # A whole name typed ("bert", "gpt 3") names this paper; a family's first word ("deepseek") half does.
         nick = 1.0 if any(names[t] for t in called & names.keys()) or pairs else NAME_FAMILY if called else 0.0
         in_title: set[str] = set()
+        outside = 0  # query words (small words aside) not in the title
         title_weight = anywhere_weight = author_weight = 0.0
         for term in query.terms:
             typo = term in typos
             hit = _found(term, title_set, typo)
+            outside += hit is None and term not in STOP
             if hit is None and term in called:
                 title_weight += weight[term]
                 anywhere_weight += weight[term]
@@ -154,6 +159,9 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             if any(term in name_words for name_words in author_words):
                 author_weight += weight[term]
         exactness = len(in_title) / max(len(title_set), 1) if len(query.free) >= TITLE_LIKE else 0.0
+        untyped = len(title_set - STOP - in_title)
+        whole = 0.0 if len(content) < 2 or not title_set - STOP else 1.0 if not untyped else (
+            NEARLY_WHOLE if untyped == 1 and not outside and len(title_set - STOP) >= 3 else 0.0)
         features = {
             "title": title_weight / full,
             "anywhere": anywhere_weight / full,
@@ -162,7 +170,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
             "nick": nick * sum(weight[t] for t in called) / full,
             "author": author_weight / full,
-            "whole": 1.0 if len(content) > 1 and title_set - STOP and title_set - STOP <= in_title else 0.0,
+            "whole": whole,
             "bm25": bm25 / best_bm25,
         }
         text = sum(WEIGHTS[name] * value for name, value in features.items())

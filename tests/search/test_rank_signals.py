@@ -79,3 +79,17 @@ def test_a_name_weighs_by_the_share_of_the_query_it_covers(tmp_path: Path) -> No
     for store in stored(tmp_path, library):
         assert first(store, "yet rest apis") == "2601.00002"
         assert first(store, "rest") == "2601.00001"  # the name alone still names that paper
+
+
+def test_a_title_typed_but_for_one_word_beats_a_longer_title_holding_the_words_in_a_row(tmp_path: Path) -> None:
+    library = [
+        paper("1707.06347", "Proximal Policy Optimization Algorithms",
+              abstract="We propose a family of policy gradient methods: proximal optimization algorithms for "
+                       "reinforcement learning.", year=2017),
+        paper("2403.00001", "Proximal optimization algorithms for nonsmooth problems in imaging",
+              abstract="We study proximal optimization algorithms for imaging.", year=2024),
+    ]
+    for store in stored(tmp_path, library):
+        assert first(store, "proximal optimization algorithms") == "1707.06347"  # "policy" left out
+        # Words the short title does not hold: no longer that title with a word left out.
+        assert first(store, "proximal optimization algorithms imaging") == "2403.00001"
