@@ -266,7 +266,7 @@ def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]], owners: Map
         title = words(paper.title)
         everything = set(title) | set(words(paper.abstract)) | {w for a in paper.authors for w in words(a)}
         content = [w for w in terms if w not in STOP]
-        in_row = len(content) > 1 and " ".join(content) in " ".join(w for w in title if w not in STOP)
+        in_row = len(content) > 1 and f" {' '.join(content)} " in f" {' '.join(w for w in title if w not in STOP)} "
         untyped = set(title) - STOP - set(terms)
         whole = 2 if not untyped else 1 if (len(untyped) == 1 and len(set(title) - STOP) >= 3
                                             and set(content) <= set(title)) else 0
