@@ -41,6 +41,7 @@ from bench.gen_kaggle import MONTHS, _created, _ids, _vocabulary, _Zipf
 from bench.search_papers import OWN_PAPERS
 from bot.backfill import backfill_file
 from bot.models import Paper
+from bot.search.rank import base, forms
 from bot.search_query import words
 from bot.store import Store
 
@@ -262,15 +263,23 @@ def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]], owners: Map
     searcher = index.index.searcher()
     by_id = {target: paper for _, _, target in queries if (paper := store.paper(target)) is not None}
 
+    def held(terms: Sequence[str], vocabulary: set[str]) -> set[str]:
+        """The terms ``vocabulary`` holds, as the ranking counts them: ``t~`` in either number, ``t`` as typed
+        too (a paper holding the form typed holds at least what one holding the other number does)."""
+        return ({t + "~" for t in terms if set(forms(t)) & vocabulary}
+                | {t for t in terms if t in vocabulary})
+
     def holds(paper: Paper, terms: Sequence[str]) -> tuple[set[str], set[str], bool, int]:
         title = words(paper.title)
         everything = set(title) | set(words(paper.abstract)) | {w for a in paper.authors for w in words(a)}
         content = [w for w in terms if w not in STOP]
-        in_row = len(content) > 1 and f" {' '.join(content)} " in f" {' '.join(w for w in title if w not in STOP)} "
-        untyped = set(title) - STOP - set(terms)
+        in_row = len(content) > 1 and (f" {' '.join(map(base, content))} "
+                                       in f" {' '.join(base(w) for w in title if w not in STOP)} ")
+        in_title = held(terms, set(title))
+        untyped = set(title) - STOP - {form for t in terms for form in forms(t)}
         whole = 2 if not untyped else 1 if (len(untyped) == 1 and len(set(title) - STOP) >= 3
-                                            and set(content) <= set(title)) else 0
-        return set(terms) & set(title), set(terms) & everything, in_row, whole
+                                            and {c + "~" for c in content} <= in_title) else 0
+        return in_title, held(terms, everything), in_row, whole
 
     found: dict[int, tuple[int, int]] = {}
     for position, (_, text, target) in enumerate(queries):
@@ -281,10 +290,13 @@ def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]], owners: Map
         title, anywhere, in_row, whole = holds(paper, terms)
         if not anywhere:
             continue
-        clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(schema, "title", w)) for w in title]
+        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query([
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "title", form)) for form in forms(w)]))
+            for w in {t.rstrip("~") for t in title}]
         clauses += [(tantivy.Occur.Must, tantivy.Query.boolean_query([
-            (tantivy.Occur.Should, tantivy.Query.term_query(schema, field, w))
-            for field in ("title", "abstract", "authors")])) for w in anywhere - title]
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, field, form))
+            for field in ("title", "abstract", "authors") for form in forms(w)]))
+            for w in {t.rstrip("~") for t in anywhere - title}]
         hits = searcher.search(tantivy.Query.boolean_query(clauses), limit=5000, count=False).hits
         rowids = [int(r) for r in searcher.fast_field_values("rowid", [a for _, a in hits]) if r is not None]
         own = others = 0

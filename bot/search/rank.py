@@ -7,7 +7,8 @@ Each candidate gets a text score from what a reader would check first:
 - ``abstract``: the share found in the abstract (a paper about the query says so in both places);
 - ``exactness``: for a title-like query (4 words or more), how much of the title the query covers (the paper
   titled just "Attention Is All You Need" before "… for Graphs"), counted only as far as the title matches;
-- ``phrase``: the query's words in a row in the title (small words like "of", "with" skipped on both sides);
+- ``phrase``: the query's words in a row in the title (small words like "of", "with" skipped on both sides,
+  either number);
 - ``nick``: the query names the paper as it names itself ("BERT: …", "we call it ResNet", "(PPO)"), times the
   share of the query's weight the name covers ("rest" names "REST: …", "yet rest apis" hardly); half as much
   for a name's first word only ("deepseek"), which a whole family of papers shares;
@@ -20,8 +21,10 @@ Each candidate gets a text score from what a reader would check first:
 
 ``text = Σ WEIGHTS[feature] · feature``. Recency and engagement then add at most ``TIE_BREAK`` (0.02) together:
 they reorder near-ties only and never lift a paper whose text match is clearly worse. A typed word no paper
-holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A candidate
-holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
+holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A word counts
+as found, a little less (OTHER_NUMBER), in its other number ("network" in "… Adversarial Networks",
+"computer" in an abstract saying "quantum computers"): people type either, and the form typed still wins a
+tie. A candidate holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from bot.search_query import words
 # Weights kept only where a held-out query set (bench/bench_search.py) agreed with the first one.
 WEIGHTS = {"title": 0.35, "anywhere": 0.15, "abstract": 0.05, "exactness": 0.15, "phrase": 0.05, "nick": 0.30,
            "bm25": 0.10, "author": 0.20, "whole": 0.10}
+OTHER_NUMBER = 0.9  # a word found only in its other number ("networks" for "network"): below the form typed
 NEARLY_WHOLE = 0.5  # the whole feature for a title typed but for one word
 NAME_FAMILY = 0.5  # the nick feature when only a name's first word was typed ("deepseek" of "DeepSeek-R1")
 # Words people leave out when they type a title from memory.
@@ -86,21 +90,59 @@ def within(term: str, word: str) -> bool:
     return previous[-1] <= limit
 
 
+def forms(term: str) -> tuple[str, ...]:
+    """``term`` and its English singular or plural (regular forms only): ``network``/``networks``,
+    ``theory``/``theories``, ``box``/``boxes``. Words that only end like a plural are left alone: ``analysis``,
+    ``class``, ``news``, and the ``-ics`` of a field (``dynamics`` is not many ``dynamic``)."""
+    if not term.isalpha() or term.endswith(("ic", "ics")) or term in _NOT_PLURALS:
+        return (term,)
+    if term.endswith("s"):
+        if len(term) < 4:
+            return (term,)
+        if term.endswith("ies"):
+            return term, term[:-3] + "y"
+        if term.endswith(("sses", "xes", "ches", "shes")):
+            return term, term[:-2]
+        if term.endswith(("ss", "us", "is", "as", "os")):
+            return term, term + "es"
+        return term, term[:-1]
+    if len(term) < 3:
+        return (term,)
+    if term.endswith("y") and term[-2] not in "aeiou":
+        return term, term[:-1] + "ies"
+    if term.endswith(("x", "ch", "sh")):
+        return term, term + "es"
+    return term, term + "s"
+
+
+def base(term: str) -> str:
+    """The shorter of ``term``'s :func:`forms`: one key for a word in either number."""
+    return min(forms(term), key=len)
+
+
+_NOT_PLURALS = frozenset({"news", "series", "species", "means", "lens", "thus", "does", "always", "perhaps"})
+
+
 def _found(term: str, vocabulary: set[str], typo: bool) -> str | None:
-    if term in vocabulary:
-        return term
+    for form in forms(term):
+        if form in vocabulary:
+            return form
     if typo:
         return next((word for word in vocabulary if within(term, word)), None)
     return None
 
 
-def _abstract_terms(abstract: str, terms: Sequence[str]) -> set[str]:
-    """Which of ``terms`` the abstract holds as words (a substring test per term on the abstract with every
-    separator made a space: cheaper than cutting the whole abstract into words for a short query)."""
+def _abstract_terms(abstract: str, terms: Sequence[str]) -> dict[str, float]:
+    """Which of ``terms`` the abstract holds as words: 1 as typed, OTHER_NUMBER in the other number only (a
+    substring test per form on the abstract with every separator made a space: cheaper than cutting the whole
+    abstract into words for a short query)."""
     if not abstract.isascii():
-        return set(words(abstract)) & set(terms)
-    spaced = " " + abstract.lower().translate(_SEPARATORS) + " "
-    return {term for term in terms if f" {term} " in spaced}
+        held = set(words(abstract))
+        found = {term: [form in held for form in forms(term)] for term in terms}
+    else:
+        spaced = " " + abstract.lower().translate(_SEPARATORS) + " "
+        found = {term: [f" {form} " in spaced for form in forms(term)] for term in terms}
+    return {term: 1.0 if hits[0] else OTHER_NUMBER for term, hits in found.items() if any(hits)}
 
 
 _SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
@@ -132,8 +174,8 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             if any(not _in_row(p, title) and not _in_row(p, abstract) and not any(
                     _in_row(p, words(name)) for name in paper.authors) for p in query.phrases):
                 continue
-        abstract_set = _abstract_terms(paper.abstract, query.terms)
-        everything = title_set.union(*author_words, abstract_set)
+        in_abstract = _abstract_terms(paper.abstract, query.terms)
+        author_set = set().union(*author_words)
         names = named(paper.title, paper.abstract)
         called = {term for term in query.free if term in names}  # the paper's own name counts as its title
         pairs = [(a, b) for a, b in itertools.pairwise(query.free) if a + b in names]
@@ -147,15 +189,18 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             typo = term in typos
             hit = _found(term, title_set, typo)
             outside += hit is None and term not in STOP
+            elsewhere = max(in_abstract.get(term, 0.0), 1.0 if term in author_set or (
+                typo and _found(term, author_set, True)) else 0.0)
             if hit is None and term in called:
                 title_weight += weight[term]
                 anywhere_weight += weight[term]
             elif hit is not None:
                 in_title.add(hit)
-                title_weight += weight[term]
-                anywhere_weight += weight[term]
-            elif term in everything or (typo and _found(term, set().union(*author_words), True)):
-                anywhere_weight += weight[term]
+                credit = OTHER_NUMBER if hit != term and hit in forms(term) else 1.0
+                title_weight += weight[term] * credit
+                anywhere_weight += weight[term] * max(credit, elsewhere)
+            else:
+                anywhere_weight += weight[term] * elsewhere
             if any(term in name_words for name_words in author_words):
                 author_weight += weight[term]
         exactness = len(in_title) / max(len(title_set), 1) if len(query.free) >= TITLE_LIKE else 0.0
@@ -165,9 +210,10 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
         features = {
             "title": title_weight / full,
             "anywhere": anywhere_weight / full,
-            "abstract": sum(weight[t] for t in query.terms if t in abstract_set) / full,
+            "abstract": sum(weight[t] * credit for t, credit in in_abstract.items()) / full,
             "exactness": exactness * (title_weight / full),
-            "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
+            "phrase": 1.0 if len(content) > 1 and _in_row(
+                [base(w) for w in content], [base(w) for w in title if w not in STOP]) else 0.0,
             "nick": nick * sum(weight[t] for t in called) / full,
             "author": author_weight / full,
             "whole": whole,
