@@ -29,6 +29,7 @@ tie. A candidate holding none of the query's words (a fuzzy match that is no typ
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -90,6 +91,7 @@ def within(term: str, word: str) -> bool:
     return previous[-1] <= limit
 
 
+@functools.lru_cache(maxsize=65_536)
 def forms(term: str) -> tuple[str, ...]:
     """``term`` and its English singular or plural (regular forms only): ``network``/``networks``,
     ``theory``/``theories``, ``box``/``boxes``. Words that only end like a plural are left alone: ``analysis``,
@@ -115,6 +117,7 @@ def forms(term: str) -> tuple[str, ...]:
     return term, term + "s"
 
 
+@functools.lru_cache(maxsize=65_536)
 def base(term: str) -> str:
     """The shorter of ``term``'s :func:`forms`: one key for a word in either number."""
     return min(forms(term), key=len)
@@ -138,11 +141,21 @@ def _abstract_terms(abstract: str, terms: Sequence[str]) -> dict[str, float]:
     abstract into words for a short query)."""
     if not abstract.isascii():
         held = set(words(abstract))
-        found = {term: [form in held for form in forms(term)] for term in terms}
+
+        def holds(word: str) -> bool:
+            return word in held
     else:
         spaced = " " + abstract.lower().translate(_SEPARATORS) + " "
-        found = {term: [f" {form} " in spaced for form in forms(term)] for term in terms}
-    return {term: 1.0 if hits[0] else OTHER_NUMBER for term, hits in found.items() if any(hits)}
+
+        def holds(word: str) -> bool:
+            return f" {word} " in spaced
+    found: dict[str, float] = {}
+    for term in terms:
+        if holds(term):
+            found[term] = 1.0
+        elif any(holds(form) for form in forms(term)[1:]):
+            found[term] = OTHER_NUMBER
+    return found
 
 
 _SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
@@ -201,7 +214,7 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
                 anywhere_weight += weight[term] * max(credit, elsewhere)
             else:
                 anywhere_weight += weight[term] * elsewhere
-            if any(term in name_words for name_words in author_words):
+            if term in author_set:
                 author_weight += weight[term]
         exactness = len(in_title) / max(len(title_set), 1) if len(query.free) >= TITLE_LIKE else 0.0
         untyped = len(title_set - STOP - in_title)
