@@ -19,6 +19,7 @@ peak RSS ≤ 200 MB.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from bench.gen_kaggle import MONTHS, _created, _ids, _vocabulary, _Zipf
 from bench.search_papers import OWN_PAPERS
 from bot.backfill import backfill_file
 from bot.models import Paper
+from bot.search.rank import base, forms
 from bot.search_query import words
 from bot.store import Store
 
@@ -248,25 +250,38 @@ def make_heldout(papers: Sequence[Target]) -> list[tuple[str, str, str]]:
     return queries
 
 
-def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]]) -> set[int]:
-    """Queries (by position) no ranking can answer from the text: another paper holds, on the query's words,
+def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]], owners: Mapping[str, str]
+              ) -> dict[int, tuple[int, int]]:
+    """Queries (by position) no ranking can answer from the text, each with how many papers tie with its target
+    (the target's own generated look-alikes, the other papers; ``owners``: look-alike → target, see
+    :func:`lookalikes`). A paper ties when it holds, on the query's words,
     everything the target holds (every query word of the target's title in its title, every other query
     word the target holds anywhere, the title's words in a row if the target's are, and its whole title
-    typed if the target's is)."""
+    typed, or all of it but one word, if the target's is)."""
     index = store.search_index()
     schema = index.schema
     searcher = index.index.searcher()
     by_id = {target: paper for _, _, target in queries if (paper := store.paper(target)) is not None}
 
-    def holds(paper: Paper, terms: Sequence[str]) -> tuple[set[str], set[str], bool, bool]:
+    def held(terms: Sequence[str], vocabulary: set[str]) -> set[str]:
+        """The terms ``vocabulary`` holds, as the ranking counts them: ``t~`` in either number, ``t`` as typed
+        too (a paper holding the form typed holds at least what one holding the other number does)."""
+        return ({t + "~" for t in terms if set(forms(t)) & vocabulary}
+                | {t for t in terms if t in vocabulary})
+
+    def holds(paper: Paper, terms: Sequence[str]) -> tuple[set[str], set[str], bool, int]:
         title = words(paper.title)
         everything = set(title) | set(words(paper.abstract)) | {w for a in paper.authors for w in words(a)}
         content = [w for w in terms if w not in STOP]
-        in_row = len(content) > 1 and " ".join(content) in " ".join(w for w in title if w not in STOP)
-        whole = set(title) - STOP <= set(terms)
-        return set(terms) & set(title), set(terms) & everything, in_row, whole
+        in_row = len(content) > 1 and (f" {' '.join(map(base, content))} "
+                                       in f" {' '.join(base(w) for w in title if w not in STOP)} ")
+        in_title = held(terms, set(title))
+        untyped = set(title) - STOP - {form for t in terms for form in forms(t)}
+        whole = 2 if not untyped else 1 if (len(untyped) == 1 and len(set(title) - STOP) >= 3
+                                            and {c + "~" for c in content} <= in_title) else 0
+        return in_title, held(terms, everything), in_row, whole
 
-    found: set[int] = set()
+    found: dict[int, tuple[int, int]] = {}
     for position, (_, text, target) in enumerate(queries):
         paper = by_id.get(target)
         terms = list(dict.fromkeys(words(text)))
@@ -275,23 +290,49 @@ def ambiguous(store: Store, queries: Sequence[tuple[str, str, str]]) -> set[int]
         title, anywhere, in_row, whole = holds(paper, terms)
         if not anywhere:
             continue
-        clauses = [(tantivy.Occur.Must, tantivy.Query.term_query(schema, "title", w)) for w in title]
+        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query([
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, "title", form)) for form in forms(w)]))
+            for w in {t.rstrip("~") for t in title}]
         clauses += [(tantivy.Occur.Must, tantivy.Query.boolean_query([
-            (tantivy.Occur.Should, tantivy.Query.term_query(schema, field, w))
-            for field in ("title", "abstract", "authors")])) for w in anywhere - title]
+            (tantivy.Occur.Should, tantivy.Query.term_query(schema, field, form))
+            for field in ("title", "abstract", "authors") for form in forms(w)]))
+            for w in {t.rstrip("~") for t in anywhere - title}]
         hits = searcher.search(tantivy.Query.boolean_query(clauses), limit=5000, count=False).hits
         rowids = [int(r) for r in searcher.fast_field_values("rowid", [a for _, a in hits]) if r is not None]
+        own = others = 0
         for other in store._papers_at(rowids).values():
             if other.id == target:
                 continue
             o_title, o_anywhere, o_row, o_whole = holds(other, terms)
-            if o_title >= title and o_anywhere >= anywhere and (o_row or not in_row) and (o_whole or not whole):
-                found.add(position)
-                break
+            if o_title >= title and o_anywhere >= anywhere and (o_row or not in_row) and o_whole >= whole:
+                own += owners.get(other.id) == target
+                others += owners.get(other.id) != target
+        if own or others:
+            found[position] = (own, others)
     return found
 
 
+def lookalikes(path: Path, planted: Sequence[Target]) -> dict[str, str]:
+    """The generated look-alikes in ``path`` (written right after their target by :func:`generate`), each with
+    its target's id."""
+    planted_ids = {t.id for t in planted}
+    owners: dict[str, str] = {}
+    current = ""
+    with path.open(encoding="utf-8") as lines:
+        for line in itertools.islice(lines, len(planted) * (1 + DISTRACTORS + AUTHOR_DISTRACTORS)):
+            paper_id = json.loads(line)["id"]
+            if paper_id in planted_ids:
+                current = paper_id
+            else:
+                owners[paper_id] = current
+    return owners
+
+
 # ---- the corpus
+
+
+def _median(values: Sequence[int]) -> float:
+    return sorted(values)[len(values) // 2] if values else 0.0
 
 
 def _share(word: str) -> float:
@@ -395,11 +436,12 @@ def generate(path: Path, count: int, planted: Sequence[Target], seed: int = 11) 
 
 
 def evaluate(name: str, search: Callable[[str], list[str]], queries: Sequence[tuple[str, str, str]],
-             tied: Collection[int] = (), misses: Callable[[str, str, list[str]], None] | None = None
-             ) -> dict[str, dict[str, float]]:
+             tied: Mapping[int, tuple[int, int]] | None = None,
+             misses: Callable[[str, str, list[str]], None] | None = None) -> dict[str, dict[str, float]]:
     """Per class: s@1, s@5, MRR, p50/p95 over every query, and s@5 over the queries not ``tied`` (those no
     ranking can answer from the text; see :func:`ambiguous`)."""
     per_class: dict[str, list[tuple[int | None, float, bool]]] = defaultdict(list)
+    tied = tied or {}
     for position, (kind, text, target) in enumerate(queries):
         started = time.perf_counter()
         found = search(text)
@@ -407,7 +449,8 @@ def evaluate(name: str, search: Callable[[str], list[str]], queries: Sequence[tu
         rank = found.index(target) + 1 if target in found else None
         per_class[kind].append((rank, elapsed, position in tied))
         if misses is not None and rank != 1:
-            misses(f"{kind} #{rank}{' (tied)' if position in tied else ''}", text, found)
+            ties = f" (tied: {tied[position][0]} own, {tied[position][1]} other)" if position in tied else ""
+            misses(f"{kind} #{rank}{ties}", text, found)
     table: dict[str, dict[str, float]] = {}
     for kind in [*CLASSES, "all but nicknames"]:
         rows = ([row for k, rs in per_class.items() if k != "nickname" for row in rs]
@@ -546,13 +589,17 @@ def main() -> None:
 
     def show(label: str, text: str, found: list[str]) -> None:
         titles = [(paper.title[:60] if (paper := store.paper(pid)) else pid) for pid in found[:3]]
-        print(f"    {label:<30} {text!r}: {titles}")
+        print(f"    {label:<44} {text!r}: {titles}")
 
     results = {}
+    owners = lookalikes(path, planted)
     for label, chosen in (("first set", queries), ("held-out set", heldout)):
-        tied = ambiguous(store, chosen)
+        tied = ambiguous(store, chosen, owners)
         results[label] = evaluate(f"this project (Tantivy candidates, re-scored), {label}", ours_search, chosen,
                                   tied, show if args.misses else None)
+        only_own = sum(1 for own, others in tied.values() if not others)
+        print(f"  tied: {len(tied)} queries; {only_own} of them only by the target's own look-alikes, "
+              f"{len(tied) - only_own} by other papers too (median {_median([o for _, o in tied.values()])})")
         if not args.no_baselines:
             evaluate(f"plain Tantivy BM25, {label}", tantivy_baseline(store), chosen, tied)
             evaluate(f"plain SQLite FTS5 bm25, {label}", fts5_baseline(db), chosen, tied)

@@ -7,23 +7,29 @@ Each candidate gets a text score from what a reader would check first:
 - ``abstract``: the share found in the abstract (a paper about the query says so in both places);
 - ``exactness``: for a title-like query (4 words or more), how much of the title the query covers (the paper
   titled just "Attention Is All You Need" before "… for Graphs"), counted only as far as the title matches;
-- ``phrase``: the query's words in a row in the title (small words like "of", "with" skipped on both sides);
+- ``phrase``: the query's words in a row in the title (small words like "of", "with" skipped on both sides,
+  either number);
 - ``nick``: the query names the paper as it names itself ("BERT: …", "we call it ResNet", "(PPO)"), times the
   share of the query's weight the name covers ("rest" names "REST: …", "yet rest apis" hardly); half as much
   for a name's first word only ("deepseek"), which a whole family of papers shares;
 - ``author``: the share of the query's weight found in the authors' names (a surname typed means that
   author, more than a paper citing the name in its abstract; BM25 alone drowns one name among 30 authors);
-- ``whole``: every title word (small words aside) typed, in any order ("generative networks adversarial");
+- ``whole``: every title word (small words aside) typed, in any order ("generative networks adversarial"); half
+  as much for a title of three words or more typed with one word left out and nothing else ("proximal
+  optimization algorithms" for "Proximal Policy Optimization Algorithms": a title remembered but for a word);
 - ``bm25``: the index's own BM25 score, relative to the best candidate's.
 
 ``text = Σ WEIGHTS[feature] · feature``. Recency and engagement then add at most ``TIE_BREAK`` (0.02) together:
 they reorder near-ties only and never lift a paper whose text match is clearly worse. A typed word no paper
-holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A candidate
-holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
+holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A word counts
+as found, a little less (OTHER_NUMBER), in its other number ("network" in "… Adversarial Networks",
+"computer" in an abstract saying "quantum computers"): people type either, and the form typed still wins a
+tie. A candidate holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -38,6 +44,8 @@ from bot.search_query import words
 # Weights kept only where a held-out query set (bench/bench_search.py) agreed with the first one.
 WEIGHTS = {"title": 0.35, "anywhere": 0.15, "abstract": 0.05, "exactness": 0.15, "phrase": 0.05, "nick": 0.30,
            "bm25": 0.10, "author": 0.20, "whole": 0.10}
+OTHER_NUMBER = 0.9  # a word found only in its other number ("networks" for "network"): below the form typed
+NEARLY_WHOLE = 0.5  # the whole feature for a title typed but for one word
 NAME_FAMILY = 0.5  # the nick feature when only a name's first word was typed ("deepseek" of "DeepSeek-R1")
 # Words people leave out when they type a title from memory.
 STOP = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the",
@@ -83,21 +91,71 @@ def within(term: str, word: str) -> bool:
     return previous[-1] <= limit
 
 
+@functools.lru_cache(maxsize=65_536)
+def forms(term: str) -> tuple[str, ...]:
+    """``term`` and its English singular or plural (regular forms only): ``network``/``networks``,
+    ``theory``/``theories``, ``box``/``boxes``. Words that only end like a plural are left alone: ``analysis``,
+    ``class``, ``news``, and the ``-ics`` of a field (``dynamics`` is not many ``dynamic``)."""
+    if not term.isalpha() or term.endswith(("ic", "ics")) or term in _NOT_PLURALS:
+        return (term,)
+    if term.endswith("s"):
+        if len(term) < 4:
+            return (term,)
+        if term.endswith("ies"):
+            return term, term[:-3] + "y"
+        if term.endswith(("sses", "xes", "ches", "shes")):
+            return term, term[:-2]
+        if term.endswith(("ss", "us", "is", "as", "os")):
+            return term, term + "es"
+        return term, term[:-1]
+    if len(term) < 3:
+        return (term,)
+    if term.endswith("y") and term[-2] not in "aeiou":
+        return term, term[:-1] + "ies"
+    if term.endswith(("x", "ch", "sh")):
+        return term, term + "es"
+    return term, term + "s"
+
+
+@functools.lru_cache(maxsize=65_536)
+def base(term: str) -> str:
+    """The shorter of ``term``'s :func:`forms`: one key for a word in either number."""
+    return min(forms(term), key=len)
+
+
+_NOT_PLURALS = frozenset({"news", "series", "species", "means", "lens", "thus", "does", "always", "perhaps"})
+
+
 def _found(term: str, vocabulary: set[str], typo: bool) -> str | None:
-    if term in vocabulary:
-        return term
+    for form in forms(term):
+        if form in vocabulary:
+            return form
     if typo:
         return next((word for word in vocabulary if within(term, word)), None)
     return None
 
 
-def _abstract_terms(abstract: str, terms: Sequence[str]) -> set[str]:
-    """Which of ``terms`` the abstract holds as words (a substring test per term on the abstract with every
-    separator made a space: cheaper than cutting the whole abstract into words for a short query)."""
+def _abstract_terms(abstract: str, terms: Sequence[str]) -> dict[str, float]:
+    """Which of ``terms`` the abstract holds as words: 1 as typed, OTHER_NUMBER in the other number only (a
+    substring test per form on the abstract with every separator made a space: cheaper than cutting the whole
+    abstract into words for a short query)."""
     if not abstract.isascii():
-        return set(words(abstract)) & set(terms)
-    spaced = " " + abstract.lower().translate(_SEPARATORS) + " "
-    return {term for term in terms if f" {term} " in spaced}
+        held = set(words(abstract))
+
+        def holds(word: str) -> bool:
+            return word in held
+    else:
+        spaced = " " + abstract.lower().translate(_SEPARATORS) + " "
+
+        def holds(word: str) -> bool:
+            return f" {word} " in spaced
+    found: dict[str, float] = {}
+    for term in terms:
+        if holds(term):
+            found[term] = 1.0
+        elif any(holds(form) for form in forms(term)[1:]):
+            found[term] = OTHER_NUMBER
+    return found
 
 
 _SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
@@ -129,8 +187,8 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
             if any(not _in_row(p, title) and not _in_row(p, abstract) and not any(
                     _in_row(p, words(name)) for name in paper.authors) for p in query.phrases):
                 continue
-        abstract_set = _abstract_terms(paper.abstract, query.terms)
-        everything = title_set.union(*author_words, abstract_set)
+        in_abstract = _abstract_terms(paper.abstract, query.terms)
+        author_set = set().union(*author_words)
         names = named(paper.title, paper.abstract)
         called = {term for term in query.free if term in names}  # the paper's own name counts as its title
         pairs = [(a, b) for a, b in itertools.pairwise(query.free) if a + b in names]
@@ -138,31 +196,40 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
         # A whole name typed ("bert", "gpt 3") names this paper; a family's first word ("deepseek") half does.
         nick = 1.0 if any(names[t] for t in called & names.keys()) or pairs else NAME_FAMILY if called else 0.0
         in_title: set[str] = set()
+        outside = 0  # query words (small words aside) not in the title
         title_weight = anywhere_weight = author_weight = 0.0
         for term in query.terms:
             typo = term in typos
             hit = _found(term, title_set, typo)
+            outside += hit is None and term not in STOP
+            elsewhere = max(in_abstract.get(term, 0.0), 1.0 if term in author_set or (
+                typo and _found(term, author_set, True)) else 0.0)
             if hit is None and term in called:
                 title_weight += weight[term]
                 anywhere_weight += weight[term]
             elif hit is not None:
                 in_title.add(hit)
-                title_weight += weight[term]
-                anywhere_weight += weight[term]
-            elif term in everything or (typo and _found(term, set().union(*author_words), True)):
-                anywhere_weight += weight[term]
-            if any(term in name_words for name_words in author_words):
+                credit = OTHER_NUMBER if hit != term and hit in forms(term) else 1.0
+                title_weight += weight[term] * credit
+                anywhere_weight += weight[term] * max(credit, elsewhere)
+            else:
+                anywhere_weight += weight[term] * elsewhere
+            if term in author_set:
                 author_weight += weight[term]
         exactness = len(in_title) / max(len(title_set), 1) if len(query.free) >= TITLE_LIKE else 0.0
+        untyped = len(title_set - STOP - in_title)
+        whole = 0.0 if len(content) < 2 or not title_set - STOP else 1.0 if not untyped else (
+            NEARLY_WHOLE if untyped == 1 and not outside and len(title_set - STOP) >= 3 else 0.0)
         features = {
             "title": title_weight / full,
             "anywhere": anywhere_weight / full,
-            "abstract": sum(weight[t] for t in query.terms if t in abstract_set) / full,
+            "abstract": sum(weight[t] * credit for t, credit in in_abstract.items()) / full,
             "exactness": exactness * (title_weight / full),
-            "phrase": 1.0 if len(content) > 1 and _in_row(content, [w for w in title if w not in STOP]) else 0.0,
+            "phrase": 1.0 if len(content) > 1 and _in_row(
+                [base(w) for w in content], [base(w) for w in title if w not in STOP]) else 0.0,
             "nick": nick * sum(weight[t] for t in called) / full,
             "author": author_weight / full,
-            "whole": 1.0 if len(content) > 1 and title_set - STOP and title_set - STOP <= in_title else 0.0,
+            "whole": whole,
             "bm25": bm25 / best_bm25,
         }
         text = sum(WEIGHTS[name] * value for name, value in features.items())

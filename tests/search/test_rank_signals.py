@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.search.query import named
+from bot.search.rank import forms
 from bot.store import Store
 from tests.search.papers import paper, stored
 
@@ -79,3 +80,40 @@ def test_a_name_weighs_by_the_share_of_the_query_it_covers(tmp_path: Path) -> No
     for store in stored(tmp_path, library):
         assert first(store, "yet rest apis") == "2601.00002"
         assert first(store, "rest") == "2601.00001"  # the name alone still names that paper
+
+
+def test_a_title_typed_but_for_one_word_beats_a_longer_title_holding_the_words_in_a_row(tmp_path: Path) -> None:
+    library = [
+        paper("1707.06347", "Proximal Policy Optimization Algorithms",
+              abstract="We propose a family of policy gradient methods: proximal optimization algorithms for "
+                       "reinforcement learning.", year=2017),
+        paper("2403.00001", "Proximal optimization algorithms for nonsmooth problems in imaging",
+              abstract="We study proximal optimization algorithms for imaging.", year=2024),
+    ]
+    for store in stored(tmp_path, library):
+        assert first(store, "proximal optimization algorithms") == "1707.06347"  # "policy" left out
+        # Words the short title does not hold: no longer that title with a word left out.
+        assert first(store, "proximal optimization algorithms imaging") == "2403.00001"
+
+
+def test_a_word_typed_in_the_other_number_still_matches_the_title(tmp_path: Path) -> None:
+    library = [
+        paper("1406.02661", "Generative Adversarial Networks",
+              abstract="We propose a new framework for estimating generative models via an adversarial process.",
+              year=2014),
+        paper("2404.00002", "Generative adversarial network priors for imaging",
+              abstract="A generative adversarial network as a prior.", year=2024),
+        # "network" is a common word, as on arXiv (in a tenth of all papers)
+        *[paper(f"2301.{n:05d}", f"Traffic flow on a road network, part {n}", abstract="A network.", year=2023)
+          for n in range(1, 20)],
+    ]
+    for store in stored(tmp_path, library):
+        assert first(store, "generative adversarial network") == "1406.02661"  # the whole title, singular
+        hit = store.search_hits("generative adversarial network")[0]
+        assert "networks" in hit.title_terms  # shown in bold as the title writes it
+
+
+def test_words_that_only_end_like_plurals_keep_their_meaning() -> None:
+    assert forms("networks") == ("networks", "network") and forms("theory") == ("theory", "theories")
+    assert forms("dynamics") == ("dynamics",) and forms("news") == ("news",)
+    assert forms("analysis")[0] == "analysis" and "analysi" not in forms("analysis")
