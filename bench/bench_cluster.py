@@ -9,7 +9,8 @@ local Discord.
 2. ``dm-round``: one leading worker sends a full DM round to ``BENCH_DM_USERS`` (100,000) subscribers through
    stored DM channels, with the local Discord's global limit raised to 500/s and the pace
    (``[discord] requests_per_second``) at ``BENCH_DM_PACE`` (480): the achieved rate, and where the time goes
-   (CPU of the worker process, and of this process, which plays Discord).
+   (CPU of the worker process, and of this process, which plays Discord). ``BENCH_DM_LIMIT`` (500) and a pace
+   above it show where the pipeline itself stops.
 
 With ``BENCH_POSTGRESQL=postgresql://user@host:port`` the shared database is a throwaway database on that server
 (created and dropped here) instead of a SQLite file.
@@ -175,4 +176,5 @@ def main() -> None:
         asyncio.run(failover(fast, fast / 3))
     if "dm-round" in parts:
         asyncio.run(dm_round(int(os.environ.get("BENCH_DM_USERS", "100000")),
-                             float(os.environ.get("BENCH_DM_PACE", "480"))))
+                             float(os.environ.get("BENCH_DM_PACE", "480")),
+                             int(os.environ.get("BENCH_DM_LIMIT", "500"))))
