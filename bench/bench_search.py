@@ -19,6 +19,7 @@ peak RSS ≤ 200 MB.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import json
 import math
@@ -32,18 +33,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import tantivy
+from aiohttp import web
 
 from bench.bench_store import percentile
 from bench.gen_kaggle import MONTHS, _created, _ids, _vocabulary, _Zipf
-from bench.search_papers import OWN_PAPERS
+from bench.search_papers import FAMOUS_CITATIONS, OWN_PAPERS
+from bot import lookup
 from bot.backfill import backfill_file
+from bot.config import Settings, load_settings
 from bot.models import Paper
 from bot.search.rank import base, forms
 from bot.search_query import words
-from bot.store import Store
+from bot.store import AsyncStore, Store
+from tests.fakes.upstream import Reply, UpstreamServer
 
 WORK = Path("/tmp/hotpapers-bench")
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
@@ -89,6 +95,14 @@ SHARES = {
 }
 MIN_SHARE, MAX_SHARE = 0.0003, 0.01
 DISTRACTORS = 30  # papers reusing each target's title words
+# Citation counts, served by a local fake of Semantic Scholar's batch endpoint to the product's own lookup
+# (bot.lookup.ranked_hits). Every paper, generated or real, draws from one lognormal distribution (median 5,
+# σ 1.5: 24 % under 2, 2.3 % over 100, 0.02 % over 1,000); citation counts within a field are close to
+# lognormal (Radicchi, Fortunato & Castellano, PNAS 105, 17268, 2008). Only the 33 famous papers written in
+# bench/search_papers.py get their own (approximate, real) counts.
+CITATION_MEDIAN = 5.0
+CITATION_SIGMA = 1.5
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
 AUTHOR_DISTRACTORS = 6  # papers by someone of the target's first author's surname
 
 
@@ -432,6 +446,62 @@ def generate(path: Path, count: int, planted: Sequence[Target], seed: int = 11) 
                 print(f"  generated {index:,} papers, {time.monotonic() - started:.0f} s", flush=True)
 
 
+def citation_count(paper_id: str) -> int:
+    """The benchmark's citation count of a paper: its real one for a famous paper, else a draw (fixed by the
+    id) from the one lognormal distribution every other paper draws from."""
+    if paper_id in FAMOUS_CITATIONS:
+        return FAMOUS_CITATIONS[paper_id]
+    rng = random.Random(f"citations:{paper_id}")
+    return int(rng.lognormvariate(math.log(CITATION_MEDIAN), CITATION_SIGMA))
+
+
+async def _s2_batch(request: web.Request) -> Reply:
+    asked = (await request.json())["ids"]
+    return Reply(body=json.dumps([{"paperId": paper_id, "citationCount": citation_count(
+        paper_id.removeprefix("arXiv:"))} for paper_id in asked]).encode())
+
+
+class ProductSearch:
+    """Searches through the product's path (``bot.lookup.ranked_hits`` on an AsyncStore), with citation counts
+    fetched from a local fake Semantic Scholar, or with the source off (``settings`` None)."""
+
+    def __init__(self, db: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.db = db
+        self.upstream = UpstreamServer()
+        self.upstream.handle("/graph/v1/paper/batch", _s2_batch, method="POST")
+        self.loop.run_until_complete(self.upstream.start())
+        self.store = AsyncStore(db)
+        self.loop.run_until_complete(self.store.open())
+        config = WORK / "empty.toml"
+        config.write_text("")
+        self.settings: Settings = load_settings({
+            "HOTPAPERS_DB": str(db), "HOTPAPERS_CONFIG": str(config), "HOTPAPERS_S2_INTERVAL": "0",
+            "HOTPAPERS_S2_API": self.upstream.url + "/graph/v1"}, dotenv=None)
+
+    def search(self, *, citations: bool) -> Callable[[str], list[str]]:
+        settings = self.settings if citations else None
+
+        def run(text: str) -> list[str]:
+            hits = self.loop.run_until_complete(lookup.ranked_hits(self.store, text, 10, NOW, settings=settings))
+            return [hit.paper.id for hit in hits]
+
+        return run
+
+    def forget_citations(self) -> None:
+        with sqlite3.connect(self.db) as conn:  # the benchmark's own reset, not the product's
+            conn.execute("DELETE FROM citation_counts")
+
+    @property
+    def batches(self) -> int:
+        return len(self.upstream.requests)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.store.close())
+        self.loop.run_until_complete(self.upstream.close())
+        self.loop.close()
+
+
 # ---- measuring
 
 
@@ -580,12 +650,11 @@ def main() -> None:
         load(path, db)
     store = Store(db)
     store.search("warm up")
+    product = ProductSearch(db)
     heldout = make_heldout(planted)
     print(f"held-out set: {len(heldout)} queries: "
           + ", ".join(f"{k} {sum(1 for q in heldout if q[0] == k)}" for k in CLASSES), flush=True)
 
-    def ours_search(text: str) -> list[str]:
-        return [p.id for p in store.search(text, limit=10)]
 
     def show(label: str, text: str, found: list[str]) -> None:
         titles = [(paper.title[:60] if (paper := store.paper(pid)) else pid) for pid in found[:3]]
@@ -595,8 +664,17 @@ def main() -> None:
     owners = lookalikes(path, planted)
     for label, chosen in (("first set", queries), ("held-out set", heldout)):
         tied = ambiguous(store, chosen, owners)
-        results[label] = evaluate(f"this project (Tantivy candidates, re-scored), {label}", ours_search, chosen,
-                                  tied, show if args.misses else None)
+        product.forget_citations()
+        evaluate(f"this project, Semantic Scholar off (recency breaks ties), {label}",
+                 product.search(citations=False), chosen, tied, show if args.misses else None)
+        before = product.batches
+        results[label] = evaluate(f"this project, citation counts fetched for ties (cold: none stored), {label}",
+                                  product.search(citations=True), chosen, tied, show if args.misses else None)
+        print(f"  batch requests to the fake Semantic Scholar: {product.batches - before}")
+        before = product.batches
+        evaluate(f"this project, citation counts stored (warm), {label}", product.search(citations=True), chosen,
+                 tied)
+        print(f"  batch requests to the fake Semantic Scholar: {product.batches - before}")
         only_own = sum(1 for own, others in tied.values() if not others)
         print(f"  tied: {len(tied)} queries; {only_own} of them only by the target's own look-alikes, "
               f"{len(tied) - only_own} by other papers too (median {_median([o for _, o in tied.values()])})")
@@ -613,6 +691,7 @@ def main() -> None:
         times.append((time.perf_counter() - started) * 1000)
     print(f"\nautocomplete: n={len(times)} p50 {percentile(times, 0.5):.1f} ms  p95 {percentile(times, 0.95):.1f} ms")
     store.close()
+    product.close()
     all_but = ours.get("all but nicknames", {})
     worst = min((row["s@5"] for kind, row in ours.items() if kind not in ("nickname", "all but nicknames")),
                 default=0.0)

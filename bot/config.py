@@ -146,6 +146,9 @@ class Settings:
     hn_api: str = "https://hn.algolia.com/api/v1"
     bluesky_api: str = "https://bsky.social/xrpc"
     x_api: str = "https://api.x.com/2"
+    s2_api: str = "https://api.semanticscholar.org/graph/v1"  # "" (HOTPAPERS_S2_API=off): no citation counts
+    s2_interval: float = 1.0  # seconds between requests to Semantic Scholar (its shared pool without a key)
+    s2_key: str | None = field(default=None, repr=False)
     bluesky_handle: str | None = None
     bluesky_password: str | None = field(default=None, repr=False)
     x_bearer: str | None = field(default=None, repr=False)
@@ -286,6 +289,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _url_or_off(value: Any) -> str:
+    """A URL, or "" for a source turned off (``off`` or an empty value)."""
+    text = str(value).strip()
+    return "" if text.lower() in ("", "off") else _url(text)
+
+
 def _secret(value: Any) -> str:
     """A token or password: one line without spaces or control characters (a pasted newline is a typo)."""
     text = str(value).strip()
@@ -313,17 +322,21 @@ _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "hn_api": ("HOTPAPERS_HN_API", _url),
     "bluesky_api": ("HOTPAPERS_BLUESKY_API", _url),
     "x_api": ("HOTPAPERS_X_API", _url),
+    "s2_api": ("HOTPAPERS_S2_API", _url_or_off),
+    "s2_interval": ("HOTPAPERS_S2_INTERVAL", _number(0)),
+    "s2_key": ("HOTPAPERS_S2_KEY", _secret),
     "bluesky_handle": ("HOTPAPERS_BLUESKY_HANDLE", _text),
     "bluesky_password": ("HOTPAPERS_BLUESKY_PASSWORD", _secret),
     "x_bearer": ("HOTPAPERS_X_BEARER", _secret),
     "log_level": ("HOTPAPERS_LOG_LEVEL", _log_level),
 }
-_SECRETS = {"discord_token", "bluesky_password", "x_bearer"}
+_SECRETS = {"discord_token", "bluesky_password", "x_bearer", "s2_key"}
 # TOML keys under [bot] that may set top-level, non-secret settings (e.g. `[bot] db = "..."`).
 _TOML_TOP_LEVEL = {"db": "db_path", "discord_api": "discord_api", "discord_gateway": "discord_gateway",
                    "arxiv_api": "arxiv_api", "arxiv_feeds": "arxiv_feeds", "arxiv_interval": "arxiv_interval",
                    "arxiv_oai": "arxiv_oai",
                    "hf_api": "hf_api", "hn_api": "hn_api", "bluesky_api": "bluesky_api", "x_api": "x_api",
+                   "s2_api": "s2_api", "s2_interval": "s2_interval",
                    "log_level": "log_level", "bluesky_handle": "bluesky_handle"}
 
 _SECTIONS: dict[str, tuple[type, dict[str, Callable[[Any], Any]]]] = {

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import aiohttp
 
@@ -20,7 +20,7 @@ from bot.ids import EXAMPLES, ArxivId, looks_like_arxiv_id, parse_arxiv_id
 from bot.mailing import parse_mailing_date
 from bot.models import Paper, RankedPaper, SourceSignal
 from bot.search.query import ParsedQuery, parse
-from bot.search.rank import Hit, describe
+from bot.search.rank import Hit, describe, tied_at_top
 from bot.search_query import words
 from bot.store import AsyncStore, Store
 from bot.taxonomy import canonical_category
@@ -35,6 +35,9 @@ ARXIV_DEADLINE = 20.0  # seconds a /paper waits for arXiv before saying it is un
 GOOD_MATCH = 0.75  # share of the query's weight the best stored result must hold, else arXiv is asked
 ARXIV_RESULTS = 10  # results of the one arXiv search request
 ARXIV_QUERY_WORDS = 8
+# Hits looked at for a tie at the top: asking the store for 50 keeps its candidate set what a page asks for.
+TIE_POOL = 50
+CITATIONS_FRESH = timedelta(days=30)  # citation counts older than this are fetched again for a tie
 HELP = (f"Give an arXiv id or link ({EXAMPLES}) or a few keywords, such as `diffusion transformer` "
         f"(at most {MAX_QUERY} characters).")
 
@@ -152,7 +155,8 @@ async def search_page(store: AsyncStore, query: str, page: int, now: datetime,
     a first page whose best stored match is not good asks arXiv's own search instead (one request)."""
     page = max(0, min(page, MAX_PAGES - 1))
     wanted = (page + 1) * PAGE_SIZE + 1
-    found = await store.run(Store.search_hits, query, limit=wanted, now=now, weights=weights)
+    found = await ranked_hits(store, query, wanted, now, weights, settings=settings if page == 0 else None,
+                              session=session)
     if page == 0 and settings is not None and (not found or found[0].coverage < GOOD_MATCH):
         from_arxiv = await arxiv_search(store, settings, query, session=session)
         if from_arxiv:
@@ -160,6 +164,51 @@ async def search_page(store: AsyncStore, query: str, page: int, now: datetime,
     hits = tuple(found[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
     has_next = len(found) > (page + 1) * PAGE_SIZE and page + 1 < MAX_PAGES
     return SearchPage(query, hits, page, has_next)
+
+
+async def ranked_hits(store: AsyncStore, query: str, limit: int, now: datetime,
+                      weights: Mapping[str, float] | None = None, *, settings: Settings | None = None,
+                      session: aiohttp.ClientSession | None = None) -> list[Hit]:
+    """The best ``limit`` stored matches. Given ``settings`` with Semantic Scholar on, a near-tie at the top
+    (papers whose text scores are within the tie-breaker's reach of the best) is broken by citations: the tied
+    papers' counts not fetched within CITATIONS_FRESH are asked for in one request (at most a couple of
+    seconds), kept, and the search ranked again. Without counts (source off, down, throttled) the results are
+    what they would be without the feature."""
+    found = await store.run(Store.search_hits, query, limit=max(limit, TIE_POOL), now=now, weights=weights)
+    if settings is None or not settings.s2_api:
+        return found[:limit]
+    tied = [hit.paper.id for hit in tied_at_top(found)]
+    if len(tied) < 2:
+        return found[:limit]
+    fresh = await store.run(Store.citation_counts, tied, fetched_since=now - CITATIONS_FRESH)
+    missing = [paper_id for paper_id in tied if paper_id not in fresh]
+    if not missing:
+        return found[:limit]
+    counts = await fetch_citation_counts(settings, missing, session=session)
+    if not counts:
+        return found[:limit]
+    await store.run(Store.record_citation_counts, counts, now)
+    return await store.run(Store.search_hits, query, limit=limit, now=now, weights=weights)
+
+
+async def fetch_citation_counts(settings: Settings, paper_ids: Sequence[str], *,
+                                session: aiohttp.ClientSession | None = None) -> dict[str, int | None]:
+    """Citation counts from Semantic Scholar (one request, bounded); empty when none could be had."""
+    from bot.sources.semantic_scholar import DEADLINE, SemanticScholarClient
+
+    own = session is None
+    active = session if session is not None else aiohttp.ClientSession()
+    try:
+        client = SemanticScholarClient(active, settings.s2_api, key=settings.s2_key,
+                                       interval=settings.s2_interval)
+        async with asyncio.timeout(DEADLINE + 1.0):  # the pacer's wait included
+            return await client.citation_counts(paper_ids)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        log.info("no citation counts this time: %s", exc or type(exc).__name__)
+        return {}
+    finally:
+        if own:
+            await active.close()
 
 
 def arxiv_query(query: ParsedQuery) -> str:

@@ -175,6 +175,7 @@ def bot_settings(fake: FakeDiscord, db: Path, **env: str) -> Settings:
         "HOTPAPERS_ARXIV_FEEDS": "http://127.0.0.1:9/rss",
         "HOTPAPERS_ARXIV_OAI": "http://127.0.0.1:9/oai",
         "HOTPAPERS_ARXIV_INTERVAL": "0",
+        "HOTPAPERS_S2_API": "http://127.0.0.1:9/graph/v1",  # nothing listens: no test reaches Semantic Scholar
     }
     values.update(env)
     return load_settings(values, dotenv=None)

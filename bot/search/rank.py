@@ -19,8 +19,10 @@ Each candidate gets a text score from what a reader would check first:
   optimization algorithms" for "Proximal Policy Optimization Algorithms": a title remembered but for a word);
 - ``bm25``: the index's own BM25 score, relative to the best candidate's.
 
-``text = Σ WEIGHTS[feature] · feature``. Recency and engagement then add at most ``TIE_BREAK`` (0.02) together:
-they reorder near-ties only and never lift a paper whose text match is clearly worse. A typed word no paper
+``text = Σ WEIGHTS[feature] · feature``. A tie-breaker then adds at most ``TIE_BREAK`` (0.02): it reorders
+near-ties only and never lifts a paper whose text match is clearly worse. It is how often the paper is cited
+(log-scaled, :func:`cited`) or its engagement, whichever is higher, for a paper whose citation count is known;
+half recency, half engagement otherwise. A typed word no paper
 holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A word counts
 as found, a little less (OTHER_NUMBER), in its other number ("network" in "… Adversarial Networks",
 "computer" in an abstract saying "quantum computers"): people type either, and the form typed still wins a
@@ -53,6 +55,9 @@ STOP = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "into
 TITLE_LIKE = 4  # query words from which a query may be a (partly remembered) title
 TIE_BREAK = 0.02
 RECENCY_HALF_LIFE_DAYS = 3 * 365.0
+# Citations at which the citation tie-breaker is full: about the most cited arXiv papers (log-scaled, so 100
+# citations are 0.4 of it and 10 are 0.2).
+CITATIONS_FULL = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,7 @@ class Hit:
     title_terms: frozenset[str]
     authors: tuple[str, ...]
     coverage: float = 1.0  # share of the query's weight the paper holds anywhere
+    text: float = 0.0  # the text score alone (``score`` less the tie-breaker)
 
 
 def describe(query: ParsedQuery, paper: Paper) -> Hit:
@@ -73,6 +79,19 @@ def describe(query: ParsedQuery, paper: Paper) -> Hit:
     title = set(words(paper.title))
     authors = tuple(name for name in paper.authors if set(words(name)) & set(query.terms))
     return Hit(paper, 0.0, frozenset(term for term in query.terms if term in title), authors)
+
+
+def cited(citations: int | None) -> float:
+    """A citation count as a share of the tie-breaker, from 0 (none, or unknown to the source) to 1."""
+    return min(1.0, math.log1p(max(citations or 0, 0)) / math.log1p(CITATIONS_FULL))
+
+
+def tied_at_top(hits: Sequence[Hit], margin: float = TIE_BREAK) -> list[Hit]:
+    """The hits whose text score is within ``margin`` of the best one: those the tie-breaker may reorder."""
+    if not hits:
+        return []
+    best = max(hit.text for hit in hits)
+    return [hit for hit in hits if hit.text >= best - margin]
 
 
 def within(term: str, word: str) -> bool:
@@ -167,8 +186,11 @@ def _in_row(sequence: Sequence[str], text: Sequence[str]) -> bool:
 
 
 def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequency: Mapping[str, int],
-         total: int, typos: Sequence[str], reference: datetime, hotness: Mapping[str, float]) -> list[Hit]:
-    """Candidates (paper, BM25) best first; phrases and ``author:`` words must match as written."""
+         total: int, typos: Sequence[str], reference: datetime, hotness: Mapping[str, float],
+         citations: Mapping[str, int | None] | None = None) -> list[Hit]:
+    """Candidates (paper, BM25) best first; phrases and ``author:`` words must match as written.
+    ``citations`` holds the known citation counts by paper id (None: unknown to the source, counted as 0)."""
+    citations = citations or {}
     if not candidates:
         return []
     weight = {term: math.log(1.0 + max(total, 1) / max(frequency.get(term, 0), 1)) for term in query.terms}
@@ -236,11 +258,13 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
         age_days = ((reference - paper.published).total_seconds() / 86400.0) if paper.published else None
         recent = 0.0 if age_days is None else float(2.0 ** (-max(age_days, 0.0) / RECENCY_HALF_LIFE_DAYS))
         hot = 1.0 - 1.0 / (1.0 + math.log1p(max(hotness.get(paper.id, 0.0), 0.0)))
-        total_score = text + TIE_BREAK * (0.5 * recent + 0.5 * hot)
+        # A known citation count replaces recency: newest-first would make an old classic lose every tie.
+        tie = max(cited(citations[paper.id]), hot) if paper.id in citations else 0.5 * recent + 0.5 * hot
+        total_score = text + TIE_BREAK * tie
         authors = tuple(name for name, names in zip(paper.authors, author_words, strict=True)
                         if any(term in names for term in query.terms))
         scored.append((-total_score, position, features["anywhere"],
-                       Hit(paper, total_score, frozenset(in_title), authors, features["anywhere"])))
+                       Hit(paper, total_score, frozenset(in_title), authors, features["anywhere"], text)))
     scored.sort(key=lambda item: (item[0], item[1]))
     return [item[3] for item in scored if item[2] > 0.0]
 

@@ -269,6 +269,9 @@ class PaperStore:
     if TYPE_CHECKING:  # provided by SignalsStore in the composed Store; search weighs engagement with it
         def latest_signals(self, paper_ids: Sequence[str], as_of: datetime
                            ) -> dict[str, dict[str, SourceSignal]]: ...
+
+        def citation_counts(self, paper_ids: Sequence[str], *, fetched_since: datetime | None = None
+                            ) -> dict[str, int | None]: ...
     PAPER_MIGRATIONS: Sequence[Migration] = (
         _create_papers, _create_search, _create_backfill_checkpoints, _create_paper_months, _add_change_cursor)
 
@@ -545,7 +548,8 @@ class PaperStore:
         re-scored by :mod:`bot.search.rank`. Every matching paper is reachable whatever its age.
 
         ``category`` is a category or archive code (aliases resolved); ``since``/``until`` bound the first
-        publication date, inclusive. ``weights`` weigh engagement (a tie-breaker only) as in :mod:`bot.ranking`.
+        publication date, inclusive. ``weights`` weigh engagement (a tie-breaker only) as in :mod:`bot.ranking`;
+        stored citation counts break ties too (see :mod:`bot.search.rank`); nothing here fetches them.
         """
         parsed = parse(query)
         if limit <= 0 or parsed.empty:
@@ -577,13 +581,16 @@ class PaperStore:
         exact_ids = {paper.id for paper in exact}
         candidates = [(stored[rowid], score) for rowid, score in found
                       if rowid in stored and wanted(stored[rowid]) and stored[rowid].id not in exact_ids]
-        signals = self.latest_signals([paper.id for paper, _ in candidates], now or _END_OF_TIME)
+        candidate_ids = [paper.id for paper, _ in candidates]
+        signals = self.latest_signals(candidate_ids, now or _END_OF_TIME)
+        citations = self.citation_counts(candidate_ids)
         weights = weights if weights is not None else RankingSettings().weights
         hotness = {paper_id: ranking.score(by_source, weights) for paper_id, by_source in signals.items()}
         dates = [paper.published for paper, _ in candidates if paper.published is not None]
         reference = now or (max(dates) if dates else datetime(1970, 1, 1, tzinfo=UTC))
         exact_hits = rank(parsed, [(paper, 1.0) for paper in exact], frequency, total, (), reference, {})
-        return (exact_hits + rank(parsed, candidates, frequency, total, typos, reference, hotness))[:limit]
+        return (exact_hits + rank(parsed, candidates, frequency, total, typos, reference, hotness,
+                                  citations))[:limit]
 
     def title_suggestions(self, text: str, *, limit: int = 25) -> list[Paper]:
         """Papers whose titles best complete what a user is typing (autocomplete; must be fast).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -48,6 +48,18 @@ def _create_signals(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX signal_refreshes_at ON signal_refreshes (refreshed_at)")
 
 
+def _create_citations(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE citation_counts (
+            paper_id TEXT PRIMARY KEY,
+            citations INTEGER,          -- NULL: the citation source does not know the paper
+            fetched_at TEXT NOT NULL    -- UTC, fixed-width ISO 8601
+        )""")
+
+
+CITATION_CHUNK = 500  # ids per IN (...) list
+
+
 def _stamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("snapshot times must be timezone-aware")
@@ -73,7 +85,36 @@ class RefreshRecord:
 
 class SignalsStore:
     db: sqlite_utils.Database
-    SIGNALS_MIGRATIONS: Sequence[Migration] = (_create_signals,)
+    SIGNALS_MIGRATIONS: Sequence[Migration] = (_create_signals, _create_citations)
+
+    def citation_counts(self, paper_ids: Sequence[str], *, fetched_since: datetime | None = None
+                        ) -> dict[str, int | None]:
+        """Stored citation counts (None: the source does not know the paper); papers never looked up, or
+        looked up before ``fetched_since``, are absent."""
+        found: dict[str, int | None] = {}
+        unique = list(dict.fromkeys(paper_ids))
+        for start in range(0, len(unique), CITATION_CHUNK):
+            chunk = unique[start:start + CITATION_CHUNK]
+            sql = ("SELECT paper_id, citations FROM citation_counts WHERE paper_id IN ("  # noqa: S608
+                   + ", ".join("?" * len(chunk)) + ")")
+            params: list[str] = list(chunk)
+            if fetched_since is not None:
+                sql += " AND fetched_at >= ?"
+                params.append(_stamp(fetched_since))
+            for row in self.db.query(sql, params):
+                found[row["paper_id"]] = row["citations"]
+        return found
+
+    def record_citation_counts(self, counts: Mapping[str, int | None], fetched_at: datetime) -> int:
+        """Keep each paper's citation count (None: unknown to the source) with when it was fetched."""
+        stamp = _stamp(fetched_at)
+        with self.db.conn:
+            self.db.conn.executemany(
+                "INSERT INTO citation_counts (paper_id, citations, fetched_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (paper_id) DO UPDATE SET citations = excluded.citations,"
+                " fetched_at = excluded.fetched_at",
+                [(paper_id, count, stamp) for paper_id, count in counts.items()])
+        return len(counts)
 
     def record_observations(self, observations: Iterable[Observation],
                             paper_ids: Iterable[str] | None = None) -> int:

@@ -30,7 +30,8 @@ def settings_for(upstream: UpstreamServer, db: Path) -> Settings:
     config = db.parent / "empty.toml"
     config.write_text("")
     return load_settings({"HOTPAPERS_DB": str(db), "HOTPAPERS_ARXIV_API": upstream.url + "/api/query",
-                          "HOTPAPERS_ARXIV_INTERVAL": "0", "HOTPAPERS_CONFIG": str(config)}, dotenv=None)
+                          "HOTPAPERS_ARXIV_INTERVAL": "0", "HOTPAPERS_CONFIG": str(config),
+                          "HOTPAPERS_S2_API": "off"}, dotenv=None)
 
 
 def seed(db: Path) -> None:
