@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engines import db_location, engine, make_location, postgresql_server  # noqa: F401
 from tests.fakes.discord.fixtures import fake_discord, fake_discord_empty, fake_discord_env  # noqa: F401
 from tests.harness import seeded, world  # noqa: F401
 
