@@ -71,7 +71,8 @@ def validate_url(url: str) -> str:
     try:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise ValueError(f"{redact(url)!r} is not a valid PostgreSQL URL ({scrub(str(exc), url)})") from None
+        reason = " ".join(scrub(str(exc), url).split())
+        raise ValueError(f"{redact(url)!r} is not a valid PostgreSQL URL ({reason})") from None
     if not params.get("dbname"):
         raise ValueError(f"{redact(url)!r} names no database (postgresql://user@host:5432/DBNAME)")
     return url
