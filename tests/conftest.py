@@ -25,6 +25,37 @@ def _home_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTPAPERS_HOME", str(tmp_path))
 
 
+@pytest.fixture(autouse=True)
+def _whole_suite_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """With ``HOTPAPERS_TEST_DATABASE_URL`` set (README "Running on PostgreSQL"), every store a test opens at a
+    SQLite path is opened in a PostgreSQL schema of its own instead (the same schema for the same path within a
+    test; the file is created empty so "no database yet" checks pass). Off by default."""
+    if not os.environ.get("HOTPAPERS_TEST_DATABASE_URL"):
+        yield
+        return
+    from bot.store.base import StoreBase
+    from bot.store.postgres import is_database_url
+
+    server = request.getfixturevalue("postgresql_server")
+    schemas: dict[str, str] = {}
+    open_store = StoreBase.__init__
+
+    def open_on_postgresql(self: StoreBase, path: Path | str, *args: object, **kwargs: object) -> None:
+        if not is_database_url(path) and str(path) != ":memory:":
+            key = str(Path(path).absolute())
+            if key not in schemas:
+                schemas[key] = server.new_schema()
+                Path(key).parent.mkdir(parents=True, exist_ok=True)
+                Path(key).touch()
+            path = schemas[key]
+        open_store(self, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StoreBase, "__init__", open_on_postgresql)
+    yield
+    for url in schemas.values():
+        server.drop_schema(url)
+
+
 @pytest.fixture
 def shared_fixtures() -> Path:
     """The directory of recorded upstream payloads; skips the test when it is absent."""
