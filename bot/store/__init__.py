@@ -74,12 +74,13 @@ class AsyncStore:
             return await loop.run_in_executor(
                 self._executor, functools.partial(method, self._store, *args, **kwargs))
         except (sqlite3.OperationalError, psycopg.Error) as exc:
-            if not is_locked(exc):
-                raise
-            raise StoreBusy("The database is busy (another program is writing to it); try again in a few "
-                            "seconds.") from exc
-        except psycopg.OperationalError as exc:  # the server went away or refused: one line, no password
-            raise _unusable(self._path, f"connection lost ({_first_line(exc)})") from None
+            if is_locked(exc):
+                raise StoreBusy("The database is busy (another program is writing to it); try again in a few "
+                                "seconds.") from exc
+            if isinstance(exc, psycopg.OperationalError):  # the server went away: one line, no password (the
+                # next call connects again)
+                raise _unusable(self._path, f"connection lost ({_first_line(exc)})") from None
+            raise
 
     async def close(self) -> None:
         if self._store is not None:

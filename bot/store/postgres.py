@@ -14,7 +14,7 @@ driver would have to turn the whole store into coroutines for no gain.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from functools import lru_cache
 from pathlib import Path
@@ -156,19 +156,28 @@ class PgConnection:
     """The ``db.conn`` surface: ``execute``/``executemany`` with ``?`` placeholders; ``with conn:`` is one
     transaction (nested blocks are savepoints); outside one, each statement commits by itself."""
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
-        self.raw = raw
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
+        self._connect = connect
+        self.raw = connect()
         self._transactions: list[ExitStack] = []
 
+    def usable(self) -> psycopg.Connection[Any]:
+        """The connection; a new one if the server dropped the last (a restart, a fail-over) between
+        transactions. Inside a transaction the error stands: its work is lost, and the caller must know."""
+        if self.raw.closed and not self._transactions:
+            self.raw = self._connect()
+        return self.raw
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
-        return self.raw.execute(translate(sql), list(params) if params is not None else [])
+        return self.usable().execute(translate(sql), list(params) if params is not None else [])
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
-        cursor = self.raw.cursor()
+        cursor = self.usable().cursor()
         cursor.executemany(translate(sql), [list(row) for row in rows])
         return cursor
 
     def __enter__(self) -> PgConnection:
+        self.usable()
         transaction = ExitStack()
         transaction.enter_context(self.raw.transaction())
         self._transactions.append(transaction)
@@ -192,17 +201,21 @@ class PgDatabase:
 
     def __init__(self, url: str, *, busy_timeout_ms: int) -> None:
         self.url = url
-        raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        # A write waits this long for another transaction's lock, as SQLite's busy timeout; then StoreBusy.
-        raw.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
-        raw.execute("SET client_min_messages = warning")
-        self.conn = PgConnection(raw)
+
+        def connect() -> psycopg.Connection[Any]:
+            raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            # A write waits this long for another transaction's lock, as SQLite's busy timeout; then StoreBusy.
+            raw.execute(f"SET lock_timeout = {int(busy_timeout_ms)}")
+            raw.execute("SET client_min_messages = warning")
+            return raw
+
+        self.conn = PgConnection(connect)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
         return self.conn.execute(sql, params)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
-        cursor = self.conn.raw.cursor(row_factory=dict_row)
+        cursor = self.conn.usable().cursor(row_factory=dict_row)
         cursor.execute(translate(sql), list(params) if params is not None else [])
         yield from cursor
 

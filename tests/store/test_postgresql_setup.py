@@ -116,3 +116,23 @@ def test_postgresql_tests_fail_instead_of_skipping_under_ci(tmp_path: Path) -> N
                          test], cwd=ROOT, env={**env, "CI": "true"}, capture_output=True, text=True, timeout=120)
     assert ci.returncode != 0
     assert "CI must run the PostgreSQL tests" in ci.stdout
+
+
+@pytest.mark.parametrize("engine", ["postgresql"])
+async def test_a_dropped_connection_is_one_line_and_the_next_call_reconnects(db_location: str) -> None:
+    from bot.store import AsyncStore
+
+    store = AsyncStore(db_location)
+    await store.open()
+    try:
+        await store.run(Store.set_meta, "k", "v")
+        pid = await store.run(lambda s: s.db.execute("SELECT pg_backend_pid()").fetchone()[0])
+        killer = Store(db_location)
+        killer.db.execute("SELECT pg_terminate_backend(?)", [pid])
+        killer.close()
+        with pytest.raises(DatabaseUnusable) as caught:
+            await store.run(Store.meta, "k")
+        assert "connection lost" in str(caught.value) and "\n" not in str(caught.value)
+        assert await store.run(Store.meta, "k") == "v"
+    finally:
+        await store.close()
