@@ -136,3 +136,18 @@ async def test_a_dropped_connection_is_one_line_and_the_next_call_reconnects(db_
         assert await store.run(Store.meta, "k") == "v"
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("engine", ["postgresql"])
+def test_each_node_keeps_its_index_under_its_own_home(db_location: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.store.postgres import schema_of
+
+    monkeypatch.setenv("HOTPAPERS_HOME", str(tmp_path / "node"))
+    store = Store(db_location)
+    try:
+        database = db_location.split("/")[-1].split("?")[0]
+        expected = tmp_path / "node" / "data" / f"index-{database}-{schema_of(db_location)}"
+        assert store.search_index().directory == expected and expected.is_dir()
+    finally:
+        store.close()
