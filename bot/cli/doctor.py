@@ -25,7 +25,7 @@ from bot.errors import HotPapersError, UpstreamError
 from bot.sources.arxiv import SERVICE as ARXIV_SERVICE
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy
 from bot.store import Store
-from bot.store.base import _first_line
+from bot.store.base import error_line
 
 TIMEOUT = 5.0  # seconds per upstream check
 SECRETS = ("discord_token", "bluesky_password", "x_bearer")
@@ -122,7 +122,7 @@ def check_database(settings: Settings) -> CheckResult:
     except HotPapersError as exc:
         return CheckResult("database", False, True, str(exc))
     except (sqlite3.Error, psycopg.Error, OSError) as exc:
-        return CheckResult("database", False, True, f"{engine} {path}: {_first_line(exc)}")
+        return CheckResult("database", False, True, f"{engine} {path}: {error_line(exc)}")
     shown = ", ".join(f"{domain} v{version}" for domain, version in sorted(versions.items()))
     return CheckResult("database", True, True, f"{engine} {path}: {count} papers; schema {shown}")
 

@@ -18,7 +18,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import psycopg
 
 from bot.errors import StoreBusy
-from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, _first_line, _unusable, is_locked
+from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, error_line, is_locked, unusable
 from bot.store.digests import DigestsStore
 from bot.store.harvest import HarvestState, HarvestStore
 from bot.store.notices import NoticesStore
@@ -79,7 +79,7 @@ class AsyncStore:
                                 "seconds.") from exc
             if isinstance(exc, psycopg.OperationalError):  # the server went away: one line, no password (the
                 # next call connects again)
-                raise _unusable(self._path, f"connection lost ({_first_line(exc)})") from None
+                raise unusable(self._path, f"connection lost ({error_line(exc)})") from None
             raise
 
     async def close(self) -> None:

@@ -44,7 +44,7 @@ class SqliteDatabase(sqlite_utils.Database):
 Migration = Callable[[Database], None]
 
 
-def _unusable(path: Path | str, problem: str) -> DatabaseUnusable:
+def unusable(path: Path | str, problem: str) -> DatabaseUnusable:
     if isinstance(path, str) and postgres.is_database_url(path):
         return DatabaseUnusable(f"database {postgres.redact(path)} (HOTPAPERS_DATABASE_URL): "
                                 f"{postgres.scrub(problem, path)}")
@@ -64,13 +64,6 @@ def json_values(db: Database) -> str:
     if db.engine == "postgresql":
         return "(SELECT json_array_elements_text(CAST(? AS json)))"
     return "(SELECT value FROM json_each(?))"
-
-
-def describe(location: Path | str) -> str:
-    """The database for messages: its path, or its URL without the password."""
-    if isinstance(location, str) and postgres.is_database_url(location):
-        return postgres.redact(location)
-    return str(location)
 
 
 class StoreBase:
@@ -98,16 +91,16 @@ class StoreBase:
         self.path = Path(path) if path != ":memory:" else None
         if self.path is not None:
             if self.path.is_dir():
-                raise _unusable(self.path, "is a directory; point it at a file such as data/hotpapers.db")
+                raise unusable(self.path, "is a directory; point it at a file such as data/hotpapers.db")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise _unusable(self.path, f"cannot create the directory {self.path.parent} "
+                raise unusable(self.path, f"cannot create the directory {self.path.parent} "
                                            f"({exc.strerror or exc})") from None
         try:
             connection = sqlite3.connect(str(path) if self.path is not None else ":memory:")
         except sqlite3.Error as exc:
-            raise _unusable(Path(path), f"cannot be opened ({exc})") from None
+            raise unusable(Path(path), f"cannot be opened ({exc})") from None
         self.db = SqliteDatabase(connection)
         try:
             if self.path is not None:
@@ -123,14 +116,14 @@ class StoreBase:
             connection.close()
             if is_locked(exc):
                 raise StoreBusy(f"database {path} is locked by another program; try again shortly") from None
-            raise _unusable(Path(path), f"is not a Hot Papers SQLite database ({exc})") from None
+            raise unusable(Path(path), f"is not a Hot Papers SQLite database ({exc})") from None
 
     def _open_postgresql(self, url: str, busy_timeout_ms: int,
                          before_migrating: Callable[[StoreBase, list[str]], None] | None) -> None:
         try:
             self.db = postgres.PgDatabase(url, busy_timeout_ms=busy_timeout_ms)
         except psycopg.Error as exc:
-            raise _unusable(url, f"cannot connect ({_first_line(exc)})") from None
+            raise unusable(url, f"cannot connect ({error_line(exc)})") from None
         try:
             pending = self.pending_migrations()
             if pending and before_migrating is not None:
@@ -141,7 +134,7 @@ class StoreBase:
             if is_locked(exc):
                 raise StoreBusy(f"database {postgres.redact(url)} is locked by another program; "
                                 "try again shortly") from None
-            raise _unusable(url, f"cannot be migrated ({_first_line(exc)})") from None
+            raise unusable(url, f"cannot be migrated ({error_line(exc)})") from None
 
     @property
     def engine(self) -> str:
@@ -238,5 +231,6 @@ class StoreBase:
         self.db.close()
 
 
-def _first_line(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
+    """The first line of an error message (a driver's can run to several)."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
