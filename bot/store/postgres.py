@@ -139,6 +139,9 @@ _DDL_TYPES = (
     (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
     (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
     (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
+    # Text compares and sorts byte by byte, as in SQLite, whatever the server's locale (ISO timestamps, ids).
+    # Upper case only: the store writes types in capitals, and a column may be called "text".
+    (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),
     (re.compile(r"\)\s*WITHOUT\s+ROWID\s*$", re.IGNORECASE), ")"),
 )
 
