@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 
+from bot.cli.backup import open_for_upgrade
 from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.store import Store
@@ -26,6 +27,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.db_path.is_file():
         raise HotPapersError(f"no SQLite database at {settings.db_path} (HOTPAPERS_DB) to copy")
     started = time.monotonic()
+    open_for_upgrade(settings.db_path)  # an older install is backed up beside itself, then migrated
     source = Store(settings.db_path)
     try:
         target = Store(url)
