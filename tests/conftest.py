@@ -29,7 +29,8 @@ def _home_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _whole_suite_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """With ``HOTPAPERS_TEST_DATABASE_URL`` set (README "Running on PostgreSQL"), every store a test opens at a
     SQLite path is opened in a PostgreSQL schema of its own instead (the same schema for the same path within a
-    test; the file is created empty so "no database yet" checks pass). Off by default."""
+    test; the file is created empty so "no database yet" checks pass; the search index stays beside the path).
+    Off by default."""
     if not os.environ.get("HOTPAPERS_TEST_DATABASE_URL"):
         yield
         return
@@ -48,6 +49,7 @@ def _whole_suite_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pyte
                 Path(key).parent.mkdir(parents=True, exist_ok=True)
                 Path(key).touch()
             path = schemas[key]
+            kwargs.setdefault("index_dir", Path(key).with_name(Path(key).name + ".index"))  # where tests look
         open_store(self, path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(StoreBase, "__init__", open_on_postgresql)
