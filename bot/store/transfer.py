@@ -93,7 +93,7 @@ def _columns(target: StoreBase, table: str) -> tuple[list[str], list[str]]:
         " AND k.constraint_schema = c.constraint_schema AND k.table_name = c.table_name"
         " WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = current_schema() AND c.table_name = ?"
         " ORDER BY k.ordinal_position", [table]).fetchall()]
-    return columns, key
+    return columns, key or columns  # a table without a primary key (none today) is ordered by every column
 
 
 def _count(store: StoreBase, table: str) -> int:
