@@ -90,7 +90,7 @@ class HotPapersBot(commands.Bot):
         self._connection_lost = False  # logged once per outage, not once per reconnect attempt
 
     async def setup_hook(self) -> None:
-        self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=INTERACTIVE_BUSY_MS)
+        self.store = AsyncStore(self.settings.database, busy_timeout_ms=INTERACTIVE_BUSY_MS)
         await self.store.open()
         # Derived search index: caught up in the background (searches catch up too; see bot/search/).
         self.index_catch_up = asyncio.create_task(lookup.catch_up_search_index(self.store), name="search-index")

@@ -53,7 +53,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
     try:
-        open_for_upgrade(settings.db_path)  # migrations run here, after an automatic backup
+        open_for_upgrade(settings.database)  # migrations run here, after an automatic backup (SQLite)
     except HotPapersError as exc:
         print(f"hotpapers: {exc}", file=sys.stderr)
         return 2
@@ -67,7 +67,7 @@ def start_summary(settings: Settings) -> str:
     sources = [source if credentials.get(source, True) else f"{source} off (no credentials)"
                for source in SOURCES]
     config = settings.config_path or "none (defaults and environment)"
-    return f"database {settings.db_path}; settings file {config}; sources: {', '.join(sources)}"
+    return f"database {settings.database_name}; settings file {config}; sources: {', '.join(sources)}"
 
 
 async def gateway_preflight(settings: Settings) -> str | None:
