@@ -13,6 +13,9 @@ channel), with the bot in its own process (``hotpapers run``) and the fake count
 
     .venv/bin/python -m bench delivery     (BENCH_PARTS=channels,planning,dms-first,dms-stored
                                             BENCH_GUILDS=1000 BENCH_USERS=10000 BENCH_RATE=<pace> BENCH_STORE=…)
+
+Every part takes the store's location: a SQLite file (default) or a PostgreSQL URL (``bench/bench_pgstore.py``
+runs them on PostgreSQL beside SQLite).
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.store import Store
 from bot.store.digests import ChannelDigest
@@ -50,13 +55,29 @@ def _rss(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def _seed(db: Path) -> None:
+def _seed(db: Path | str) -> None:
     # A realistic mailing: 1,200 papers, every one with some engagement.
     seed_store(db, papers=1200, points=[5000 - 4 * i for i in range(1200)], previous=None)
 
 
-def _env(rate: str | None) -> dict[str, str]:
-    return {"HOTPAPERS_DISCORD_REQUESTS_PER_SECOND": rate} if rate else {}
+def _env(rate: str | None, location: Path | str | None = None) -> dict[str, str]:
+    env = {"HOTPAPERS_DISCORD_REQUESTS_PER_SECOND": rate} if rate else {}
+    if isinstance(location, str):
+        env["HOTPAPERS_DATABASE_URL"] = location
+    return env
+
+
+def bulk_insert(store: Store, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A benchmark's setup: many rows at once (COPY on PostgreSQL, one transaction on SQLite)."""
+    if store.engine == "postgresql":
+        with store.db.conn.raw.cursor() as cursor, cursor.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    with store.db.conn:
+        store.db.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
+                                  f" VALUES ({', '.join('?' * len(columns))})", rows)
 
 
 class BusyCore:
@@ -92,11 +113,12 @@ def _report(fake: FakeDiscord, since: int, label: str, elapsed: float, floor: fl
           f"{fake.busiest_second()}, busiest calendar second {max(per_second.values(), default=0)}")
 
 
-async def channels(guilds: int, rate: str | None, big_store: Path | None) -> None:
+async def channels(guilds: int, rate: str | None, big_store: Path | None, location: str | None = None) -> None:
+    """``location``: a PostgreSQL URL to run on (default: a SQLite file; ``big_store`` is SQLite only)."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        db = workdir / "bench.db"
-        if big_store is not None and big_store.exists():  # noqa: ASYNC240 - a benchmark's setup
+        db: Path | str = location or workdir / "bench.db"
+        if location is None and big_store is not None and big_store.exists():  # noqa: ASYNC240 - setup
             with sqlite3.connect(big_store) as source, sqlite3.connect(db) as target:
                 source.backup(target)
         _seed(db)
@@ -113,7 +135,7 @@ async def channels(guilds: int, rate: str | None, big_store: Path | None) -> Non
                 papers = int(store.db.execute("SELECT count(*) FROM papers").fetchone()[0])
             finally:
                 store.close()
-            bot = BotProcess(fake, db, workdir, start_time=BEFORE, env=_env(rate))
+            bot = BotProcess(fake, workdir / "bench.db", workdir, start_time=BEFORE, env=_env(rate, db))
             try:
                 await bot.start(within=120)
                 assert bot.proc is not None
@@ -126,14 +148,16 @@ async def channels(guilds: int, rate: str | None, big_store: Path | None) -> Non
                 await bot.terminate()
             finally:
                 bot.close()
-            _report(fake, since, f"channels: {guilds} digests with one core busy elsewhere", elapsed, guilds / 50)
+            engine = "PostgreSQL" if location else "SQLite"
+            _report(fake, since, f"channels ({engine}): {guilds} digests with one core busy elsewhere", elapsed,
+                    guilds / 50)
             print(f"  RSS with a {papers:,}-paper store: ready {idle:.0f} MB, after {after:.0f} MB, peak {peak:.0f} MB")
 
 
-async def dms(users: int, rate: str | None, stored: bool) -> None:
+async def dms(users: int, rate: str | None, stored: bool, location: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        db = workdir / "bench.db"
+        db: Path | str = location or workdir / "bench.db"
         _seed(db)
         async with FakeDiscord() as fake:
             people = [fake.add_user(f"reader-{i}") for i in range(users)]
@@ -147,7 +171,7 @@ async def dms(users: int, rate: str | None, stored: bool) -> None:
                         store.set_dm_channel(user.id, fake.open_dm(user).id)
             finally:
                 store.close()
-            bot = BotProcess(fake, db, workdir, start_time=BEFORE, env=_env(rate))
+            bot = BotProcess(fake, workdir / "bench.db", workdir, start_time=BEFORE, env=_env(rate, db))
             try:
                 await bot.start(within=120)
                 since = len(fake.arrivals)
@@ -158,6 +182,7 @@ async def dms(users: int, rate: str | None, stored: bool) -> None:
             finally:
                 bot.close()
             kind = "stored DM channels" if stored else "first-time subscribers (open + send)"
+            kind += ", PostgreSQL" if location else ", SQLite"
             _report(fake, since, f"dms: {users} DMs, {kind}", elapsed, users * per / 50)
 
 
@@ -170,9 +195,10 @@ from bot.config import load_settings
 from bot.delivery import ChannelAudience, Deliverer, DigestService, DiscordRest, DmAudience, Pace
 from bot.store import AsyncStore
 
-async def main(db, slot):
+async def main(db, config, slot):
     slot = datetime.fromisoformat(slot)
-    settings = load_settings({"HOTPAPERS_DB": db, "HOTPAPERS_CONFIG": db + ".toml"}, dotenv=None)
+    where = {"HOTPAPERS_DATABASE_URL": db} if db.startswith("postgresql://") else {"HOTPAPERS_DB": db}
+    settings = load_settings({**where, "HOTPAPERS_CONFIG": config}, dotenv=None)
     clock = ManualClock(slot - timedelta(minutes=1))
     store = AsyncStore(db)
     await store.open()
@@ -202,52 +228,78 @@ async def main(db, slot):
                       "planning_s": planning, "decisions": kinds,
                       "rss_mb": int(fields["VmHWM"].split()[0]) / 1024}))
 
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
 """
 
 
-def planning(subscribers: int = 100_000, digests: int = 10_000, due: int = 1_000) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.db"
-        (Path(tmp) / "bench.db.toml").write_text("")
-        _seed(db)
-        store = Store(db)  # the schema; rows in bulk below (a benchmark's setup, not the bot)
+def planning_rows(subscribers: int, digests: int, due: int) -> dict[str, tuple[tuple[str, ...], Iterable[Any]]]:
+    """The planning store's rows, per table: (columns, rows) — half the due targets are channels, half DMs, and
+    every user's follows differ (no two DMs alike)."""
+    later = (SLOT + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    now = SLOT.strftime("%Y-%m-%dT%H:%M:%S")
+
+    def follows() -> Iterable[tuple[Any, ...]]:
+        for i in range(subscribers):
+            chosen = [FOLLOWS[(i + j) % len(FOLLOWS)] for j in range(i % 3)] + [("keyword", f"number {i}")]
+            for j, (kind, value) in enumerate(chosen):
+                yield (10**8 + i, kind, parse_follow(kind, value).key, value, j + 1)
+
+    return {
+        "channel_digests": (
+            ("channel_id", "guild_id", "time", "timezone", "categories", "size", "active_since", "due_at"),
+            ((10**6 + i, 10**7 + i, "09:00", "UTC", CATEGORY_SETS[i % len(CATEGORY_SETS)], 1 + i % 25,
+              SET_UP.isoformat(), now if i < due // 2 else later) for i in range(digests))),
+        "sub_users": (
+            ("user_id", "time", "timezone", "frequency", "created_at", "due_at"),
+            ((10**8 + i, "09:00", "UTC", "daily", SET_UP.isoformat(), now if i < due // 2 else later)
+             for i in range(subscribers))),
+        "sub_follows": (("user_id", "kind", "key", "value", "seq"), follows()),
+    }
+
+
+def fill_planning_store(location: Path | str, subscribers: int, digests: int, due: int) -> None:
+    """A seeded store (one mailing) with ``subscribers`` DM subscribers and ``digests`` channel digests."""
+    _seed(location)
+    store = Store(location, index_dir=Path(tempfile.gettempdir()) / "bench-planning-index")
+    try:
+        for table, (columns, rows) in planning_rows(subscribers, digests, due).items():
+            bulk_insert(store, table, columns, rows)
+        if store.engine == "postgresql":
+            store.db.execute("ANALYZE")
+    finally:
         store.close()
-        later = (SLOT + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
-        now = SLOT.strftime("%Y-%m-%dT%H:%M:%S")
-        with sqlite3.connect(db) as conn:
-            conn.executemany(
-                "INSERT INTO channel_digests (channel_id, guild_id, time, timezone, categories, size,"
-                " active_since, due_at) VALUES (?, ?, '09:00', 'UTC', ?, ?, ?, ?)",
-                [(10**6 + i, 10**7 + i, CATEGORY_SETS[i % len(CATEGORY_SETS)], 1 + i % 25, SET_UP.isoformat(),
-                  now if i < due // 2 else later) for i in range(digests)])
-            conn.executemany(
-                "INSERT INTO sub_users (user_id, time, timezone, frequency, created_at, due_at)"
-                " VALUES (?, '09:00', 'UTC', 'daily', ?, ?)",
-                [(10**8 + i, SET_UP.isoformat(), now if i < due // 2 else later) for i in range(subscribers)])
-            rows = []
-            for i in range(subscribers):  # every user's follows differ: no two DMs alike
-                follows = [FOLLOWS[(i + j) % len(FOLLOWS)] for j in range(i % 3)] + [("keyword", f"number {i}")]
-                for j, (kind, value) in enumerate(follows):
-                    rows.append((10**8 + i, kind, parse_follow(kind, value).key, value, j + 1))
-            conn.executemany("INSERT INTO sub_follows (user_id, kind, key, value, seq) VALUES (?, ?, ?, ?, ?)",
-                             rows)
+
+
+def planning(subscribers: int = 100_000, digests: int = 10_000, due: int = 1_000,
+             location: str | None = None) -> dict[str, Any]:
+    """Plan ``due`` deliveries in a fresh process on a store of that size (SQLite, or PostgreSQL at
+    ``location``); prints and returns the figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db: Path | str = location or Path(tmp) / "bench.db"
+        config = Path(tmp) / "bench.toml"
+        config.write_text("")
+        started = time.perf_counter()
+        fill_planning_store(db, subscribers, digests, due)
+        filled = time.perf_counter() - started
         profile = ["-m", "cProfile", "-s", "cumtime"] if os.environ.get("BENCH_PROFILE") else []
         script = Path(tmp) / "plan.py"
         script.write_text(PLAN_CHILD)
-        child = subprocess.run([sys.executable, *profile, str(script), str(db), SLOT.isoformat()],
+        child = subprocess.run([sys.executable, *profile, str(script), str(db), str(config), SLOT.isoformat()],
                                capture_output=True, text=True, cwd=Path(__file__).parents[1])
         if child.returncode:
             raise SystemExit(f"the planning process failed:\n{child.stderr[-3000:]}")
         if profile:
             print(child.stdout[:6000])
-        result = json.loads(next(line for line in child.stdout.splitlines() if line.startswith("{")))
-        print(f"planning: {subscribers:,} subscribers and {digests:,} channel digests stored, {due:,} due")
+        result: dict[str, Any] = json.loads(next(line for line in child.stdout.splitlines() if line.startswith("{")))
+        engine = "PostgreSQL" if location else "SQLite"
+        print(f"planning ({engine}): {subscribers:,} subscribers and {digests:,} channel digests stored, {due:,} due"
+              f" (filled in {filled:.0f} s)")
         print(f"  tick with nothing due: median {result['idle_ms']:.2f} ms, worst of 20 {result['idle_max_ms']:.2f} ms"
               " (target ≤ 10 ms)")
         print(f"  planning {due:,} due deliveries: {result['planning_s']:.2f} s (target ≤ 1 s); decisions "
               f"{result['decisions']}")
         print(f"  peak RSS of that process: {result['rss_mb']:.0f} MB (target ≤ 250 MB)")
+        return result
 
 
 def main() -> None:

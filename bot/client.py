@@ -138,7 +138,7 @@ class HotPapersBot(commands.Bot):
     async def setup_hook(self) -> None:
         # A worker answers no one: its writes may wait out another process's lock as long as the command line's.
         busy = INTERACTIVE_BUSY_MS if self.runs("commands") else BUSY_TIMEOUT_MS
-        self.store = AsyncStore(self.settings.db_path, busy_timeout_ms=busy)
+        self.store = AsyncStore(self.settings.database, busy_timeout_ms=busy)
         await self.store.open()
         if self.runs("commands"):
             # Derived search index: caught up in the background (searches catch up too; see bot/search/).

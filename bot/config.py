@@ -135,6 +135,7 @@ class WebSettings:
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = DEFAULT_DB
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL instead of db_path (may hold a password)
     discord_token: str | None = field(default=None, repr=False)
     discord_api: str = "https://discord.com/api/v10"
     discord_gateway: str | None = None
@@ -167,6 +168,24 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+
+    @property
+    def database(self) -> Path | str:
+        """What the store opens: the PostgreSQL URL when ``HOTPAPERS_DATABASE_URL`` is set, else the SQLite file."""
+        return self.database_url if self.database_url else self.db_path
+
+    def database_exists(self) -> bool:
+        """False only for a SQLite file not created yet (a PostgreSQL database is the server's to hold)."""
+        return bool(self.database_url) or self.db_path.is_file()
+
+    @property
+    def database_name(self) -> str:
+        """The database for messages: the SQLite path, or the PostgreSQL URL without its password."""
+        if self.database_url:
+            from bot.store.postgres import redact
+
+            return redact(self.database_url)
+        return str(self.db_path)
 
 
 # ---- value parsers: each takes the raw value (TOML or env string) and returns the typed value or raises ValueError
@@ -303,6 +322,12 @@ def _secret(value: Any) -> str:
     return text
 
 
+def _database_url(value: Any) -> str:
+    from bot.store.postgres import validate_url  # imported late: the driver is only needed for PostgreSQL
+
+    return validate_url(str(value).strip())
+
+
 def _path(value: Any) -> Path:
     return Path(str(value)).expanduser()
 
@@ -311,6 +336,7 @@ def _path(value: Any) -> Path:
 _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     # field: (environment variable, parser)
     "db_path": ("HOTPAPERS_DB", _path),
+    "database_url": ("HOTPAPERS_DATABASE_URL", _database_url),
     "discord_token": ("DISCORD_TOKEN", _secret),
     "discord_api": ("HOTPAPERS_DISCORD_API", _url),
     "discord_gateway": ("HOTPAPERS_DISCORD_GATEWAY", _url),
@@ -330,7 +356,7 @@ _TOP_LEVEL: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "x_bearer": ("HOTPAPERS_X_BEARER", _secret),
     "log_level": ("HOTPAPERS_LOG_LEVEL", _log_level),
 }
-_SECRETS = {"discord_token", "bluesky_password", "x_bearer", "s2_key"}
+_SECRETS = {"discord_token", "bluesky_password", "x_bearer", "s2_key", "database_url"}
 # TOML keys under [bot] that may set top-level, non-secret settings (e.g. `[bot] db = "..."`).
 _TOML_TOP_LEVEL = {"db": "db_path", "discord_api": "discord_api", "discord_gateway": "discord_gateway",
                    "arxiv_api": "arxiv_api", "arxiv_feeds": "arxiv_feeds", "arxiv_interval": "arxiv_interval",

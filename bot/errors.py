@@ -22,7 +22,8 @@ class NotFound(HotPapersError):
 
 
 class DatabaseUnusable(HotPapersError):
-    """The database file cannot be opened or is not a Hot Papers SQLite database; the message names the path."""
+    """The database cannot be opened or is not a Hot Papers database; the message names the SQLite path, or the
+    PostgreSQL URL without its password."""
 
 
 class StoreBusy(HotPapersError):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engines import db_location, engine, make_location, postgresql_server  # noqa: F401
 from tests.fakes.discord.fixtures import fake_discord, fake_discord_empty, fake_discord_env  # noqa: F401
 from tests.harness import seeded, world  # noqa: F401
 
@@ -22,6 +23,39 @@ def _home_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Relative paths, ``.env`` and ``config/`` resolve against HOTPAPERS_HOME: a test's own directory, never
     the developer's checkout."""
     monkeypatch.setenv("HOTPAPERS_HOME", str(tmp_path))
+
+
+@pytest.fixture(autouse=True)
+def _whole_suite_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """With ``HOTPAPERS_TEST_DATABASE_URL`` set (README "Running on PostgreSQL"), every store a test opens at a
+    SQLite path is opened in a PostgreSQL schema of its own instead (the same schema for the same path within a
+    test; the file is created empty so "no database yet" checks pass; the search index stays beside the path).
+    Off by default."""
+    if not os.environ.get("HOTPAPERS_TEST_DATABASE_URL"):
+        yield
+        return
+    from bot.store.base import StoreBase
+    from bot.store.postgres import is_database_url
+
+    server = request.getfixturevalue("postgresql_server")
+    schemas: dict[str, str] = {}
+    open_store = StoreBase.__init__
+
+    def open_on_postgresql(self: StoreBase, path: Path | str, *args: object, **kwargs: object) -> None:
+        if not is_database_url(path) and str(path) != ":memory:":
+            key = str(Path(path).absolute())
+            if key not in schemas:
+                schemas[key] = server.new_schema()
+                Path(key).parent.mkdir(parents=True, exist_ok=True)
+                Path(key).touch()
+            path = schemas[key]
+            kwargs.setdefault("index_dir", Path(key).with_name(Path(key).name + ".index"))  # where tests look
+        open_store(self, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StoreBase, "__init__", open_on_postgresql)
+    yield
+    for url in schemas.values():
+        server.drop_schema(url)
 
 
 @pytest.fixture

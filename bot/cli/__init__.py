@@ -74,7 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="absolute address the site is served at (default: [web] base_url)")
 
     sub.add_parser("reindex", help="rebuild the search index beside the database from the stored papers")
+
+    p = sub.add_parser("migrate-to", help="copy the SQLite database into PostgreSQL (resumable; checks counts)")
+    p.add_argument("url", metavar="URL", help="postgresql://user@host:5432/database")
+    p.add_argument("--batch", type=_positive, default=5000, help="rows per transaction (default 5000)")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def version() -> str:
@@ -112,6 +123,7 @@ def _handlers() -> dict[str, Handler]:
         ("harvest", "bot.cli.harvest"),
         ("site", "bot.cli.site"),
         ("reindex", "bot.cli.reindex"),
+        ("migrate-to", "bot.cli.migrate_to"),
     ):
         handlers[name] = _lazy(module_name, name)
     return handlers

@@ -60,7 +60,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise HotPapersError(f"no such file: {path}")
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     report = ProgressReport(sys.stderr)
     started = time.monotonic()
     previous = signal.signal(signal.SIGTERM, _interrupt)

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url:
+        raise HotPapersError(f"the database is PostgreSQL ({settings.database_name}); back it up with pg_dump, "
+                             "e.g. pg_dump -Fc -f hotpapers.dump \"$HOTPAPERS_DATABASE_URL\"")
     target = Path(args.file).expanduser().absolute()
     source = settings.db_path
     if not source.is_file():
@@ -52,7 +55,7 @@ def backup(store: StoreBase, target: Path) -> None:
         raise HotPapersError(f"could not write the backup {target}: {exc}") from None
 
 
-def open_for_upgrade(path: Path, now: datetime | None = None, store_class: type[Store] = Store) -> list[str]:
+def open_for_upgrade(path: Path | str, now: datetime | None = None, store_class: type[Store] = Store) -> list[str]:
     """Open (creating or migrating) the database; before migrating an existing one, back it up beside itself
     as ``NAME.before-upgrade-YYYYMMDD-HHMMSS.db``. Returns the migrations applied. (``store_class``: tests
     pass a store with one more migration, as a newer version would bring.)"""
@@ -62,6 +65,10 @@ def open_for_upgrade(path: Path, now: datetime | None = None, store_class: type[
     def before_migrating(store: StoreBase, pending: list[str]) -> None:
         applied.extend(pending)
         if store.is_new():
+            return
+        if not isinstance(path, Path):  # PostgreSQL: the server's backups (pg_dump) are the operator's
+            log.warning("upgrading the database (%s); take a pg_dump first if you have none recent",
+                        ", ".join(pending))
             return
         target = path.with_name(f"{path.stem}.before-upgrade-{stamp}{path.suffix or '.db'}")
         backup(store, target)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import psycopg
 
 from bot.cli.signals import last_refresh_lines
 from bot.config import Settings
@@ -24,6 +25,7 @@ from bot.errors import HotPapersError, UpstreamError
 from bot.sources.arxiv import SERVICE as ARXIV_SERVICE
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy
 from bot.store import Store
+from bot.store.base import error_line
 
 TIMEOUT = 5.0  # seconds per upstream check
 SECRETS = ("discord_token", "bluesky_password", "x_bearer")
@@ -104,13 +106,14 @@ def settings_check(settings: Settings) -> CheckResult:
 
 
 def check_database(settings: Settings) -> CheckResult:
-    """Opens (and migrates) the database; reports its schema versions and size."""
-    path = settings.db_path
-    if not path.exists():
+    """Opens (and migrates) the database; reports which engine and database, its schema versions and size."""
+    path = settings.database_name
+    engine = "PostgreSQL" if settings.database_url else "SQLite"
+    if not settings.database_exists():
         return CheckResult("database", True, True,
                            f"{path} does not exist yet ('hotpapers ingest' creates it)")
     try:
-        store = Store(path)
+        store = Store(settings.database)
         try:
             versions = store.schema_versions()
             count = store.paper_count()
@@ -118,10 +121,10 @@ def check_database(settings: Settings) -> CheckResult:
             store.close()
     except HotPapersError as exc:
         return CheckResult("database", False, True, str(exc))
-    except (sqlite3.Error, OSError) as exc:
-        return CheckResult("database", False, True, f"{path}: {exc}")
+    except (sqlite3.Error, psycopg.Error, OSError) as exc:
+        return CheckResult("database", False, True, f"{engine} {path}: {error_line(exc)}")
     shown = ", ".join(f"{domain} v{version}" for domain, version in sorted(versions.items()))
-    return CheckResult("database", True, True, f"{path}: {count} papers; schema {shown}")
+    return CheckResult("database", True, True, f"{engine} {path}: {count} papers; schema {shown}")
 
 
 async def check_upstreams(settings: Settings) -> list[CheckResult]:
@@ -309,10 +312,10 @@ async def _permissions(get: Getter, guild_id: int, channel: dict[str, Any], bot_
 
 def _stored(settings: Settings, read: Callable[[Store], Any]) -> Any:
     """``read(store)`` on the database, or None when there is none (or it cannot be read)."""
-    if not settings.db_path.exists():
+    if not settings.database_exists():
         return None
     try:
-        store = Store(settings.db_path)
+        store = Store(settings.database)
     except HotPapersError:
         return None
     try:

@@ -106,7 +106,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _harvest(settings: Settings, sets: Sequence[str], from_date: date | None, line: ProgressLine,
                    clock: Clock) -> HarvestReport:
-    store = AsyncStore(settings.db_path)
+    store = AsyncStore(settings.database)
     await store.open()
     try:
         async with OaiClient(settings) as oai:

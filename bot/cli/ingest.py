@@ -27,7 +27,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _ingest(settings: Settings, categories: tuple[str, ...]) -> IngestReport:
-    store = AsyncStore(settings.db_path)
+    store = AsyncStore(settings.database)
     await store.open()
     try:
         async with ArxivClient(settings, for_person=True) as client:

@@ -31,7 +31,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 async def _lookup(settings: Settings, arxiv_id: ArxivId) -> tuple[PaperView, PaperExtras]:
     """The same lookup as the bot's ``/paper``: the store, else arXiv (and kept); a stored paper is shown
     even when arXiv has lost it or does not answer."""
-    store = AsyncStore(settings.db_path)
+    store = AsyncStore(settings.database)
     await store.open()
     try:
         now = clock_from_env().now()

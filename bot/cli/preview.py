@@ -19,7 +19,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     categories = (taxonomy.resolve_categories([args.category]) if args.category
                   else settings.ingest.categories)
     wanted = parse_mailing_date(args.date)
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     try:
         latest = store.latest_mailing(list(categories))
         if latest is None:

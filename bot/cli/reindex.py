@@ -15,9 +15,9 @@ PROGRESS_EVERY = 100_000
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.db_path.is_file():
+    if not settings.database_exists():
         raise HotPapersError(f"no database at {settings.db_path}; nothing to index (or set HOTPAPERS_DB)")
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     started = time.monotonic()
     shown = 0
 

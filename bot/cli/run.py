@@ -78,7 +78,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
     try:
-        open_for_upgrade(settings.db_path)  # migrations run here, after an automatic backup
+        open_for_upgrade(settings.database)  # migrations run here, after an automatic backup (SQLite)
     except HotPapersError as exc:
         print(f"hotpapers: {exc}", file=sys.stderr)
         return 2
@@ -97,7 +97,7 @@ def start_summary(settings: Settings) -> str:
     if cluster.role != "worker" and cluster.shard_count > 1:
         shards = cluster.shards or tuple(range(cluster.shard_count))
         role += f", shards {','.join(map(str, shards))} of {cluster.shard_count}"
-    return f"{role}; database {settings.db_path}; settings file {config}; sources: {', '.join(sources)}"
+    return f"{role}; database {settings.database_name}; settings file {config}; sources: {', '.join(sources)}"
 
 
 async def gateway_preflight(settings: Settings) -> str | None:

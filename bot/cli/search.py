@@ -21,10 +21,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.limit <= MAX_LIMIT:
         raise HotPapersError(f"--limit must be between 1 and {MAX_LIMIT}")
     category = canonical_category(args.category) if args.category else None
-    if not settings.db_path.is_file():
+    if not settings.database_exists():
         raise HotPapersError(f"no database at {settings.db_path}; run 'hotpapers ingest' or "
                              "'hotpapers backfill FILE' first (or set HOTPAPERS_DB)")
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     try:
         store.catch_up_search_index()
         hits = store.search_hits(args.query, limit=args.limit, category=category,

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import sqlite3
 
+import psycopg
+
 from bot.cli.top import parse_mailing_date, resolve_mailing
 from bot.clock import clock_from_env
 from bot.config import Settings
@@ -18,7 +20,7 @@ from bot.store.signals import RefreshRecord
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     wanted = parse_mailing_date(args.date)
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     try:
         mailing = resolve_mailing(store, wanted)
         refresh = asyncio.run(refresh_mailings(store, [mailing], settings, clock_from_env(),
@@ -50,16 +52,15 @@ def format_summary(refresh: Refresh) -> str:
 def last_refresh_lines(settings: Settings) -> list[str]:
     """What ``hotpapers doctor`` says about engagement: each source's last refresh (when, status, requests,
     and the errors that made it fail: down, rate-limited, unauthorised, unavailable, changed format…)."""
-    path = settings.db_path
-    if not path.exists():
+    if not settings.database_exists():
         return ["  no refresh yet ('hotpapers signals' runs one)"]
     try:
-        store = Store(path)
+        store = Store(settings.database)
         try:
             records = store.latest_signal_refreshes()
         finally:
             store.close()
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, psycopg.Error, OSError) as exc:
         return [f"  cannot read the refresh log: {exc}"]
     if not records:
         return ["  no refresh yet ('hotpapers signals' runs one)"]

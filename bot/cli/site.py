@@ -18,7 +18,7 @@ from bot.web import Publisher
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.db_path.exists():
+    if not settings.database_exists():
         raise HotPapersError(f"no database at {settings.db_path} (HOTPAPERS_DB): run 'hotpapers ingest' first")
     target = Path(args.directory)
     if target.exists() and not target.is_dir():
@@ -37,7 +37,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         path.write_bytes(body)
         written += 1
 
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     try:
         days = publisher.recent_mailings(store, args.mailings)
         write("index.html", publisher.index(store, args.mailings))

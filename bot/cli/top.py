@@ -56,10 +56,10 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     category = canonical_category(args.category) if args.category else None
     if not 1 <= args.limit <= MAX_LIMIT:
         raise HotPapersError(f"--limit must be between 1 and {MAX_LIMIT}")
-    if not settings.db_path.exists():  # never create an empty database somewhere by mistake
+    if not settings.database_exists():  # never create an empty database somewhere by mistake
         raise HotPapersError(f"no database at {settings.db_path} (HOTPAPERS_DB): run 'hotpapers ingest' "
                              "first, or point HOTPAPERS_DB / HOTPAPERS_HOME at the bot's data")
-    store = Store(settings.db_path)
+    store = Store(settings.database)
     try:
         mailing = resolve_mailing(store, wanted, [category] if category else None)
         now = clock_from_env().now()

@@ -1,8 +1,9 @@
 """The derived full-text index (Tantivy) beside the store, and the cursor that keeps it in step.
 
 The store is the source of truth. Every write to ``papers`` bumps a change sequence on the row
-(``papers.change_seq``, kept by SQLite triggers, so no writer knows about the index). The index remembers the
-last sequence it applied (``cursor.json`` inside its directory, written only after Tantivy's own atomic
+(``papers.change_seq``, kept by triggers on SQLite and PostgreSQL alike, so no writer knows about the index).
+On PostgreSQL each node keeps its own index of the shared database. The index remembers the last sequence it
+applied (``cursor.json`` inside its directory, written only after Tantivy's own atomic
 commit) and :meth:`SearchIndex.apply` catches up from there. Applying a row deletes its old document and adds the
 new one, so replaying rows after a crash between the commit and the cursor write changes nothing: a SIGKILL at
 any point leaves the last commit and a cursor at or behind it.

@@ -15,8 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
+import psycopg
+
 from bot.errors import StoreBusy
-from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, is_locked
+from bot.store.base import BUSY_TIMEOUT_MS, StoreBase, error_line, is_locked, unusable
 from bot.store.cluster import ClusterStore
 from bot.store.digests import DigestsStore
 from bot.store.harvest import HarvestState, HarvestStore
@@ -51,7 +53,8 @@ class Store(PaperStore, SignalsStore, DigestsStore, SubscriptionsStore, PostsSto
 
 
 class AsyncStore:
-    """Runs :class:`Store` methods on the one thread that owns the connection."""
+    """Runs :class:`Store` methods on the one thread that owns the connection (a SQLite file, or a PostgreSQL
+    URL: the synchronous psycopg connection lives on that thread just as sqlite3's does)."""
 
     def __init__(self, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
@@ -72,11 +75,14 @@ class AsyncStore:
         try:
             return await loop.run_in_executor(
                 self._executor, functools.partial(method, self._store, *args, **kwargs))
-        except sqlite3.OperationalError as exc:
-            if not is_locked(exc):
-                raise
-            raise StoreBusy("The database is busy (another program is writing to it); try again in a few "
-                            "seconds.") from exc
+        except (sqlite3.OperationalError, psycopg.Error) as exc:
+            if is_locked(exc):
+                raise StoreBusy("The database is busy (another program is writing to it); try again in a few "
+                                "seconds.") from exc
+            if isinstance(exc, psycopg.OperationalError):  # the server went away: one line, no password (the
+                # next call connects again)
+                raise unusable(self._path, f"connection lost ({error_line(exc)})") from None
+            raise
 
     async def close(self) -> None:
         if self._store is not None:

@@ -17,9 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlite_utils
-
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 from bot.store.digests import TargetKind
 
 
@@ -38,7 +36,7 @@ def stamp(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def _create_cluster(db: sqlite_utils.Database) -> None:
+def _create_cluster(db: Database) -> None:
     db.execute("""
         CREATE TABLE cluster_leases (
             name TEXT PRIMARY KEY,
@@ -58,7 +56,7 @@ def _create_cluster(db: sqlite_utils.Database) -> None:
 
 
 class ClusterStore:
-    db: sqlite_utils.Database
+    db: Database
     CLUSTER_MIGRATIONS: Sequence[Migration] = (_create_cluster,)
 
     # ---- the leadership lease ------------------------------------------------------------------------------

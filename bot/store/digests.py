@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import sqlite_utils
-
 from bot.models import ChannelDigest as ChannelDigest  # re-exported: defined with the other plain data
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 
 TargetKind = Literal["channel", "dm", "test"]  # test: a /subscriptions test DM (not the day's)
 DeliveryStatus = Literal["sending", "done", "skipped", "failed"]
@@ -54,7 +52,7 @@ class DeliveryRecord:
         return tuple(m for m in self.messages if m.message_id is None)
 
 
-def _create_digests(db: sqlite_utils.Database) -> None:
+def _create_digests(db: Database) -> None:
     db.execute("""
         CREATE TABLE channel_digests (
             channel_id INTEGER PRIMARY KEY,
@@ -107,7 +105,7 @@ def _create_digests(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE bot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
-def _add_due_index(db: sqlite_utils.Database) -> None:
+def _add_due_index(db: Database) -> None:
     # The due index: when each channel digest next needs a look ('' = as soon as possible, after any change
     # of its settings). A tick reads only the rows due, so a tick with nothing due costs one index probe.
     db.execute("ALTER TABLE channel_digests ADD COLUMN due_at TEXT NOT NULL DEFAULT ''")
@@ -153,7 +151,7 @@ def _channel_digest(row: dict[str, Any]) -> ChannelDigest:
 
 
 class DigestsStore:
-    db: sqlite_utils.Database
+    db: Database
     DIGESTS_MIGRATIONS: Sequence[Migration] = (_create_digests, _add_due_index)
 
     # ---- channel digest settings ---------------------------------------------------------------------------
@@ -162,9 +160,15 @@ class DigestsStore:
         """Create or replace the digest of ``digest.channel_id`` (one per channel)."""
         with self.db.conn:
             self.db.execute(
-                "INSERT OR REPLACE INTO channel_digests (channel_id, guild_id, time, timezone, categories,"
+                "INSERT INTO channel_digests (channel_id, guild_id, time, timezone, categories,"
                 " size, thread, min_score, mention_role, paused, failures, last_error, last_error_at,"
-                " disabled_reason, active_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " disabled_reason, active_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel_id) DO UPDATE SET guild_id = excluded.guild_id, time = excluded.time,"
+                " timezone = excluded.timezone, categories = excluded.categories, size = excluded.size,"
+                " thread = excluded.thread, min_score = excluded.min_score, mention_role = excluded.mention_role,"
+                " paused = excluded.paused, failures = excluded.failures, last_error = excluded.last_error,"
+                " last_error_at = excluded.last_error_at, disabled_reason = excluded.disabled_reason,"
+                " active_since = excluded.active_since, due_at = excluded.due_at",
                 [digest.channel_id, digest.guild_id, digest.time, digest.timezone,
                  ",".join(digest.categories), digest.size, int(digest.thread), digest.min_score,
                  digest.mention_role, int(digest.paused), digest.failures, digest.last_error,
@@ -276,8 +280,8 @@ class DigestsStore:
         """
         with self.db.conn:
             cursor = self.db.execute(
-                "INSERT OR IGNORE INTO deliveries (target_kind, target_id, period, status, guild_id,"
-                " created_at) VALUES (?, ?, ?, 'sending', ?, ?)",
+                "INSERT INTO deliveries (target_kind, target_id, period, status, guild_id,"
+                " created_at) VALUES (?, ?, ?, 'sending', ?, ?) ON CONFLICT DO NOTHING",
                 [kind, target_id, period, guild_id, _iso(now)])
             if cursor.rowcount:
                 self.db.conn.executemany(
@@ -339,8 +343,8 @@ class DigestsStore:
         """Remember that ``period`` will not be sent to the target, and why; False if already handled."""
         with self.db.conn:
             cursor = self.db.execute(
-                "INSERT OR IGNORE INTO deliveries (target_kind, target_id, period, status, guild_id, reason,"
-                " created_at, finished_at) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?)",
+                "INSERT INTO deliveries (target_kind, target_id, period, status, guild_id, reason,"
+                " created_at, finished_at) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [kind, target_id, period, guild_id, reason, _iso(now), _iso(now)])
         return bool(cursor.rowcount)
 
@@ -417,4 +421,5 @@ class DigestsStore:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.db.conn:
-            self.db.execute("INSERT OR REPLACE INTO bot_meta (key, value) VALUES (?, ?)", [key, value])
+            self.db.execute("INSERT INTO bot_meta (key, value) VALUES (?, ?)"
+                            " ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])

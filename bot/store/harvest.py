@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from bot.models import Paper
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 from bot.store.papers import IngestCounts, PaperRow, paper_row
 
 
@@ -41,7 +39,7 @@ class HarvestState:
         return self.token is not None
 
 
-def _create_harvest_state(db: sqlite_utils.Database) -> None:
+def _create_harvest_state(db: Database) -> None:
     db.execute("""
         CREATE TABLE harvest_state (
             set_spec TEXT PRIMARY KEY,          -- '' for all of arXiv
@@ -61,7 +59,7 @@ def _day(text: str | None) -> date | None:
 
 
 class HarvestStore:
-    db: sqlite_utils.Database
+    db: Database
 
     if TYPE_CHECKING:  # provided by PaperStore in the composed Store
         def _upsert_counts(self, rows: Sequence[PaperRow]) -> IngestCounts: ...
@@ -90,8 +88,12 @@ class HarvestStore:
         with self.db.conn:
             counts = self._upsert_counts(rows)
             self.db.conn.execute(
-                "INSERT OR REPLACE INTO harvest_state (set_spec, token, list_from, records, list_size, newest,"
-                " ordered, next_from, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO harvest_state (set_spec, token, list_from, records, list_size, newest,"
+                " ordered, next_from, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (set_spec) DO UPDATE SET token = excluded.token, list_from = excluded.list_from,"
+                " records = excluded.records, list_size = excluded.list_size, newest = excluded.newest,"
+                " ordered = excluded.ordered, next_from = excluded.next_from,"
+                " completed_at = excluded.completed_at",
                 [state.set_spec, state.token, _iso(state.list_from), state.records, state.list_size,
                  _iso(state.newest), int(state.ordered), _iso(state.next_from),
                  state.completed_at.isoformat() if state.completed_at else None])

@@ -8,14 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlite_utils
-
 from bot.models import Notice
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 from bot.store.signals import _moment, _stamp
 
 
-def _create_notices(db: sqlite_utils.Database) -> None:
+def _create_notices(db: Database) -> None:
     db.execute("""
         CREATE TABLE followup_seen (
             paper_id TEXT PRIMARY KEY,
@@ -47,7 +45,7 @@ class Seen:
 
 
 class NoticesStore:
-    db: sqlite_utils.Database
+    db: Database
     NOTICES_MIGRATIONS: Sequence[Migration] = (_create_notices,)
 
     def watched_papers(self, user_id: int) -> list[str]:
@@ -89,12 +87,13 @@ class NoticesStore:
                 " ON CONFLICT (paper_id) DO UPDATE SET version = excluded.version, code = excluded.code,"
                 " published = excluded.published",
                 [(paper_id, s.version, s.code, s.published) for paper_id, s in seen.items()])
-            before = self.db.conn.total_changes
-            self.db.conn.executemany(
-                "INSERT INTO notices (user_id, paper_id, event, detail, created_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                [(n.user_id, n.paper_id, n.event, n.detail, _stamp(n.created_at)) for n in notices])
-            return self.db.conn.total_changes - before
+            added = 0
+            for n in notices:
+                added += self.db.conn.execute(
+                    "INSERT INTO notices (user_id, paper_id, event, detail, created_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    [n.user_id, n.paper_id, n.event, n.detail, _stamp(n.created_at)]).rowcount
+            return added
 
     def pending_notices(self, user_id: int) -> list[Notice]:
         """The user's notices no DM has carried yet, oldest first."""

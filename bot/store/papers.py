@@ -18,8 +18,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from bot import ranking, search_query
 from bot.config import RankingSettings
 from bot.errors import HotPapersError
@@ -27,7 +25,7 @@ from bot.models import Announcement, Paper, SourceSignal
 from bot.search.index import IndexBusy, IndexRow, SearchIndex
 from bot.search.query import parse
 from bot.search.rank import Hit, rank
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +55,10 @@ ROW_COLUMNS = (*_PAPER_COLUMNS, "title_hash", "category_tags")
 PaperRow = tuple[Any, ...]  # one value per ROW_COLUMNS entry; see paper_row
 _SELECT_STORED = "SELECT " + ", ".join(_PAPER_COLUMNS) + " FROM papers"  # noqa: S608 (constant column names)
 # The next change sequence, read inside the writing transaction (SQLite has one writer at a time, so sequences
-# are committed in order and a reader never skips one).
+# are committed in order and a reader never skips one). PostgreSQL draws it from a sequence, its writers of papers
+# taking one advisory lock in turn (StoreBase.lock_change_cursor) for the same guarantee.
 _NEXT_CHANGE = "(SELECT coalesce(max(change_seq), 0) + 1 FROM papers)"
+_NEXT_CHANGE_PG = "nextval('papers_change_seq')"
 _INDEXED_COLUMNS = ("title", "authors", "abstract", "categories", "published")  # what the search index reads
 _SELECT_PAPER = ("SELECT rowid, id, version, title, authors, abstract, primary_category, categories, "
                  "comment, journal_ref, doi, published, updated, mailing FROM papers")
@@ -111,7 +111,7 @@ class BackfillCheckpoint:
 # ---- migrations (each runs once, inside a transaction; the list only grows at its end)
 
 
-def _create_papers(db: sqlite_utils.Database) -> None:
+def _create_papers(db: Database) -> None:
     db.execute("""
         CREATE TABLE papers (
             rowid INTEGER PRIMARY KEY,          -- paper_rowid(id): submission order
@@ -141,7 +141,7 @@ def _create_papers(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX papers_by_mailing ON papers (mailing) WHERE mailing IS NOT NULL")
 
 
-def _create_search(db: sqlite_utils.Database) -> None:
+def _create_search(db: Database) -> None:
     db.execute("ALTER TABLE papers ADD COLUMN title_hash INTEGER")  # search_query.title_hash(title)
     # The words search_query.category_tags makes of the categories, so the index can filter by category.
     db.execute("ALTER TABLE papers ADD COLUMN category_tags TEXT NOT NULL DEFAULT ''")
@@ -149,6 +149,8 @@ def _create_search(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE papers SET title_hash = ?, category_tags = ? WHERE rowid = ?",
                    [search_query.title_hash(title), search_query.category_tags(categories.split()), rowid])
     db.execute("CREATE INDEX papers_by_title_hash ON papers (title_hash)")
+    if db.engine != "sqlite":
+        return  # the FTS5 tables below were dropped again by _add_change_cursor: PostgreSQL never needs them
     # Column detail (not positions) keeps the index small; every query term is a single quoted word.
     db.execute("""
         CREATE VIRTUAL TABLE papers_fts USING fts5(
@@ -167,7 +169,7 @@ def _create_search(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO titles_fts (titles_fts) VALUES ('rebuild')")
 
 
-def _create_backfill_checkpoints(db: sqlite_utils.Database) -> None:
+def _create_backfill_checkpoints(db: Database) -> None:
     db.execute("""
         CREATE TABLE backfill_checkpoints (
             path TEXT PRIMARY KEY,
@@ -182,7 +184,7 @@ def _create_backfill_checkpoints(db: sqlite_utils.Database) -> None:
         )""")
 
 
-def _create_paper_months(db: sqlite_utils.Database) -> None:
+def _create_paper_months(db: Database) -> None:
     # Papers per id month (rowid // 100000): how many papers are newer than a row id, in microseconds, which
     # search uses to estimate how common a word is from its newest matches.
     db.execute("CREATE TABLE paper_months (month INTEGER PRIMARY KEY, papers INTEGER NOT NULL)")
@@ -190,13 +192,16 @@ def _create_paper_months(db: sqlite_utils.Database) -> None:
                " SELECT rowid / 100000, count(*) FROM papers GROUP BY 1")
 
 
-def _add_change_cursor(db: sqlite_utils.Database) -> None:
+def _add_change_cursor(db: Database) -> None:
     # Every insert, and every update of what search reads, gives the row the next change sequence, whoever
     # writes it (ingest, harvest, backfill, an API fetch): a derived index catches up from the last sequence it
     # applied (bot/search/index.py). Existing rows get their row id, which is distinct and positive.
     db.execute("ALTER TABLE papers ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0")
     db.execute("UPDATE papers SET change_seq = rowid")
     db.execute("CREATE INDEX papers_by_change ON papers (change_seq)")
+    if db.engine == "postgresql":
+        _add_change_triggers_postgresql(db)
+        return
     # The store's own writes set the sequence themselves (cheaper in bulk); the triggers cover any other writer.
     bump = f"UPDATE papers SET change_seq = {_NEXT_CHANGE} WHERE rowid = NEW.rowid"  # noqa: S608
     db.execute("CREATE TRIGGER papers_changed_insert AFTER INSERT ON papers"
@@ -206,6 +211,27 @@ def _add_change_cursor(db: sqlite_utils.Database) -> None:
     # The Tantivy index replaces the FTS5 tables (search reads none of them any more).
     for table in ("papers_fts_terms", "papers_fts", "titles_fts"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _add_change_triggers_postgresql(db: Database) -> None:
+    # The same cursor on PostgreSQL: a sequence, and BEFORE triggers for writers that do not set it. Writers take
+    # the change lock first (see StoreBase.lock_change_cursor) so sequences commit in order.
+    db.execute("CREATE SEQUENCE papers_change_seq")
+    db.execute("SELECT setval('papers_change_seq', (SELECT coalesce(max(change_seq), 0) + 1 FROM papers), false)")
+    from bot.store.postgres import CHANGE_LOCK
+
+    db.execute(f"""
+        CREATE FUNCTION papers_bump_change_seq() RETURNS trigger LANGUAGE plpgsql AS $body$
+        BEGIN
+            PERFORM pg_advisory_xact_lock({CHANGE_LOCK});
+            NEW.change_seq := nextval('papers_change_seq');
+            RETURN NEW;
+        END
+        $body$""")
+    db.execute("CREATE TRIGGER papers_changed_insert BEFORE INSERT ON papers FOR EACH ROW"
+               " WHEN (NEW.change_seq = 0) EXECUTE FUNCTION papers_bump_change_seq()")
+    db.execute(f"CREATE TRIGGER papers_changed_update BEFORE UPDATE OF {', '.join(_INDEXED_COLUMNS)} ON papers"
+               " FOR EACH ROW WHEN (NEW.change_seq = OLD.change_seq) EXECUTE FUNCTION papers_bump_change_seq()")
 
 
 # ---- rows ↔ papers
@@ -262,11 +288,15 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 class PaperStore:
-    db: sqlite_utils.Database
+    db: Database
     path: Path | None
+    url: str | None
+    index_dir: Path | None
     _search_index: SearchIndex | None = None
 
-    if TYPE_CHECKING:  # provided by SignalsStore in the composed Store; search weighs engagement with it
+    if TYPE_CHECKING:  # provided by SignalsStore / StoreBase in the composed Store
+        def lock_change_cursor(self) -> None: ...
+
         def latest_signals(self, paper_ids: Sequence[str], as_of: datetime
                            ) -> dict[str, dict[str, SourceSignal]]: ...
 
@@ -385,6 +415,8 @@ class PaperStore:
             merged = _merged(current, incoming)
             if merged is not None:
                 updates[paper_id] = merged
+        if inserts or updates:
+            self.lock_change_cursor()
         if inserts:
             self._insert_rows(list(inserts.values()))
         if updates:
@@ -395,7 +427,7 @@ class PaperStore:
         assignments = ", ".join(f"{column} = ?" for column in _PAPER_COLUMNS[1:])
         self.db.conn.executemany(
             f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ?,"  # noqa: S608
-            f" change_seq = {_NEXT_CHANGE} WHERE id = ?",
+            f" change_seq = {self._next_change()} WHERE id = ?",
             [[row[column] for column in ROW_COLUMNS[1:]] + [row["id"]] for row in rows])
 
     def _insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -414,11 +446,15 @@ class PaperStore:
         marks = ", ".join("?" * (len(_PAPER_COLUMNS) + 3))
         conn.executemany(
             f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags, change_seq)"  # noqa: S608
-            f" VALUES ({marks}, {_NEXT_CHANGE})", values)
+            f" VALUES ({marks}, {self._next_change()})", values)
         per_month = Counter(row[0] // 100_000 for row in values)
         conn.executemany(
             "INSERT INTO paper_months (month, papers) VALUES (?, ?)"
-            " ON CONFLICT (month) DO UPDATE SET papers = papers + excluded.papers", sorted(per_month.items()))
+            " ON CONFLICT (month) DO UPDATE SET papers = paper_months.papers + excluded.papers",
+            sorted(per_month.items()))
+
+    def _next_change(self) -> str:
+        return _NEXT_CHANGE_PG if self.db.engine == "postgresql" else _NEXT_CHANGE
 
     # ---- backfill
 
@@ -445,23 +481,24 @@ class PaperStore:
             total.add(checkpoint.counts)
             total.add(counts)
             self.db.conn.execute(
-                "INSERT OR REPLACE INTO backfill_checkpoints"
+                "INSERT INTO backfill_checkpoints"
                 " (path, signature, byte_offset, line, new, updated, skipped, malformed, done)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
+                " signature = excluded.signature, byte_offset = excluded.byte_offset, line = excluded.line,"
+                " new = excluded.new, updated = excluded.updated, skipped = excluded.skipped,"
+                " malformed = excluded.malformed, done = excluded.done",
                 [checkpoint.path, checkpoint.signature, checkpoint.offset, checkpoint.line, total.new,
                  total.updated, total.skipped, checkpoint.malformed, int(checkpoint.done)])
         return counts
 
-    def bulk_load_settings(self, on: bool) -> None:
-        """A bigger page cache while loading many papers, or SQLite's default again."""
-        self.db.execute(f"PRAGMA cache_size = {-262144 if on else -2000}")  # KiB: 256 MiB, or the default
-
     # ---- the search index (derived from papers; see bot/search/index.py)
 
     def search_index(self) -> SearchIndex:
-        """The index beside the database (``<db>.index/``; in memory for an in-memory store)."""
+        """This node's index of the store: beside a SQLite file (``<db>.index/``), under HOTPAPERS_HOME for
+        PostgreSQL (``data/index-<database>/``: each node keeps its own, and catches up from the change cursor),
+        or ``index_dir`` if the store was opened with one; in memory for an in-memory store."""
         if self._search_index is None:
-            directory = None if self.path is None else self.path.with_name(self.path.name + ".index")
+            directory = self._index_directory()
             try:
                 self._search_index = SearchIndex(directory)
             except OSError as exc:
@@ -469,19 +506,34 @@ class PaperStore:
                                      "check that directory's permissions and free space") from None
         return self._search_index
 
+    def _index_directory(self) -> Path | None:
+        if self.index_dir is not None:
+            return self.index_dir
+        if self.url is not None:
+            from bot.config import project_home
+            from bot.store.postgres import index_directory
+
+            return index_directory(self.url, project_home())
+        return None if self.path is None else self.path.with_name(self.path.name + ".index")
+
     def last_change(self) -> int:
         """The newest change sequence of the papers table (0 when empty)."""
         (seq,) = self.db.conn.execute("SELECT coalesce(max(change_seq), 0) FROM papers").fetchone()
         return int(seq)
 
     def _index_rows(self, after: int, upto: int, batch: int) -> Iterator[list[IndexRow]]:
-        cursor = self.db.conn.execute(
-            "SELECT rowid, change_seq, title, authors, abstract, categories, published FROM papers"
-            " WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq", [after, upto])
-        while rows := cursor.fetchmany(batch):
+        # One page at a time (a PostgreSQL cursor would otherwise hold every row of a rebuild in memory).
+        while True:
+            rows = self.db.conn.execute(
+                "SELECT rowid, change_seq, title, authors, abstract, categories, published FROM papers"
+                " WHERE change_seq > ? AND change_seq <= ? ORDER BY change_seq LIMIT ?",
+                [after, upto, batch]).fetchall()
+            if not rows:
+                return
             yield [IndexRow(rowid, seq, title, json.loads(authors), abstract, categories.split(),
                             int(published[:4]) if published else None)
                    for rowid, seq, title, authors, abstract, categories, published in rows]
+            after = rows[-1][1]
 
     def catch_up_search_index(self, *, limit: int | None = None) -> int:
         """Apply to the index every paper written since the cursor it holds (at most ``limit`` rows);
@@ -496,7 +548,7 @@ class PaperStore:
         if limit is not None:
             (upto,) = self.db.conn.execute(
                 "SELECT max(change_seq) FROM (SELECT change_seq FROM papers WHERE change_seq > ?"
-                " ORDER BY change_seq LIMIT ?)", [after, limit]).fetchone()
+                " ORDER BY change_seq LIMIT ?) AS pending", [after, limit]).fetchone()
             head = int(upto)
         try:
             return index.apply(self._index_rows(after, head, INDEX_BATCH), bulk=head - after > BULK_ROWS)

@@ -6,15 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlite_utils
-
 from bot.models import Paper
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 from bot.store.papers import _SELECT_PAPER, _paper
 from bot.store.signals import _moment, _stamp
 
 
-def _create_saved(db: sqlite_utils.Database) -> None:
+def _create_saved(db: Database) -> None:
     db.execute("""
         CREATE TABLE saved_papers (
             user_id INTEGER NOT NULL,
@@ -25,6 +23,9 @@ def _create_saved(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX saved_papers_by_time ON saved_papers (user_id, saved_at)")
 
 
+_NO_LIMIT = 2**62  # LIMIT for "all" that both engines accept (PostgreSQL refuses SQLite's -1)
+
+
 @dataclass(frozen=True, slots=True)
 class SavedPaper:
     paper: Paper
@@ -32,7 +33,7 @@ class SavedPaper:
 
 
 class SavedStore:
-    db: sqlite_utils.Database
+    db: Database
     SAVED_MIGRATIONS: Sequence[Migration] = (_create_saved,)
 
     def save_paper(self, user_id: int, paper_id: str, now: datetime) -> bool:
@@ -41,14 +42,14 @@ class SavedStore:
             cursor = self.db.conn.execute(
                 "INSERT INTO saved_papers (user_id, paper_id, saved_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (user_id, paper_id) DO NOTHING", [user_id, paper_id, _stamp(now)])
-        return cursor.rowcount > 0
+        return bool(cursor.rowcount > 0)
 
     def unsave_paper(self, user_id: int, paper_id: str) -> bool:
         """Take a paper off the user's list; False when it was not on it."""
         with self.db.conn:
             cursor = self.db.conn.execute(
                 "DELETE FROM saved_papers WHERE user_id = ? AND paper_id = ?", [user_id, paper_id])
-        return cursor.rowcount > 0
+        return bool(cursor.rowcount > 0)
 
     def saved_count(self, user_id: int) -> int:
         count: int = self.db.conn.execute(
@@ -61,7 +62,7 @@ class SavedStore:
             "SELECT s.saved_at, p.* FROM saved_papers s"  # noqa: S608
             f" JOIN ({_SELECT_PAPER}) p ON p.id = s.paper_id WHERE s.user_id = ?"
             " ORDER BY s.saved_at DESC, s.paper_id LIMIT ? OFFSET ?",
-            [user_id, -1 if limit is None else limit, offset]).fetchall()
+            [user_id, _NO_LIMIT if limit is None else limit, offset]).fetchall()
         return [SavedPaper(_paper(row[1:]), _moment(row[0])) for row in rows]
 
     def saved_matching(self, user_id: int, text: str, limit: int = 25) -> list[Paper]:

@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from bot.models import SourceSignal
-from bot.store.base import Migration
+from bot.store.base import Database, Migration, json_values
 
 if TYPE_CHECKING:
     from bot.sources.observations import Observation
 
 
-def _create_signals(db: sqlite_utils.Database) -> None:
+def _create_signals(db: Database) -> None:
     db.execute("""
         CREATE TABLE signal_snapshots (
             paper_id TEXT NOT NULL,
@@ -48,7 +46,7 @@ def _create_signals(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX signal_refreshes_at ON signal_refreshes (refreshed_at)")
 
 
-def _create_citations(db: sqlite_utils.Database) -> None:
+def _create_citations(db: Database) -> None:
     db.execute("""
         CREATE TABLE citation_counts (
             paper_id TEXT PRIMARY KEY,
@@ -84,7 +82,7 @@ class RefreshRecord:
 
 
 class SignalsStore:
-    db: sqlite_utils.Database
+    db: Database
     SIGNALS_MIGRATIONS: Sequence[Migration] = (_create_signals, _create_citations)
 
     def citation_counts(self, paper_ids: Sequence[str], *, fetched_since: datetime | None = None
@@ -125,20 +123,21 @@ class SignalsStore:
                 for o in observations for paper_id in o.paper_ids if wanted is None or paper_id in wanted]
         with self.db.conn:
             self.db.conn.executemany(
-                "INSERT OR REPLACE INTO signal_snapshots"
-                " (paper_id, source, post_id, observed_at, counts, url)"
-                " VALUES (?, ?, ?, ?, ?, ?)", rows)
+                "INSERT INTO signal_snapshots (paper_id, source, post_id, observed_at, counts, url)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id, source, post_id, observed_at)"
+                " DO UPDATE SET counts = excluded.counts, url = excluded.url", rows)
         return len(rows)
 
     def latest_signals(self, paper_ids: Sequence[str], as_of: datetime
                        ) -> dict[str, dict[str, SourceSignal]]:
         """Per paper, per source: the counts of its posts' latest snapshots at or before ``as_of``, summed,
         and the link of its most engaged post. Papers without any snapshot are absent."""
-        # SQLite takes a GROUP BY's bare columns from the row holding MAX(): each post's latest snapshot.
+        # Each post's latest snapshot (the primary key's order: paper, source, post, time).
         rows = self.db.execute(
-            "SELECT paper_id, source, post_id, counts, url, MAX(observed_at) FROM signal_snapshots"
-            " WHERE paper_id IN (SELECT value FROM json_each(?)) AND observed_at <= ?"
-            " GROUP BY paper_id, source, post_id",
+            "SELECT paper_id, source, post_id, counts, url, observed_at FROM ("  # noqa: S608
+            " SELECT paper_id, source, post_id, counts, url, observed_at, ROW_NUMBER() OVER ("
+            " PARTITION BY paper_id, source, post_id ORDER BY observed_at DESC) AS n FROM signal_snapshots"
+            f" WHERE paper_id IN {json_values(self.db)} AND observed_at <= ?) AS latest WHERE n = 1",
             [json.dumps(list(paper_ids)), _stamp(as_of)]).fetchall()
         totals: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         best: dict[tuple[str, str], tuple[int, str, str]] = {}
@@ -182,17 +181,17 @@ class SignalsStore:
         """The moment of the newest snapshot of any of ``paper_ids`` at or before ``as_of`` (what counts read
         "as of"), or None."""
         row = self.db.execute(
-            "SELECT MAX(observed_at) FROM signal_snapshots"
-            " WHERE paper_id IN (SELECT value FROM json_each(?)) AND observed_at <= ?",
+            "SELECT MAX(observed_at) FROM signal_snapshots"  # noqa: S608
+            f" WHERE paper_id IN {json_values(self.db)} AND observed_at <= ?",
             [json.dumps(list(paper_ids)), _stamp(as_of)]).fetchone()
         return _moment(row[0]) if row and row[0] else None
 
     def latest_signal_refreshes(self) -> list[RefreshRecord]:
         """Each source's most recent refresh record, by source name (for ``hotpapers doctor``)."""
-        # SQLite takes a GROUP BY's bare columns from the row holding MAX(): each source's newest record.
-        rows = self.db.execute(
-            "SELECT MAX(refreshed_at), source, status, queried, matched, requests, errors FROM signal_refreshes"
-            " GROUP BY source ORDER BY source").fetchall()
+        rows = self.db.execute(  # each source's newest record
+            "SELECT refreshed_at, source, status, queried, matched, requests, errors FROM ("
+            " SELECT *, ROW_NUMBER() OVER (PARTITION BY source ORDER BY refreshed_at DESC, id DESC) AS n"
+            " FROM signal_refreshes) AS newest WHERE n = 1 ORDER BY source").fetchall()
         return [RefreshRecord(_moment(r[0]), r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])))
                 for r in rows]
 

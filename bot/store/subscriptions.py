@@ -11,11 +11,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import sqlite_utils
-
 # A module import, not names: bot.subscriptions imports bot.digest, which imports this package.
 import bot.subscriptions as subs
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 from bot.store.digests import due_text
 
 if TYPE_CHECKING:
@@ -24,7 +22,7 @@ if TYPE_CHECKING:
 AddResult = Literal["added", "exists", "full"]
 
 
-def _create_subscriptions(db: sqlite_utils.Database) -> None:
+def _create_subscriptions(db: Database) -> None:
     db.execute("""
         CREATE TABLE sub_users (
             user_id INTEGER PRIMARY KEY,
@@ -48,7 +46,7 @@ def _create_subscriptions(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
-def _add_due_index(db: sqlite_utils.Database) -> None:
+def _add_due_index(db: Database) -> None:
     # When each user next needs a look ('' = as soon as possible, after any change): see bot.store.digests.
     db.execute("ALTER TABLE sub_users ADD COLUMN due_at TEXT NOT NULL DEFAULT ''")
     db.execute("CREATE INDEX sub_users_due ON sub_users (due_at)")
@@ -61,15 +59,15 @@ def _iso(when: datetime) -> str:
 
 
 class SubscriptionsStore:
-    db: sqlite_utils.Database
+    db: Database
     SUBSCRIPTIONS_MIGRATIONS: Sequence[Migration] = (_create_subscriptions, _add_due_index)
 
     # ---- users ---------------------------------------------------------------------------------------------
 
     def _ensure_user(self, user_id: int, default: Schedule, now: datetime) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO sub_users (user_id, time, timezone, frequency, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sub_users (user_id, time, timezone, frequency, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [user_id, default.time, default.timezone, default.frequency, _iso(now)])
 
     def user(self, user_id: int) -> Subscriber | None:

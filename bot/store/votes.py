@@ -9,15 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-import sqlite_utils
-
-from bot.store.base import Migration
+from bot.store.base import Database, Migration
 from bot.store.signals import _stamp
 
 _CHUNK = 500  # paper ids per IN (...) query, well under SQLite's variable limit
 
 
-def _create_votes(db: sqlite_utils.Database) -> None:
+def _create_votes(db: Database) -> None:
     db.execute("""
         CREATE TABLE votes (
             guild_id INTEGER NOT NULL,
@@ -29,7 +27,7 @@ def _create_votes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX votes_by_user ON votes (user_id)")
 
 
-def _create_paper_threads(db: sqlite_utils.Database) -> None:
+def _create_paper_threads(db: Database) -> None:
     db.execute("""
         CREATE TABLE paper_threads (
             channel_id INTEGER NOT NULL,  -- the digest's channel
@@ -39,7 +37,7 @@ def _create_paper_threads(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
-def _create_refreshes(db: sqlite_utils.Database) -> None:
+def _create_refreshes(db: Database) -> None:
     db.execute("""
         CREATE TABLE digest_refreshes (
             channel_id INTEGER NOT NULL,
@@ -49,7 +47,7 @@ def _create_refreshes(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
-def _create_rising(db: sqlite_utils.Database) -> None:
+def _create_rising(db: Database) -> None:
     db.execute("""
         CREATE TABLE rising_shown (
             channel_id INTEGER NOT NULL,
@@ -60,7 +58,7 @@ def _create_rising(db: sqlite_utils.Database) -> None:
 
 
 class VotesStore:
-    db: sqlite_utils.Database
+    db: Database
     VOTES_MIGRATIONS: Sequence[Migration] = (_create_votes, _create_paper_threads, _create_refreshes,
                                              _create_rising)
 

@@ -15,6 +15,7 @@ from bot.cli import main as cli
 from bot.errors import UnknownCategory
 from bot.models import Paper
 from bot.store import Store
+from tests.engines import point_cli_at
 
 
 def make_paper(paper_id: str, title: str, *, abstract: str = "Nothing in particular.",
@@ -49,8 +50,8 @@ LIBRARY = [
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(tmp_path / "search.db")
+def store(db_location: Path | str) -> Iterator[Store]:
+    opened = Store(db_location)
     opened.upsert_papers(LIBRARY)
     yield opened
     opened.close()
@@ -109,8 +110,8 @@ def test_a_title_match_outranks_a_newer_abstract_match(store: Store) -> None:
     assert ids(store.search("graphs")) == ["2401.00001", "2405.00005"]
 
 
-def test_among_equal_matches_the_newer_paper_ranks_higher(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db")
+def test_among_equal_matches_the_newer_paper_ranks_higher(db_location: Path | str) -> None:
+    store = Store(db_location)
     store.upsert_papers([
         make_paper("1801.00001", "Graph neural networks", published=datetime(2018, 1, 1, tzinfo=UTC)),
         make_paper("2405.00001", "Graph neural networks", published=datetime(2024, 5, 1, tzinfo=UTC)),
@@ -167,8 +168,8 @@ def test_limit_is_respected(store: Store) -> None:
     assert store.search("attention", limit=0) == []
 
 
-def test_equally_good_matches_list_the_newest_first(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db")
+def test_equally_good_matches_list_the_newest_first(db_location: Path | str) -> None:
+    store = Store(db_location)
     store.upsert_papers([make_paper(f"2401.{n:05d}", "Paper on networks",
                                     published=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=n))
                          for n in range(1, 81)])
@@ -191,17 +192,16 @@ def test_title_suggestions_complete_the_last_word(store: Store) -> None:
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.db"
-    store = Store(path)
+def database(db_location: Path | str, monkeypatch: pytest.MonkeyPatch) -> Path | str:
+    store = Store(db_location)
     store.upsert_papers(LIBRARY)
     store.close()
-    monkeypatch.setenv("HOTPAPERS_DB", str(path))
+    point_cli_at(monkeypatch, db_location)
     monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
-    return path
+    return db_location
 
 
-def test_cli_search_json_has_the_documented_shape(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_search_json_has_the_documented_shape(database: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["search", "Attention is all you need", "--json", "--limit", "3"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["query"] == "Attention is all you need"
@@ -217,7 +217,7 @@ def test_cli_search_json_has_the_documented_shape(database: Path, capsys: pytest
     }
 
 
-def test_cli_search_prints_a_readable_list(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_search_prints_a_readable_list(database: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["search", "zebrafish borel"]) == 0
     out = capsys.readouterr().out
     # The title with the matching word in bold, the year, the author who matched, the link.
@@ -225,17 +225,17 @@ def test_cli_search_prints_a_readable_list(database: Path, capsys: pytest.Captur
     assert "· 2024 · author Émile Borel" in out
 
 
-def test_cli_search_with_a_category(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_search_with_a_category(database: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["search", "attention", "--category", "cs.DC", "--json"]) == 0
     assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == ["2401.00002"]
 
 
-def test_cli_search_odd_text_is_searched(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_search_odd_text_is_searched(database: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["search", 'attention AND (', "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["results"]
 
 
-def test_cli_search_with_a_bad_category_fails_with_one_line(database: Path,
+def test_cli_search_with_a_bad_category_fails_with_one_line(database: Path | str,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["search", "attention", "--category", "cs.XX"]) != 0
     captured = capsys.readouterr()
@@ -252,10 +252,10 @@ def test_cli_search_without_a_database_fails_with_one_line(tmp_path: Path, monke
     assert not (tmp_path / "missing.db").exists()
 
 
-def test_a_pasted_abstract_finds_its_paper(tmp_path: Path) -> None:
+def test_a_pasted_abstract_finds_its_paper(db_location: Path | str) -> None:
     vocabulary = ("graph", "neural", "network", "learning", "model", "quantum", "field", "theory", "sparse",
                   "random", "matrix", "spectral", "kernel", "method", "data", "optimal", "transport", "flow")
-    store = Store(tmp_path / "db")
+    store = Store(db_location)
     papers = []
     for n in range(1, 41):
         words = [vocabulary[(n * k) % len(vocabulary)] for k in range(1, 60)] + [f"marker{n}"]
@@ -267,8 +267,8 @@ def test_a_pasted_abstract_finds_its_paper(tmp_path: Path) -> None:
     store.close()
 
 
-def test_scripts_with_composed_letters_are_found(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db")
+def test_scripts_with_composed_letters_are_found(db_location: Path | str) -> None:
+    store = Store(db_location)
     store.upsert_papers([make_paper("2401.00001", "한국어 논문 on Émile's café")])
     for query in ("한국어", "논문", "Emile", "émile", "e\u0301mile", "CAFÉ"):
         assert ids(store.search(query)) == ["2401.00001"], query
@@ -282,15 +282,15 @@ def test_a_word_sqlite_splits_differently_is_still_searched(store: Store) -> Non
     assert isinstance(store.title_suggestions("sparse a\u19b0b"), list)
 
 
-def test_cli_search_refuses_a_limit_out_of_range(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_search_refuses_a_limit_out_of_range(database: Path | str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["search", "attention", "--limit", "0"]) == 1
     assert "--limit" in capsys.readouterr().err
 
 
-def test_engagement_lifts_an_equally_relevant_paper(tmp_path: Path) -> None:
+def test_engagement_lifts_an_equally_relevant_paper(db_location: Path | str) -> None:
     from bot.sources.observations import Observation
 
-    store = Store(tmp_path / "hot.db")
+    store = Store(db_location)
     quiet = make_paper("2401.00001", "Sparse attention for graphs")
     talked_about = make_paper("2401.00002", "Sparse attention for meshes")
     store.upsert_papers([quiet, talked_about])

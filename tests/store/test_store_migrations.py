@@ -17,8 +17,8 @@ class FirstVersionStore(PaperStore, StoreBase):
     MIGRATIONS = (("papers", PaperStore.PAPER_MIGRATIONS[:1]),)
 
 
-def test_a_database_at_migration_one_is_upgraded_in_place(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def test_a_database_at_migration_one_is_upgraded_in_place(db_location: Path | str) -> None:
+    path = db_location
     old = FirstVersionStore(path)
     assert old.schema_versions() == {"papers": 1}
     # What an ingest wrote with the first schema (before search existed).
@@ -49,9 +49,9 @@ def test_a_database_at_migration_one_is_upgraded_in_place(tmp_path: Path) -> Non
         upgraded.close()
 
 
-def test_opening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> None:
-    Store(tmp_path / "db.sqlite").close()
-    again = Store(tmp_path / "db.sqlite")
+def test_opening_an_up_to_date_database_applies_nothing(db_location: Path | str) -> None:
+    Store(db_location).close()
+    again = Store(db_location)
     try:
         assert again.migrate() == []
     finally:

@@ -37,8 +37,8 @@ def announce(paper: Paper, mailing: date, kind: AnnounceType, feed: str = "cs.LG
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    opened = Store(tmp_path / "papers.db")
+def store(db_location: Path | str) -> Store:
+    opened = Store(db_location)
     yield opened  # type: ignore[misc]
     opened.close()
 

@@ -17,8 +17,8 @@ def post(post_id: str, likes: int, at: datetime, *, paper: str = "2107.05677", t
                        at, author=f"{post_id}.bsky.social", text=text)
 
 
-def test_posts_are_read_best_first_with_their_words_and_the_newest_observation_wins(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_posts_are_read_best_first_with_their_words_and_the_newest_observation_wins(db_location: Path | str) -> None:
+    store = Store(db_location)
     try:
         store.record_posts([post("a", 5, AT), post("b", 50, AT), post("c", 1, AT, text="")])
         store.record_posts([post("a", 500, AT + timedelta(hours=1), text="edited")])
@@ -36,8 +36,8 @@ def test_posts_are_read_best_first_with_their_words_and_the_newest_observation_w
         store.close()
 
 
-def test_code_and_the_time_counts_were_taken(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_code_and_the_time_counts_were_taken(db_location: Path | str) -> None:
+    store = Store(db_location)
     try:
         hf = Observation("hf", "2107.05677", ("2107.05677",), {"upvotes": 41}, "https://huggingface.co/papers/x",
                          AT, repo="https://github.com/p-lambda/jukemir", stars=1234)
