@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.bench_pgstore import fresh_database
 from bot.store import Store
 from bot.subscriptions import Schedule, parse_follow
 from tests.cluster.processes import SLOT, Cluster, assert_each_digest_once, digest_channels, received
@@ -45,16 +46,8 @@ def shared_database(workdir: Path) -> Iterator[Path | str]:
     if not server:
         yield workdir / "bench.db"
         return
-    import psycopg  # the PostgreSQL store's driver: only needed here
-
-    name = f"hp_cluster_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(f"cluster_{secrets.token_hex(3)}", server) as url:
+        yield url
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -28,16 +28,16 @@ SERVER = os.environ.get("BENCH_POSTGRESQL", "postgresql://postgres@127.0.0.1:543
 
 
 @contextlib.contextmanager
-def fresh_database(part: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database for one part; dropped afterwards."""
+def fresh_database(part: str, server: str = SERVER) -> Iterator[str]:
+    """A new, empty PostgreSQL database on ``server`` for one part; dropped afterwards."""
     name = f"hp_bench_{os.getpid()}_{part.replace('-', '_')}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"{SERVER}/{name}"
+        yield f"{server}/{name}"
     finally:
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
