@@ -339,27 +339,35 @@ class Deliverer:
 def open_delivery(store: Store, target: Target, planned: Sequence[PlannedMessage], now: datetime,
                   ticket: tuple[str, datetime, datetime] | None) -> tuple[bool, DeliveryRecord | None, bool]:
     """In one trip to the store: take the delivery's claim for ``ticket`` (holder, now, until) when given, read
-    its ledger entry, and begin it from ``planned`` when there is none. Returns (claimed, entry, resumed)."""
+    its ledger entry, and begin it from ``planned`` when there is none (one transaction on PostgreSQL). Returns
+    (claimed, entry, resumed)."""
+    with store.together():
+        return _open_delivery(store, target, planned, now, ticket)
+
+
+def _open_delivery(store: Store, target: Target, planned: Sequence[PlannedMessage], now: datetime,
+                   ticket: tuple[str, datetime, datetime] | None) -> tuple[bool, DeliveryRecord | None, bool]:
     if ticket is not None and not store.claim_delivery(target.kind, target.key_id, target.period, *ticket):
         return False, None, False
+    if planned:
+        begun = store.begin_new_delivery(target.kind, target.key_id, target.period, planned, now,
+                                         guild_id=target.guild_id)
+        if begun is not None:
+            return True, begun, False
     record = store.delivery(target.kind, target.key_id, target.period)
-    if record is not None:
-        return True, record, True
-    if not planned:
-        return True, None, False
-    return True, store.begin_delivery(target.kind, target.key_id, target.period, planned, now,
-                                      guild_id=target.guild_id), False
+    return True, record, record is not None
 
 
 def finish_delivered(store: Store, target: Target, last: tuple[int, int, int] | None, now: datetime,
                      holder: str | None) -> None:
     """In one trip to the store: record the ``last`` message sent (seq, message id, channel id), mark the
-    delivery done and release ``holder``'s claim on it."""
-    if last is not None:
-        store.complete_message(target.kind, target.key_id, target.period, *last)
-    store.finish_delivery(target.kind, target.key_id, target.period, now)
-    if holder is not None:
-        store.release_claim(target.kind, target.key_id, target.period, holder)
+    delivery done and release ``holder``'s claim on it (one transaction on PostgreSQL)."""
+    with store.together():
+        if last is not None:
+            store.complete_message(target.kind, target.key_id, target.period, *last)
+        store.finish_delivery(target.kind, target.key_id, target.period, now)
+        if holder is not None:
+            store.release_claim(target.kind, target.key_id, target.period, holder)
 
 
 def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
