@@ -298,11 +298,12 @@ class DigestsStore:
                 [kind, target_id, period, guild_id, created])
             if not cursor.rowcount:
                 return None
-            self.db.conn.executemany(
-                "INSERT INTO delivery_messages (target_kind, target_id, period, seq, payload, nonce,"
-                " marker, in_thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(kind, target_id, period, m.seq, payload, m.nonce, m.marker, int(m.in_thread))
-                 for m, payload in zip(messages, payloads, strict=True)])
+            if messages:  # one statement for all (a delivery plans a handful): one trip to a server
+                self.db.execute(
+                    "INSERT INTO delivery_messages (target_kind, target_id, period, seq, payload, nonce,"  # noqa: S608
+                    f" marker, in_thread) VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?)'] * len(messages))}",
+                    [value for m, payload in zip(messages, payloads, strict=True)
+                     for value in (kind, target_id, period, m.seq, payload, m.nonce, m.marker, int(m.in_thread))])
         return self._record(
             {"target_kind": kind, "target_id": target_id, "period": period, "status": "sending",
              "created_at": created, "guild_id": guild_id, "thread_id": None, "reason": None, "finished_at": None},

@@ -5,9 +5,10 @@ Store code is written once, in the SQL subset both engines accept, with ``?`` pl
 On SQLite that is sqlite-utils' ``Database``; here :class:`PgDatabase` offers the same surface over one psycopg 3
 connection, translating ``?`` to ``%s`` and SQLite's DDL types to PostgreSQL's.
 
-Why synchronous psycopg 3: the store is used from one thread (the command line directly; the bot through
-:class:`bot.store.AsyncStore`, which runs every store method on its one dedicated thread), exactly as with
-sqlite3. A blocking driver on that thread keeps the event loop free and every store method unchanged; an async
+Why synchronous psycopg 3: each store is used from one thread (the command line directly; the bot through
+:class:`bot.store.AsyncStore`, which runs store methods on its one dedicated thread — and, for the delivery
+ledger's trips on PostgreSQL, on a few more threads with a connection each), exactly as with sqlite3.
+A blocking driver on that thread keeps the event loop free and every store method unchanged; an async
 driver would have to turn the whole store into coroutines for no gain.
 """
 
