@@ -189,7 +189,7 @@ class Deliverer:
         claim = (target.kind, target.key_id, target.period)
         ticket = self.claims.ticket() if self.claims is not None else None
         # One trip to the store: the claim (in a cluster), the ledger entry, and the entry begun if there is none.
-        claimed, record, resumed = await self.store.run(open_delivery, target, planned, self.clock.now(), ticket)
+        claimed, record, resumed = await self.store.run_spread(open_delivery, target, planned, self.clock.now(), ticket)
         if not claimed:
             return Outcome("claimed")
         holds_claim = self.claims is not None and ticket is not None
@@ -208,7 +208,8 @@ class Deliverer:
             starter_id = record.messages[0].message_id if record.messages else None
             for message in record.pending:
                 if last is not None:
-                    await self.store.run(Store.complete_message, target.kind, target.key_id, target.period, *last)
+                    await self.store.run_spread(Store.complete_message, target.kind, target.key_id, target.period,
+                                                *last)
                     last = None
                 if self.stopping:
                     return Outcome("interrupted", record, sent=sent)
@@ -227,7 +228,7 @@ class Deliverer:
                 sent += 1
                 self.messages_sent += 1
             finished_at = self.clock.now()
-            await self.store.run(finish_delivered, target, last, finished_at,
+            await self.store.run_spread(finish_delivered, target, last, finished_at,
                                  ticket[0] if holds_claim and ticket else None)
             last = None
             final = replace(record, status="done", finished_at=finished_at, messages=tuple(
@@ -255,7 +256,7 @@ class Deliverer:
             return Outcome("rejected", record, exc.code, exc.error, sent)
         finally:
             if last is not None:  # sent, then stopped before the finish: record it now
-                await self.store.run(Store.complete_message, target.kind, target.key_id, target.period, *last)
+                await self.store.run_spread(Store.complete_message, target.kind, target.key_id, target.period, *last)
             if holds_claim and self.claims is not None:
                 await self.claims.release(claim)
         log.info("delivered %s %s %s: %d message(s)%s", target.kind, target.key_id, target.period, sent,
@@ -324,7 +325,7 @@ class Deliverer:
             found = footers.get(message.marker) or next(
                 (hit for text, hit in contents if text.endswith(message.marker)), None)
             if found is not None:
-                await self.store.run(Store.complete_message, target.kind, target.key_id, target.period,
+                await self.store.run_spread(Store.complete_message, target.kind, target.key_id, target.period,
                                      message.seq, found[0], found[1])
                 adopted += 1
         if adopted:
@@ -339,27 +340,35 @@ class Deliverer:
 def open_delivery(store: Store, target: Target, planned: Sequence[PlannedMessage], now: datetime,
                   ticket: tuple[str, datetime, datetime] | None) -> tuple[bool, DeliveryRecord | None, bool]:
     """In one trip to the store: take the delivery's claim for ``ticket`` (holder, now, until) when given, read
-    its ledger entry, and begin it from ``planned`` when there is none. Returns (claimed, entry, resumed)."""
+    its ledger entry, and begin it from ``planned`` when there is none (one transaction on PostgreSQL). Returns
+    (claimed, entry, resumed)."""
+    with store.together():
+        return _open_delivery(store, target, planned, now, ticket)
+
+
+def _open_delivery(store: Store, target: Target, planned: Sequence[PlannedMessage], now: datetime,
+                   ticket: tuple[str, datetime, datetime] | None) -> tuple[bool, DeliveryRecord | None, bool]:
     if ticket is not None and not store.claim_delivery(target.kind, target.key_id, target.period, *ticket):
         return False, None, False
+    if planned:
+        begun = store.begin_new_delivery(target.kind, target.key_id, target.period, planned, now,
+                                         guild_id=target.guild_id)
+        if begun is not None:
+            return True, begun, False
     record = store.delivery(target.kind, target.key_id, target.period)
-    if record is not None:
-        return True, record, True
-    if not planned:
-        return True, None, False
-    return True, store.begin_delivery(target.kind, target.key_id, target.period, planned, now,
-                                      guild_id=target.guild_id), False
+    return True, record, record is not None
 
 
 def finish_delivered(store: Store, target: Target, last: tuple[int, int, int] | None, now: datetime,
                      holder: str | None) -> None:
     """In one trip to the store: record the ``last`` message sent (seq, message id, channel id), mark the
-    delivery done and release ``holder``'s claim on it."""
-    if last is not None:
-        store.complete_message(target.kind, target.key_id, target.period, *last)
-    store.finish_delivery(target.kind, target.key_id, target.period, now)
-    if holder is not None:
-        store.release_claim(target.kind, target.key_id, target.period, holder)
+    delivery done and release ``holder``'s claim on it (one transaction on PostgreSQL)."""
+    with store.together():
+        if last is not None:
+            store.complete_message(target.kind, target.key_id, target.period, *last)
+        store.finish_delivery(target.kind, target.key_id, target.period, now)
+        if holder is not None:
+            store.release_claim(target.kind, target.key_id, target.period, holder)
 
 
 def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:

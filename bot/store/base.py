@@ -9,8 +9,9 @@ surface store code uses: ``db.query(sql, params)`` → dict rows, ``db.execute(s
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -226,6 +227,16 @@ class StoreBase:
         sequences commit in order (a reader of the cursor never skips one). SQLite has one writer anyway."""
         if self.db.engine == "postgresql":
             self.db.execute("SELECT pg_advisory_xact_lock(?)", [postgres.CHANGE_LOCK])
+
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Several store methods as one transaction on PostgreSQL (one commit, their own transaction blocks
+        joining it); on SQLite each still commits by itself, as SQLite commits cost next to nothing."""
+        if self.db.engine == "postgresql":
+            with self.db.conn.joined():
+                yield
+        else:
+            yield
 
     def close(self) -> None:
         self.db.close()

@@ -278,20 +278,38 @@ class DigestsStore:
 
         Atomic: either the entry and all its messages are written, or none (an existing entry wins).
         """
+        record = self.begin_new_delivery(kind, target_id, period, messages, now, guild_id=guild_id)
+        if record is None:
+            record = self.delivery(kind, target_id, period)
+        assert record is not None
+        return record
+
+    def begin_new_delivery(self, kind: TargetKind, target_id: int, period: str,
+                           messages: Sequence[PlannedMessage], now: datetime, *,
+                           guild_id: int | None = None) -> DeliveryRecord | None:
+        """:meth:`begin_delivery` when there is no entry yet (returns it as written, without reading it back);
+        None, writing nothing, when there is one."""
+        created = _iso(now)
+        payloads = [json.dumps(m.payload, separators=(",", ":")) for m in messages]
         with self.db.conn:
             cursor = self.db.execute(
                 "INSERT INTO deliveries (target_kind, target_id, period, status, guild_id,"
                 " created_at) VALUES (?, ?, ?, 'sending', ?, ?) ON CONFLICT DO NOTHING",
-                [kind, target_id, period, guild_id, _iso(now)])
-            if cursor.rowcount:
-                self.db.conn.executemany(
-                    "INSERT INTO delivery_messages (target_kind, target_id, period, seq, payload, nonce,"
-                    " marker, in_thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(kind, target_id, period, m.seq, json.dumps(m.payload, separators=(",", ":")), m.nonce,
-                      m.marker, int(m.in_thread)) for m in messages])
-        record = self.delivery(kind, target_id, period)
-        assert record is not None
-        return record
+                [kind, target_id, period, guild_id, created])
+            if not cursor.rowcount:
+                return None
+            if messages:  # one statement for all (a delivery plans a handful): one trip to a server
+                self.db.execute(
+                    "INSERT INTO delivery_messages (target_kind, target_id, period, seq, payload, nonce,"  # noqa: S608
+                    f" marker, in_thread) VALUES {', '.join(['(?, ?, ?, ?, ?, ?, ?, ?)'] * len(messages))}",
+                    [value for m, payload in zip(messages, payloads, strict=True)
+                     for value in (kind, target_id, period, m.seq, payload, m.nonce, m.marker, int(m.in_thread))])
+        return self._record(
+            {"target_kind": kind, "target_id": target_id, "period": period, "status": "sending",
+             "created_at": created, "guild_id": guild_id, "thread_id": None, "reason": None, "finished_at": None},
+            tuple(sorted((PlannedMessage(seq=m.seq, payload=json.loads(payload), nonce=m.nonce, marker=m.marker,
+                                         in_thread=bool(m.in_thread))
+                          for m, payload in zip(messages, payloads, strict=True)), key=lambda m: m.seq)))
 
     def delivery(self, kind: TargetKind, target_id: int, period: str) -> DeliveryRecord | None:
         rows = list(self.db.query(

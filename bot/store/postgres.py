@@ -5,9 +5,10 @@ Store code is written once, in the SQL subset both engines accept, with ``?`` pl
 On SQLite that is sqlite-utils' ``Database``; here :class:`PgDatabase` offers the same surface over one psycopg 3
 connection, translating ``?`` to ``%s`` and SQLite's DDL types to PostgreSQL's.
 
-Why synchronous psycopg 3: the store is used from one thread (the command line directly; the bot through
-:class:`bot.store.AsyncStore`, which runs every store method on its one dedicated thread), exactly as with
-sqlite3. A blocking driver on that thread keeps the event loop free and every store method unchanged; an async
+Why synchronous psycopg 3: each store is used from one thread (the command line directly; the bot through
+:class:`bot.store.AsyncStore`, which runs store methods on its one dedicated thread — and, for the delivery
+ledger's trips on PostgreSQL, on a few more threads with a connection each), exactly as with sqlite3.
+A blocking driver on that thread keeps the event loop free and every store method unchanged; an async
 driver would have to turn the whole store into coroutines for no gain.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -157,12 +158,14 @@ def _ddl(sql: str) -> str:
 
 class PgConnection:
     """The ``db.conn`` surface: ``execute``/``executemany`` with ``?`` placeholders; ``with conn:`` is one
-    transaction (nested blocks are savepoints); outside one, each statement commits by itself."""
+    transaction (nested blocks are savepoints, except inside :meth:`joined`); outside one, each statement
+    commits by itself."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
         self._connect = connect
         self.raw = connect()
-        self._transactions: list[ExitStack] = []
+        self._transactions: list[ExitStack | None] = []  # None: a block that joined the enclosing transaction
+        self._joining = 0
 
     def usable(self) -> psycopg.Connection[Any]:
         """The connection; a new one if the server dropped the last (a restart, a fail-over) between
@@ -179,8 +182,22 @@ class PgConnection:
         cursor.executemany(translate(sql), [list(row) for row in rows])
         return cursor
 
+    @contextmanager
+    def joined(self) -> Iterator[None]:
+        """One transaction that the ``with conn:`` blocks run inside it join instead of opening savepoints: several
+        store methods, one commit and no extra round trips (an error in any of them rolls back all)."""
+        with self:
+            self._joining += 1
+            try:
+                yield
+            finally:
+                self._joining -= 1
+
     def __enter__(self) -> PgConnection:
         self.usable()
+        if self._joining:
+            self._transactions.append(None)
+            return self
         transaction = ExitStack()
         transaction.enter_context(self.raw.transaction())
         self._transactions.append(transaction)
@@ -188,7 +205,8 @@ class PgConnection:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> bool:
-        return bool(self._transactions.pop().__exit__(kind, value, traceback))
+        transaction = self._transactions.pop()
+        return transaction is not None and bool(transaction.__exit__(kind, value, traceback))
 
     def commit(self) -> None:
         """Nothing to do: outside ``with conn:`` every statement already committed."""
