@@ -21,8 +21,10 @@ OWN_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @pytest.fixture(autouse=True)
 def _home_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Relative paths, ``.env`` and ``config/`` resolve against HOTPAPERS_HOME: a test's own directory, never
-    the developer's checkout."""
+    the developer's checkout; and no test, in process or in a child process, can reach Semantic Scholar."""
     monkeypatch.setenv("HOTPAPERS_HOME", str(tmp_path))
+    # Semantic Scholar is on by default; a test that wants it points this at its local fake.
+    monkeypatch.setenv("HOTPAPERS_S2_API", "http://127.0.0.1:9/graph/v1")  # nothing listens there
 
 
 @pytest.fixture(autouse=True)
