@@ -295,8 +295,8 @@ def make_third(papers: Sequence[Target]) -> list[tuple[str, str, str]]:
             queries.append(("distinctive words", " ".join(reversed(_distinctive(content, 3).split())), t.id))
         elif kind == 3:  # the two commonest title words and one from the middle of the title
             by_share = sorted(content, key=_share, reverse=True)
-            picked = by_share[:2] + by_share[len(by_share) // 2:len(by_share) // 2 + 1]
-            queries.append(("common words", " ".join(dict.fromkeys(picked)), t.id))
+            common = by_share[:2] + by_share[len(by_share) // 2:len(by_share) // 2 + 1]
+            queries.append(("common words", " ".join(dict.fromkeys(common)), t.id))
         else:  # the explicit form: author:surname and the longest title word
             queries.append(("author + topic", f"author:{surname} {max(content, key=len)}", t.id))
     return queries
