@@ -19,10 +19,10 @@ Each candidate gets a text score from what a reader would check first:
   optimization algorithms" for "Proximal Policy Optimization Algorithms": a title remembered but for a word);
 - ``bm25``: the index's own BM25 score, relative to the best candidate's.
 
-``text = Σ WEIGHTS[feature] · feature``. A tie-breaker then adds at most ``TIE_BREAK`` (0.02): it reorders
-near-ties only and never lifts a paper whose text match is clearly worse. It is how often the paper is cited
-(log-scaled, :func:`cited`) or its engagement, whichever is higher, for a paper whose citation count is known;
-half recency, half engagement otherwise. A typed word no paper
+``text = Σ WEIGHTS[feature] · feature``. A tie-breaker then reorders near-ties and never lifts a paper whose
+text match is clearly worse: for a paper whose citation count is known it adds at most ``CITED_TIE_BREAK``
+(0.10, as much as the BM25 feature) times how often the paper is cited (log-scaled, :func:`cited`) or its
+engagement, whichever is higher; otherwise at most ``TIE_BREAK`` (0.02) times half recency, half engagement. A typed word no paper
 holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A word counts
 as found, a little less (OTHER_NUMBER), in its other number ("network" in "… Adversarial Networks",
 "computer" in an abstract saying "quantum computers"): people type either, and the form typed still wins a
@@ -54,6 +54,10 @@ STOP = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "into
                   "to", "via", "with"})
 TITLE_LIKE = 4  # query words from which a query may be a (partly remembered) title
 TIE_BREAK = 0.02
+# A known citation count may move a paper as far as the BM25 feature can (its weight): both order papers that
+# hold the query's words in the same places, and a paper cited 8,000 times is what a reader means far more
+# often than a shorter title. It stays below what one title word of a short query weighs (about 0.1 or more).
+CITED_TIE_BREAK = WEIGHTS["bm25"]
 RECENCY_HALF_LIFE_DAYS = 3 * 365.0
 # Citations at which the citation tie-breaker is full: about the most cited arXiv papers (log-scaled, so 100
 # citations are 0.4 of it and 10 are 0.2).
@@ -86,12 +90,14 @@ def cited(citations: int | None) -> float:
     return min(1.0, math.log1p(max(citations or 0, 0)) / math.log1p(CITATIONS_FULL))
 
 
-def tied_at_top(hits: Sequence[Hit], margin: float = TIE_BREAK) -> list[Hit]:
-    """The hits whose text score is within ``margin`` of the best one: those the tie-breaker may reorder."""
+def tied_at_top(hits: Sequence[Hit], margin: float | None = None) -> list[Hit]:
+    """The hits whose text score is within ``margin`` (by default the citation tie-breaker's reach) of the best
+    one: those citation counts may reorder."""
     if not hits:
         return []
     best = max(hit.text for hit in hits)
-    return [hit for hit in hits if hit.text >= best - margin]
+    reach = CITED_TIE_BREAK if margin is None else margin
+    return [hit for hit in hits if hit.text >= best - reach]
 
 
 def within(term: str, word: str) -> bool:
@@ -259,8 +265,10 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
         recent = 0.0 if age_days is None else float(2.0 ** (-max(age_days, 0.0) / RECENCY_HALF_LIFE_DAYS))
         hot = 1.0 - 1.0 / (1.0 + math.log1p(max(hotness.get(paper.id, 0.0), 0.0)))
         # A known citation count replaces recency: newest-first would make an old classic lose every tie.
-        tie = max(cited(citations[paper.id]), hot) if paper.id in citations else 0.5 * recent + 0.5 * hot
-        total_score = text + TIE_BREAK * tie
+        if paper.id in citations:
+            total_score = text + CITED_TIE_BREAK * max(cited(citations[paper.id]), hot)
+        else:
+            total_score = text + TIE_BREAK * (0.5 * recent + 0.5 * hot)
         authors = tuple(name for name, names in zip(paper.authors, author_words, strict=True)
                         if any(term in names for term in query.terms))
         scored.append((-total_score, position, features["anywhere"],

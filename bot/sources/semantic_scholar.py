@@ -7,7 +7,9 @@ answers a list in the order asked, ``null`` for an id Semantic Scholar does not 
 
 A lookup is a nicety for a person waiting on a search: one attempt, a couple of seconds at most, and any
 failure (429, 5xx, a timeout, a malformed body) means "no counts this time", never an error for the user.
-After a 429 with ``Retry-After`` no request is made until that time has passed.
+After a 429 with ``Retry-After`` no request is made until that time has passed; after any other failure (no
+answer in time, a refused connection, a 5xx) none for a minute, so that a machine that cannot reach the service
+makes one search in a minute wait for it, not every search.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 SERVICE = "Semantic Scholar"
 BATCH_LIMIT = 500  # the batch endpoint's maximum ids per request
 DEADLINE = 2.0  # seconds a search waits for counts, waits included
-DEFAULT_BACKOFF = 60.0  # seconds without requests after throttling that named no time
+QUIET_AFTER_FAILURE = 60.0  # seconds without requests after a failure (or throttling that named no time)
 
 # Per event loop: monotonic time before which no request is made (the API asked us to wait).
 _quiet_until: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = weakref.WeakKeyDictionary()
@@ -85,11 +87,12 @@ class SemanticScholarClient:
                 "POST", f"{self.base_url}/paper/batch", params={"fields": "citationCount"},
                 json={"ids": [s2_id(arxiv_id) for arxiv_id in asked]})
         except Unavailable as exc:
-            if exc.kind == "rate-limited":
-                _quiet_until[loop] = time.monotonic() + (exc.retry_in or DEFAULT_BACKOFF)
-            log.info("no citation counts this time: %s", exc)
+            _quiet_until[loop] = time.monotonic() + (exc.retry_in or QUIET_AFTER_FAILURE)
+            log.info("no citation counts for %.0f s: %s", exc.retry_in or QUIET_AFTER_FAILURE, exc)
             return {}
         if not response.ok:
+            if response.status >= 500:
+                _quiet_until[loop] = time.monotonic() + QUIET_AFTER_FAILURE
             log.info("no citation counts this time: %s answered HTTP %d", SERVICE, response.status)
             return {}
         try:

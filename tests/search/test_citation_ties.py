@@ -34,7 +34,37 @@ NEWER = [paper(f"2403.0000{n}", "Quantum algorithms for factoring",
 BETTER = paper("2405.00009", "Quantum factoring algorithms",
                abstract="Quantum factoring algorithms compared on a quantum computer.", categories=("quant-ph",),
                year=2024)
-CITED = {"arXiv:quant-ph/9508027": 8000, "arXiv:2403.00001": 3, "arXiv:2403.00002": 1, "arXiv:2405.00009": 0}
+# Shor's paper as arXiv lists it: a long title and a long abstract, so BM25's length normalisation puts every
+# short title holding the same three words before it.
+SHOR = paper("quant-ph/9508027", "Polynomial-Time Algorithms for Prime Factorization and Discrete Logarithms "
+             "on a Quantum Computer",
+             abstract="A digital computer is generally believed to be an efficient universal computing device; "
+             "that is, it is believed able to simulate any physical computing device with an increase in "
+             "computation time of at most a polynomial factor. This may not be true when quantum mechanics "
+             "is taken into consideration. This paper considers factoring integers and finding discrete "
+             "logarithms, two problems which are generally thought to be hard on a classical computer and "
+             "have been used as the basis of several proposed cryptosystems. Efficient randomized algorithms "
+             "are given for these two problems on a hypothetical quantum computer.",
+             categories=("quant-ph",), year=1995)
+# Abstracts of a usual length (about 100 words) saying the query's words once each.
+ORDINARY = ("We study quantum algorithms and the time they take on noisy hardware. Our analysis relies on a "
+            "decomposition of the circuit into layers whose depth we bound from above and from below, and on "
+            "a family of benchmarks chosen to stress the scheduling of gates across qubits. Experiments on "
+            "simulators of up to forty qubits agree with the bounds within a constant factor. We discuss what "
+            "the results imply for near-term devices, where error rates limit the depth of useful circuits, "
+            "and we release the code used for every figure together with the raw measurements and a short "
+            "guide to reproducing them on other machines.")
+SHORT_TITLES = [paper(f"2310.0000{n}", title, abstract=ORDINARY,
+                      categories=("quant-ph",), year=2023)
+                for n, title in enumerate((
+                    "Time bounds of quantum algorithms for chemistry",
+                    "Variational quantum algorithms in imaginary time",
+                    "Algorithms for quantum time evolution of open systems"), start=1)]
+# Papers on other subjects: the query's words are rare in the store, as on arXiv (a few % of papers each).
+BACKGROUND = [paper(f"2201.{n:05d}", f"Colourings of sparse random graphs, part {n}",
+                    abstract="We bound the chromatic number of sparse random graphs. " * 8) for n in range(300)]
+CITED = {"arXiv:quant-ph/9508027": 8000, "arXiv:2403.00001": 3, "arXiv:2403.00002": 1, "arXiv:2405.00009": 0,
+         "arXiv:2310.00001": 12, "arXiv:2310.00002": 5, "arXiv:2310.00003": 2}
 
 
 def settings_for(db: Path, s2_api: str) -> Settings:
@@ -95,6 +125,36 @@ async def test_a_tie_is_broken_by_citations_fetched_once_and_kept(tmp_path: Path
         await store.close()
 
 
+async def test_a_classic_with_a_long_title_comes_before_short_titles_holding_the_same_words(
+        tmp_path: Path, upstream: UpstreamServer) -> None:
+    answer_counts(upstream)
+    store = await open_store(tmp_path / "hot.db", [SHOR, *SHORT_TITLES, *BACKGROUND])
+    try:
+        query = "time algorithms quantum"
+        assert (await ids_of(store, query, None))[-1] == SHOR.id  # the text alone: shortest titles first
+        settings = settings_for(tmp_path / "hot.db", upstream.url + "/graph/v1")
+        assert (await ids_of(store, query, settings))[0] == SHOR.id
+        [request] = upstream.requests_to(BATCH)
+        assert "arXiv:quant-ph/9508027" in json.loads(request.body)["ids"]
+    finally:
+        await store.close()
+
+
+async def test_however_cited_a_paper_lacking_a_title_word_stays_below_one_holding_them_all(
+        tmp_path: Path, upstream: UpstreamServer) -> None:
+    answer_counts(upstream)
+    # The famous title lacks "time" (its abstract has it); the CITED count of 2310.00003 is 2.
+    famous = paper("quant-ph/9508027", "Quantum algorithms for factoring", abstract=SHOR.abstract,
+                   categories=("quant-ph",), year=1995)
+    store = await open_store(tmp_path / "hot.db", [famous, SHORT_TITLES[2], *BACKGROUND])
+    try:
+        await store.run(Store.record_citation_counts, {famous.id: 1_000_000}, LOOKUP_NOW)
+        settings = settings_for(tmp_path / "hot.db", upstream.url + "/graph/v1")
+        assert await ids_of(store, "time algorithms quantum", settings) == [SHORT_TITLES[2].id, famous.id]
+    finally:
+        await store.close()
+
+
 async def test_stale_counts_are_fetched_again(tmp_path: Path, upstream: UpstreamServer) -> None:
     answer_counts(upstream)
     store = await open_store(tmp_path / "hot.db", [CLASSIC, *NEWER])
@@ -135,6 +195,20 @@ async def test_semantic_scholar_off_down_or_throttling_changes_nothing(tmp_path:
         upstream.reply(BATCH, status=429, method="POST", headers={"Retry-After": "60"}, body=b"slow down")
         assert await ids_of(store, QUERY, settings_for(db, upstream.url + "/graph/v1")) == expected
         assert await store.run(Store.citation_counts, [CLASSIC.id, BETTER.id]) == {}
+    finally:
+        await store.close()
+
+
+async def test_after_a_failure_semantic_scholar_is_left_alone_for_a_minute(tmp_path: Path,
+                                                                          upstream: UpstreamServer) -> None:
+    upstream.reply(BATCH, status=503, method="POST", body=b"busy")
+    store = await open_store(tmp_path / "hot.db", [CLASSIC, *NEWER])
+    try:
+        settings = settings_for(tmp_path / "hot.db", upstream.url + "/graph/v1")
+        expected = await ids_of(store, QUERY, None)
+        for _ in range(3):  # one search waits for the failing service, the next ones do not ask
+            assert await ids_of(store, QUERY, settings) == expected
+        assert len(upstream.requests_to(BATCH)) == 1
     finally:
         await store.close()
 

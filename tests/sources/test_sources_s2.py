@@ -88,10 +88,14 @@ async def test_malformed_bodies_mean_no_counts(upstream: UpstreamServer, body: b
         assert await client(session, upstream).citation_counts(ASKED) == {}
 
 
-async def test_an_unreachable_service_means_no_counts() -> None:
+async def test_an_unreachable_service_means_no_counts_and_no_second_try_for_a_while(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     async with aiohttp.ClientSession() as session:
         s2 = SemanticScholarClient(session, "http://127.0.0.1:9/graph/v1", interval=0.0)
         assert await s2.citation_counts(ASKED) == {}
+        assert await s2.citation_counts(ASKED) == {}
+    assert caplog.text.count("no citation counts for 60 s") == 1  # the second call did not try
 
 
 async def test_at_most_500_ids_in_one_request(upstream: UpstreamServer) -> None:
