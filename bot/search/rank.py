@@ -23,10 +23,10 @@ Each candidate gets a text score from what a reader would check first:
 text match is clearly worse: for a paper whose citation count is known it adds at most ``CITED_TIE_BREAK``
 (0.10, as much as the BM25 feature) times how often the paper is cited (log-scaled, :func:`cited`) or its
 engagement, whichever is higher; otherwise at most ``TIE_BREAK`` (0.02) times half recency, half engagement.
-A typed word no paper holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or more). A word counts
-as found, a little less (OTHER_NUMBER), in its other number ("network" in "… Adversarial Networks",
-"computer" in an abstract saying "quantum computers"): people type either, and the form typed still wins a
-tie. A candidate holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
+A typed word no paper holds (a typo) counts as found in a word at edit distance 1 (2 for words of 8 letters or
+more). A word counts as found, a little less (OTHER_NUMBER), in its other number ("network" in "… Adversarial
+Networks", "computer" in an abstract saying "quantum computers"): people type either, and the form typed still
+wins a tie. A candidate holding none of the query's words (a fuzzy match that is no typo of them) is dropped.
 """
 
 from __future__ import annotations
