@@ -1,13 +1,16 @@
 """The arXiv client: the query API (ids, searches, paging) and the per-category announcement feeds.
 
 arXiv's terms allow one request at a time, at least ``arxiv_interval`` seconds apart, across the API and the
-feeds: every :class:`ArxivClient` of a process shares one pacer (see :func:`bot.sources.http.shared_pacer`).
+feeds: every :class:`ArxivClient` of a process shares one pacer (see :func:`bot.sources.http.shared_pacer`),
+on the real monotonic clock unless a test hands the clients its own ``monotonic`` and ``sleep``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Literal
 
@@ -24,7 +27,7 @@ from bot.sources.arxiv_parse import (
     parse_announcement_feed,
     parse_api_feed,
 )
-from bot.sources.http import HttpResponse, Pacer, PoliteHttp, RetryPolicy, for_a_person
+from bot.sources.http import HttpResponse, Pacer, PoliteHttp, RetryPolicy, Sleep, for_a_person
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,11 @@ class ArxivClient:
     """Talks to arXiv politely. Use as ``async with ArxivClient(settings) as arxiv:``."""
 
     def __init__(self, settings: Settings, *, session: aiohttp.ClientSession | None = None,
-                 retry: RetryPolicy | None = None, pacer: Pacer | None = None, for_person: bool = False) -> None:
+                 retry: RetryPolicy | None = None, pacer: Pacer | None = None, for_person: bool = False,
+                 monotonic: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
         """``for_person``: a command a person waits on (bounded by PERSON_DEADLINE, then says when to try
-        again); otherwise the bot's patient retries."""
+        again); otherwise the bot's patient retries. Without a ``pacer``, the process's shared arXiv pacer
+        is used, made on ``monotonic`` and ``sleep`` if this client is its first user."""
         self.api_url = settings.arxiv_api
         self.feeds_url = settings.arxiv_feeds
         self._interval = settings.arxiv_interval
@@ -77,6 +82,8 @@ class ArxivClient:
         patient = default_retry(settings.arxiv_interval)
         self._retry = retry or (for_a_person(patient) if for_person else patient)
         self._pacer = pacer
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._session = session
         self._owns_session = session is None
         self._http: PoliteHttp | None = None
@@ -102,7 +109,7 @@ class ArxivClient:
                 self._session = aiohttp.ClientSession()
             self._http = PoliteHttp(self._session, service=SERVICE, interval=self._interval,
                                     retry=self._retry, pacer=self._pacer, is_throttled=is_rate_limited,
-                                    max_body=self._max_body)
+                                    max_body=self._max_body, monotonic=self._monotonic, sleep=self._sleep)
         return self._http
 
     @property

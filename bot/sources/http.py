@@ -9,7 +9,8 @@ waits) would pass. Every body is read in chunks and refused past ``max_body`` by
 credentials never follows a redirect to another host.
 
 A :class:`Pacer` serialises a service's requests and keeps them ``interval`` seconds apart (monotonic clock);
-:func:`shared_pacer` hands out one pacer per service and event loop, so the whole process shares it.
+:func:`shared_pacer` hands out one pacer per service and event loop, so the whole process shares it. Its clock
+(``monotonic`` and ``sleep``) is the one its first user hands in, the real one unless a test passes its own.
 :class:`PoliteHttp` (arXiv) is the core with the service's shared pacer; the engagement sources' ``JsonClient``
 (bot/sources/observations.py) is the core without one, telling their failures apart.
 """
@@ -89,7 +90,7 @@ class Pacer:
                  sleep: Sleep = asyncio.sleep) -> None:
         self._lock = asyncio.Lock()
         self.monotonic = monotonic
-        self._sleep = sleep
+        self.sleep = sleep
         self._last_start: float | None = None
         self._not_before = 0.0
 
@@ -106,7 +107,7 @@ class Pacer:
                 earliest = max(earliest, self._last_start + interval)
             wait = earliest - self.monotonic()
             if wait > 0:
-                await self._sleep(wait)
+                await self.sleep(wait)
             self._last_start = self.monotonic()
         except BaseException:
             self._lock.release()
@@ -128,10 +129,17 @@ class _Slot:
 _pacers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Pacer]] = weakref.WeakKeyDictionary()
 
 
-def shared_pacer(service: str) -> Pacer:
-    """The process-wide pacer of ``service`` (one per event loop, since asyncio locks belong to a loop)."""
-    loop = asyncio.get_running_loop()
-    return _pacers.setdefault(loop, {}).setdefault(service, Pacer())
+def shared_pacer(service: str, *, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Sleep = asyncio.sleep) -> Pacer:
+    """The process-wide pacer of ``service`` (one per event loop, since asyncio locks belong to a loop), made
+    on ``monotonic`` and ``sleep`` by its first user; asking for it on another clock is a ValueError."""
+    pacers = _pacers.setdefault(asyncio.get_running_loop(), {})
+    pacer = pacers.get(service)
+    if pacer is None:
+        pacer = pacers[service] = Pacer(monotonic=monotonic, sleep=sleep)
+    elif pacer.monotonic != monotonic or pacer.sleep != sleep:
+        raise ValueError(f"the shared {service} pacer already runs on another clock")
+    return pacer
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -205,7 +213,7 @@ class HttpCore:
         self.max_body = max_body
         self.headers: dict[str, str] = {"User-Agent": USER_AGENT}
         self._pacer = pacer
-        self._shared = shared  # use the process-wide pacer of ``service`` when none is given
+        self._shared = shared  # use the process-wide pacer of ``service`` (on monotonic/sleep) when none is given
         self._is_throttled = is_throttled or (lambda response: False)
         self._clock = clock or SystemClock()
         self._sleep = sleep
@@ -215,7 +223,7 @@ class HttpCore:
     @property
     def pacer(self) -> Pacer | None:
         if self._pacer is None and self._shared:
-            self._pacer = shared_pacer(self.service)
+            self._pacer = shared_pacer(self.service, monotonic=self._monotonic, sleep=self._sleep)
         return self._pacer
 
     async def request(self, method: str, url: str, *, params: Mapping[str, str | int] | None = None,
@@ -335,14 +343,17 @@ class HttpCore:
 
 
 class PoliteHttp(HttpCore):
-    """GET requests to one service, paced by the service's process-wide pacer, retried, bounded."""
+    """GET requests to one service, paced by ``pacer`` or else the service's process-wide pacer (made on
+    ``monotonic`` and ``sleep``), retried, bounded."""
 
     def __init__(self, session: aiohttp.ClientSession, *, service: str, interval: float = 0.0,
                  retry: RetryPolicy | None = None, pacer: Pacer | None = None,
                  is_throttled: Callable[[HttpResponse], bool] | None = None,
-                 clock: Clock | None = None, max_body: int = DEFAULT_MAX_BODY) -> None:
+                 clock: Clock | None = None, max_body: int = DEFAULT_MAX_BODY,
+                 monotonic: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
         super().__init__(session, service=service, interval=interval, retry=retry, pacer=pacer, shared=True,
-                         is_throttled=is_throttled, clock=clock, max_body=max_body)
+                         is_throttled=is_throttled, clock=clock, max_body=max_body, sleep=sleep,
+                         monotonic=monotonic)
 
     async def get(self, url: str, *, params: Mapping[str, str] | None = None,
                   headers: Mapping[str, str] | None = None, read_body: bool = True) -> HttpResponse:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import weakref
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,7 +15,6 @@ from aiohttp import web
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.errors import InvalidPaperId, NotFound, UpstreamError
-from bot.sources import http
 from bot.sources.arxiv import ArxivClient, feed_groups
 from bot.sources.arxiv_parse import ArxivApiError
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy, retry_after_seconds
@@ -248,21 +246,14 @@ async def test_retry_after_http_date_is_waited_from_the_clock(upstream: Upstream
 # ---- politeness: pacing
 
 
-@pytest.fixture
-def arxiv_clock(monkeypatch: pytest.MonkeyPatch) -> SteppedClock:
-    """The process-wide arXiv pacer (``shared_pacer``), built fresh on a clock the test controls."""
-    clock = SteppedClock()
-    monkeypatch.setattr(http, "_pacers", weakref.WeakKeyDictionary())
-    monkeypatch.setattr(http, "Pacer", lambda: Pacer(monotonic=clock.monotonic, sleep=clock.sleep))
-    return clock
-
-
 async def test_api_and_feed_requests_of_separate_clients_are_the_interval_apart(
-        upstream: UpstreamServer, shared_fixtures: Path, arxiv_clock: SteppedClock) -> None:
+        upstream: UpstreamServer, shared_fixtures: Path) -> None:
     upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
     upstream.reply("/rss/cs.LG", rss_feed([Item("2511.00001")]), content_type="application/rss+xml")
     settings = settings_for(upstream, interval=3.0)
-    async with ArxivClient(settings) as lookups, ArxivClient(settings) as ingest:
+    clock = SteppedClock()
+    async with (ArxivClient(settings, monotonic=clock.monotonic, sleep=clock.sleep) as lookups,
+                ArxivClient(settings, monotonic=clock.monotonic, sleep=clock.sleep) as ingest):
         await lookups.paper("1605.08386")
         await ingest.announcements(["cs.LG"])
         await lookups.paper("1605.08386")
@@ -270,21 +261,36 @@ async def test_api_and_feed_requests_of_separate_clients_are_the_interval_apart(
     # No pacer was handed in: both clients found the process's one arXiv pacer, and each request after the
     # first waited the whole interval (the clock only moves when the pacer sleeps).
     assert [r.path for r in upstream.requests] == ["/api/query", "/rss/cs.LG"] * 2
-    assert arxiv_clock.waits == pytest.approx([3.0, 3.0, 3.0])
+    assert clock.waits == pytest.approx([3.0, 3.0, 3.0])
 
 
 async def test_a_retry_after_delays_the_other_clients_requests_too(
-        upstream: UpstreamServer, shared_fixtures: Path, arxiv_clock: SteppedClock) -> None:
+        upstream: UpstreamServer, shared_fixtures: Path) -> None:
     upstream.reply("/api/query", b"busy", status=503, headers={"Retry-After": "20"})
     upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
     upstream.reply("/rss/cs.LG", rss_feed([Item("2511.00001")]), content_type="application/rss+xml")
     settings = settings_for(upstream, interval=3.0)
-    async with ArxivClient(settings, retry=FAST) as lookups, ArxivClient(settings) as ingest:
+    clock = SteppedClock()
+    async with (ArxivClient(settings, retry=FAST, monotonic=clock.monotonic, sleep=clock.sleep) as lookups,
+                ArxivClient(settings, monotonic=clock.monotonic, sleep=clock.sleep) as ingest):
         await asyncio.gather(lookups.paper("1605.08386"), ingest.announcements(["cs.LG"]))
     # The 503 came first; whichever request went next waited the server's 20 s, not just the interval.
     assert upstream.requests[0].path == "/api/query"
     assert len(upstream.requests) == 3
-    assert arxiv_clock.waits[0] == pytest.approx(20.0) and all(w >= 3.0 for w in arxiv_clock.waits)
+    assert clock.waits[0] == pytest.approx(20.0) and all(w >= 3.0 for w in clock.waits)
+
+
+async def test_the_shared_pacer_keeps_the_clock_of_its_first_user(upstream: UpstreamServer,
+                                                                  shared_fixtures: Path) -> None:
+    upstream.reply("/api/query", recorded(shared_fixtures, SINGLE), content_type=ATOM)
+    settings = settings_for(upstream)
+    clock = SteppedClock()
+    async with (ArxivClient(settings, monotonic=clock.monotonic, sleep=clock.sleep) as first,
+                ArxivClient(settings) as second):
+        await first.paper("1605.08386")
+        with pytest.raises(ValueError, match="the shared arXiv pacer already runs on another clock"):
+            await second.paper("1605.08386")
+    assert len(upstream.requests) == 1
 
 
 async def test_one_request_at_a_time_across_clients_api_and_feeds(upstream: UpstreamServer,
