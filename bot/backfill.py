@@ -36,7 +36,7 @@ from bot.models import Paper
 from bot.store.papers import BackfillCheckpoint, IngestCounts, PaperRow, paper_row
 
 BATCH_SIZE = 5000
-PROCESS_THRESHOLD_BYTES = 64 * 1024 * 1024  # parse files bigger than this in a child process
+PROCESS_THRESHOLD_BYTES = 64 * 1024 * 1024  # the default process_threshold: files this big are parsed in a child
 # A paper's line is a few KB (a 3,000-author collaboration a few hundred); a longer one is malformed, skipped
 # without being held in memory.
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -260,11 +260,13 @@ def file_signature(path: Path) -> str:
 
 
 def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_SIZE,
-                  progress: Callable[[BackfillProgress], None] | None = None) -> BackfillResult:
+                  progress: Callable[[BackfillProgress], None] | None = None,
+                  process_threshold: int = PROCESS_THRESHOLD_BYTES) -> BackfillResult:
     """Load every paper of ``path``, continuing an interrupted run; a malformed line is skipped and counted.
 
     Each batch is stored with its checkpoint in one transaction, so stopping at any moment (Ctrl-C raises
     KeyboardInterrupt out of this function, ``progress`` may raise too) loses at most the batch in flight.
+    When at least ``process_threshold`` bytes are left to read, they are parsed in a child process.
     """
     meta = recognise(path)
     key = str(path.resolve())
@@ -281,7 +283,7 @@ def backfill_file(store: BackfillStore, path: Path, *, batch_size: int = BATCH_S
     session = IngestCounts()
     session_malformed = 0
     left = meta.size - (offset if meta.format != "gzip" else 0)
-    batches = _ParsedBatches(meta, offset, line_number, batch_size, in_process=left >= PROCESS_THRESHOLD_BYTES)
+    batches = _ParsedBatches(meta, offset, line_number, batch_size, in_process=left >= process_threshold)
     try:
         for batch in batches:
             malformed += batch.malformed

@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backfill", help="load a Kaggle arXiv metadata JSON-lines file")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--batch", type=_positive, metavar="N",
+                   help="papers stored per transaction (default 5000): an interruption loses at most one batch")
 
     sub.add_parser("doctor", help="check settings, database, Discord and each upstream")
 

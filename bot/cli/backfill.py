@@ -1,4 +1,4 @@
-"""``hotpapers backfill FILE``: load the Kaggle arXiv metadata file, resumably, with a progress bar.
+"""``hotpapers backfill FILE [--batch N]``: load the Kaggle arXiv metadata file, resumably, with a progress bar.
 
 FILE is the zip downloaded from https://www.kaggle.com/datasets/Cornell-University/arxiv, the
 ``arxiv-metadata-oai-snapshot.json`` inside it, or that file gzipped. SIGTERM stops it like Ctrl-C: the batch in
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from bot.backfill import BackfillProgress, backfill_file
+from bot.backfill import BATCH_SIZE, BackfillProgress, backfill_file
 from bot.config import Settings
 from bot.errors import HotPapersError
 from bot.store import Store
@@ -67,7 +67,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     try:
         store.bulk_load_settings(True)
         try:
-            result = backfill_file(store, path, progress=report)
+            result = backfill_file(store, path, batch_size=args.batch or BATCH_SIZE, progress=report)
         finally:
             store.bulk_load_settings(False)
         report.finish()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot import backfill as backfill_module
 from bot.backfill import BackfillProgress, MalformedLine, backfill_file, parse_line
 from bot.cli import main as cli
 from bot.cli.backfill import ProgressReport
@@ -241,9 +242,7 @@ def test_cli_backfill_of_a_missing_file_fails_with_one_line(tmp_path: Path, monk
     assert len(err) == 1 and "no such file" in err[0]
 
 
-def test_a_big_file_is_parsed_in_a_child_process_and_resumes_too(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backfill_module, "PROCESS_THRESHOLD_BYTES", 0)  # every file counts as big
+def test_a_big_file_is_parsed_in_a_child_process_and_resumes_too(tmp_path: Path) -> None:
     path = kaggle_file(tmp_path, count=10, malformed_at=4)
     store = Store(tmp_path / "db")
 
@@ -251,10 +250,10 @@ def test_a_big_file_is_parsed_in_a_child_process_and_resumes_too(tmp_path: Path,
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        backfill_file(store, path, batch_size=3, progress=stop)
+        backfill_file(store, path, batch_size=3, progress=stop, process_threshold=0)  # every file is big
     assert store.paper_count() == 3
 
-    resumed = backfill_file(store, path, batch_size=3)
+    resumed = backfill_file(store, path, batch_size=3, process_threshold=0)
 
     assert (resumed.counts.new, resumed.malformed) == (7, 1)
     assert store.paper_count() == 10
@@ -280,36 +279,39 @@ def test_on_a_terminal_the_progress_bar_is_redrawn_in_place() -> None:
     assert "100.0% 10 lines · 10 new · 0 updated · 0 unchanged · 1 malformed" in shown
 
 
+class _CtrlCAtTheFirstProgressLine(io.StringIO):
+    """A person's stderr: they press Ctrl-C (a real SIGINT to this process) once a progress line shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pressed = False
+
+    def flush(self) -> None:
+        super().flush()
+        if "backfill: " in self.getvalue() and not self.pressed:
+            self.pressed = True
+            signal.raise_signal(signal.SIGINT)
+
+
 def test_cli_backfill_stopped_with_ctrl_c_says_how_to_resume_and_the_same_command_resumes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     path = kaggle_file(tmp_path, count=10, malformed_at=None)
     monkeypatch.setenv("HOTPAPERS_DB", str(tmp_path / "cli.db"))
     monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
-    real_batch = backfill_module.backfill_file
+    command = ["backfill", "--batch", "4", str(path)]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C raises KeyboardInterrupt
 
-    def small_batches(store: Store, file: Path, **kwargs: Any) -> Any:
-        report = kwargs.pop("progress")
-
-        def ctrl_c_after_the_first_batch(progress: BackfillProgress) -> None:
-            report(progress)
-            raise KeyboardInterrupt  # what the terminal's Ctrl-C raises in the main thread
-
-        return real_batch(store, file, batch_size=4, progress=ctrl_c_after_the_first_batch, **kwargs)
-
-    monkeypatch.setattr("bot.cli.backfill.backfill_file", small_batches)
-    assert cli(["backfill", str(path)]) == 130
-    stopped = capsys.readouterr()
-    assert "Traceback" not in stopped.err
-    assert stopped.err.strip().splitlines()[-1] == (
+    stderr = _CtrlCAtTheFirstProgressLine()
+    with contextlib.redirect_stderr(stderr):
+        assert cli(command) == 130
+    assert "Traceback" not in stderr.getvalue()
+    assert stderr.getvalue().strip().splitlines()[-1] == (
         "hotpapers: backfill interrupted; run the same command again to continue where it stopped")
     store = Store(tmp_path / "cli.db")
-    assert store.paper_count() == 4
+    assert store.paper_count() == 4  # the first batch, stored before its progress line showed
     store.close()
 
-    monkeypatch.undo()
-    monkeypatch.setenv("HOTPAPERS_DB", str(tmp_path / "cli.db"))
-    monkeypatch.delenv("HOTPAPERS_CONFIG", raising=False)
-    assert cli(["backfill", str(path)]) == 0
+    assert cli(command) == 0
     out = capsys.readouterr().out
     assert "(resumed at line 5)" in out and "6 new, 0 updated, 0 unchanged" in out
     store = Store(tmp_path / "cli.db")
