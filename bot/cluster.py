@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.clock import Clock
+from bot.config import ClusterSettings
 from bot.store import AsyncStore, Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,15 @@ RETRY_AFTER_ERROR = 1.0  # seconds before trying again when the database did not
 def node_id() -> str:
     """A name for this process, unique across machines and restarts (host, pid, a random tag)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def describe_role(cluster: ClusterSettings) -> str:
+    """``role gateway, shards 0,1 of 8``: the role, and the shards it connects when sharded (a worker has none)."""
+    role = f"role {cluster.role}"
+    if cluster.role != "worker" and cluster.shard_count > 1:
+        shards = cluster.shards or tuple(range(cluster.shard_count))
+        role += f", shards {','.join(map(str, shards))} of {cluster.shard_count}"
+    return role
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 # Letters, digits and private-use characters make words; everything else separates them.
 _WORD = re.compile(r"[^\W_]+")
@@ -45,26 +45,6 @@ def title_hash(text: str) -> int:
     """A signed 64-bit hash of :func:`title_key` (what the store indexes to find a pasted title)."""
     digest = hashlib.blake2b(title_key(text).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
-
-
-def category_token(category: str) -> str:
-    """The single index word standing for a category (``cs.LG`` → ``zccsxlg``): no separators inside."""
-    return "zc" + category.lower().replace(".", "x").replace("-", "q")
-
-
-def archive_token(category: str) -> str:
-    """The index word standing for a category's archive (``cs.LG`` → ``zacs``)."""
-    return "za" + category.split(".")[0].lower().replace("-", "q")
-
-
-def category_tags(categories: Iterable[str]) -> str:
-    """What the store keeps in the ``category_tags`` column of a paper (the FTS5 index read it; the Tantivy
-    index indexes categories itself, see :func:`bot.search.index.category_terms`)."""
-    tags: dict[str, None] = {}
-    for category in categories:
-        tags.setdefault(category_token(category), None)
-        tags.setdefault(archive_token(category), None)
-    return " ".join(tags)
 
 
 def longest(terms: Sequence[str], limit: int = MAX_CONSIDERED_TERMS) -> list[str]:

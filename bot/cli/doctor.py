@@ -1,9 +1,10 @@
-"""``hotpapers doctor``: the verdict first, then one line per check: the settings, the database, each upstream,
-Discord (token, gateway, command sync, each digest channel's permissions) and each source's last refresh.
+"""``hotpapers doctor``: the verdict first, then one line per check: the settings, the database, the cluster role
+and the workers' leader lease, each upstream, Discord (token, gateway, command sync, each digest channel's
+permissions) and each source's last refresh.
 
 Exit 0 when every required part is fine (settings, database, arXiv API and feeds, and Discord when
-``DISCORD_TOKEN`` is set), else 1. Engagement sources, command sync and channel permissions are reported as
-warnings. To check another upstream, add a row to :data:`UPSTREAM_CHECKS`.
+``DISCORD_TOKEN`` is set), else 1. The cluster, engagement sources, command sync and channel permissions are
+reported as warnings. To check another upstream, add a row to :data:`UPSTREAM_CHECKS`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 import psycopg
 
 from bot.cli.signals import last_refresh_lines
+from bot.clock import clock_from_env
+from bot.cluster import LEADER_LEASE, describe_role
 from bot.config import Settings
 from bot.errors import HotPapersError, UpstreamError
 from bot.sources.arxiv import SERVICE as ARXIV_SERVICE
 from bot.sources.http import Pacer, PoliteHttp, RetryPolicy
 from bot.store import Store
 from bot.store.base import error_line
+from bot.store.cluster import Lease
 
 TIMEOUT = 5.0  # seconds per upstream check
 SECRETS = ("discord_token", "bluesky_password", "x_bearer")
@@ -81,7 +86,8 @@ class CheckResult:
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    results = [settings_check(settings), check_database(settings)]
+    results = [settings_check(settings), check_database(settings),
+               *check_cluster_role(settings, clock_from_env().now())]
     results += asyncio.run(_remote_checks(settings))
     failed = [r.name for r in results if r.required and not r.ok]
     print(f"not ready: {', '.join(failed)}" if failed else "ready")
@@ -125,6 +131,53 @@ def check_database(settings: Settings) -> CheckResult:
         return CheckResult("database", False, True, f"{engine} {path}: {error_line(exc)}")
     shown = ", ".join(f"{domain} v{version}" for domain, version in sorted(versions.items()))
     return CheckResult("database", True, True, f"{engine} {path}: {count} papers; schema {shown}")
+
+
+def check_cluster_role(settings: Settings, now: datetime) -> list[CheckResult]:
+    """Two lines: the configured role and shards (with what the engine allows), and the workers' leader lease as
+    stored, read only (the doctor never takes or renews it). Warnings: a single bot (role all) beside a worker
+    that leads would run the jobs and send twice; gateways without a leading worker send no digest."""
+    cluster = settings.cluster
+    if cluster.role == "all":
+        where = "one process does everything (no other 'hotpapers run' on this database)"
+    elif settings.database_url:
+        where = "PostgreSQL: the cluster's processes may run on any machine"
+    else:
+        where = "SQLite: every process of the cluster on this machine (across machines: HOTPAPERS_DATABASE_URL)"
+    role = CheckResult("cluster role", True, False, f"{describe_role(cluster)}; {where}")
+    lease: Lease | None = None
+    if settings.database_exists():
+        try:
+            store = Store(settings.database)
+            try:
+                lease = store.lease(LEADER_LEASE)
+            finally:
+                store.close()
+        except (HotPapersError, sqlite3.Error, psycopg.Error, OSError) as exc:
+            return [role, CheckResult("leader lease", False, False, f"cannot read it: {error_line(exc)}")]
+    leads = lease is not None and lease.expires_at is not None and lease.expires_at > now
+    detail = lease_line(lease, now)
+    if leads and cluster.role == "all":
+        return [role, CheckResult("leader lease", False, False,
+                                  f"{detail}; role all would run the jobs and send beside it: stop the workers,"
+                                  " or run this process as --role gateway")]
+    if not leads and cluster.role == "gateway":
+        return [role, CheckResult("leader lease", False, False,
+                                  f"{detail}; no digest or DM goes out until one does ('hotpapers run --role"
+                                  " worker')")]
+    return [role, CheckResult("leader lease", True, False, detail)]
+
+
+def lease_line(lease: Lease | None, now: datetime) -> str:
+    """Who holds the workers' lease and until when, as stored."""
+    if lease is None:
+        return "no worker has led yet"
+    if lease.expires_at is None:
+        return f"no worker leads: {lease.holder} gave the lease up (term {lease.term})"
+    until = f"{lease.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+    if lease.expires_at > now:
+        return f"{lease.holder} leads (term {lease.term}) until {until}"
+    return f"no worker leads: {lease.holder}'s lease (term {lease.term}) ran out at {until}"
 
 
 async def check_upstreams(settings: Settings) -> list[CheckResult]:

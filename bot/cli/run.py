@@ -14,6 +14,7 @@ import aiohttp
 import discord
 
 from bot.cli.backup import open_for_upgrade
+from bot.cluster import describe_role
 from bot.config import SOURCES, Settings, SettingsError, check_cluster, parse_shards
 from bot.errors import HotPapersError
 
@@ -92,12 +93,8 @@ def start_summary(settings: Settings) -> str:
     sources = [source if credentials.get(source, True) else f"{source} off (no credentials)"
                for source in SOURCES]
     config = settings.config_path or "none (defaults and environment)"
-    cluster = settings.cluster
-    role = f"role {cluster.role}"
-    if cluster.role != "worker" and cluster.shard_count > 1:
-        shards = cluster.shards or tuple(range(cluster.shard_count))
-        role += f", shards {','.join(map(str, shards))} of {cluster.shard_count}"
-    return f"{role}; database {settings.database_name}; settings file {config}; sources: {', '.join(sources)}"
+    return (f"{describe_role(settings.cluster)}; database {settings.database_name}; settings file {config}; "
+            f"sources: {', '.join(sources)}")
 
 
 async def gateway_preflight(settings: Settings) -> str | None:

@@ -51,7 +51,7 @@ TITLE_MATCHES = 5
 TITLE_WORDS = 4  # whole words an autocomplete query keeps
 _PAPER_COLUMNS = ("id", "version", "title", "authors", "abstract", "primary_category", "categories",
                   "comment", "journal_ref", "doi", "published", "updated")
-ROW_COLUMNS = (*_PAPER_COLUMNS, "title_hash", "category_tags")
+ROW_COLUMNS = (*_PAPER_COLUMNS, "title_hash")
 PaperRow = tuple[Any, ...]  # one value per ROW_COLUMNS entry; see paper_row
 _SELECT_STORED = "SELECT " + ", ".join(_PAPER_COLUMNS) + " FROM papers"  # noqa: S608 (constant column names)
 # The next change sequence, read inside the writing transaction (SQLite has one writer at a time, so sequences
@@ -143,11 +143,11 @@ def _create_papers(db: Database) -> None:
 
 def _create_search(db: Database) -> None:
     db.execute("ALTER TABLE papers ADD COLUMN title_hash INTEGER")  # search_query.title_hash(title)
-    # The words search_query.category_tags makes of the categories, so the index can filter by category.
+    # Category words for the FTS5 index below, dropped again by _add_change_cursor: nothing reads or writes the
+    # column any more (the Tantivy index indexes categories itself); it stays, empty, in the schema.
     db.execute("ALTER TABLE papers ADD COLUMN category_tags TEXT NOT NULL DEFAULT ''")
-    for rowid, title, categories in db.execute("SELECT rowid, title, categories FROM papers").fetchall():
-        db.execute("UPDATE papers SET title_hash = ?, category_tags = ? WHERE rowid = ?",
-                   [search_query.title_hash(title), search_query.category_tags(categories.split()), rowid])
+    for rowid, title in db.execute("SELECT rowid, title FROM papers").fetchall():
+        db.execute("UPDATE papers SET title_hash = ? WHERE rowid = ?", [search_query.title_hash(title), rowid])
     db.execute("CREATE INDEX papers_by_title_hash ON papers (title_hash)")
     if db.engine != "sqlite":
         return  # the FTS5 tables below were dropped again by _add_change_cursor: PostgreSQL never needs them
@@ -247,8 +247,7 @@ def paper_row(paper: Paper) -> PaperRow:
     categories = " ".join(paper.categories)
     return (paper.id, paper.version, paper.title, json.dumps(list(paper.authors), ensure_ascii=False),
             paper.abstract, paper.primary_category, categories, paper.comment, paper.journal_ref, paper.doi,
-            _iso(paper.published), _iso(paper.updated), search_query.title_hash(paper.title),
-            search_query.category_tags(paper.categories))
+            _iso(paper.published), _iso(paper.updated), search_query.title_hash(paper.title))
 
 
 def _paper(row: Sequence[Any]) -> Paper:
@@ -278,7 +277,7 @@ def _merged(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any] 
             merged[column] = value
     if all(merged[column] == stored[column] for column in _PAPER_COLUMNS):
         return None
-    merged["title_hash"], merged["category_tags"] = _search_values(merged)
+    merged["title_hash"] = search_query.title_hash(merged["title"])
     return merged
 
 
@@ -426,7 +425,7 @@ class PaperStore:
     def _update_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in _PAPER_COLUMNS[1:])
         self.db.conn.executemany(
-            f"UPDATE papers SET {assignments}, title_hash = ?, category_tags = ?,"  # noqa: S608
+            f"UPDATE papers SET {assignments}, title_hash = ?,"  # noqa: S608
             f" change_seq = {self._next_change()} WHERE id = ?",
             [[row[column] for column in ROW_COLUMNS[1:]] + [row["id"]] for row in rows])
 
@@ -443,9 +442,9 @@ class PaperStore:
                 rowid, unsorted_next = unsorted_next, unsorted_next + 1
             values.append([rowid, *(row[column] for column in ROW_COLUMNS)])
         columns = ", ".join(_PAPER_COLUMNS)
-        marks = ", ".join("?" * (len(_PAPER_COLUMNS) + 3))
+        marks = ", ".join("?" * (len(_PAPER_COLUMNS) + 2))
         conn.executemany(
-            f"INSERT INTO papers (rowid, {columns}, title_hash, category_tags, change_seq)"  # noqa: S608
+            f"INSERT INTO papers (rowid, {columns}, title_hash, change_seq)"  # noqa: S608
             f" VALUES ({marks}, {self._next_change()})", values)
         per_month = Counter(row[0] // 100_000 for row in values)
         conn.executemany(
@@ -742,10 +741,6 @@ class PaperStore:
             " WHERE announce_type IN ('new', 'cross') AND mailing >= ?"
             " ORDER BY mailing", [(since or date.min).isoformat()])
         return [date.fromisoformat(row[0]) for row in rows]
-
-
-def _search_values(row: dict[str, Any]) -> tuple[int, str]:
-    return search_query.title_hash(row["title"]), search_query.category_tags(row["categories"].split())
 
 
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)

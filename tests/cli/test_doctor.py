@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.clock import FileClock
 from bot.models import Paper
 from bot.store import Store
+from tests.engines import point_cli_at
 from tests.fakes.threaded import ThreadedUpstream, threaded_upstream  # noqa: F401  (fixture)
 from tests.fixtures.arxiv.feeds import Item, rss_feed
 
@@ -115,3 +118,100 @@ def test_a_missing_database_is_fine(env: ThreadedUpstream, tmp_path: Path,
     assert main(["doctor"]) == 0
     assert "does not exist yet" in capsys.readouterr().out
     assert not (tmp_path / "hp.db").exists()
+
+
+# ---- the cluster: the configured role, and the workers' leader lease as stored (read only) ------------------
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=45)
+HOLDER = "worker-host:4242:a1b2c3"
+
+
+def at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
+    """The doctor's clock (the test-only clock file every ``hotpapers`` command reads)."""
+    clock = tmp_path / "clock.txt"
+    FileClock.write(clock, when)
+    monkeypatch.setenv("HOTPAPERS_TEST_CLOCK", str(clock))
+
+
+def test_a_single_bot_no_worker_has_led(env: ThreadedUpstream, capsys: pytest.CaptureFixture[str]) -> None:
+    serve(env)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert check_line(out, "cluster role").split(None, 2)[2] == (
+        "ok       role all; one process does everything (no other 'hotpapers run' on this database)")
+    assert check_line(out, "leader lease").endswith("ok       no worker has led yet")
+
+
+def test_a_gateway_sees_which_worker_leads_and_until_when_without_touching_the_lease(
+        env: ThreadedUpstream, engine: str, db_location: Path | str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    point_cli_at(monkeypatch, db_location)
+    monkeypatch.setenv("HOTPAPERS_CLUSTER_ROLE", "gateway")
+    monkeypatch.setenv("HOTPAPERS_CLUSTER_SHARDS", "0-1")
+    monkeypatch.setenv("HOTPAPERS_CLUSTER_SHARD_COUNT", "4")
+    store = Store(db_location)
+    assert store.take_lease("workers", HOLDER, T0, T0 + LEASE) == 1
+    store.close()
+    at(tmp_path, monkeypatch, T0 + timedelta(seconds=10))
+    serve(env)
+
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    role = check_line(out, "cluster role")
+    assert " ok " in role and "role gateway, shards 0,1 of 4" in role
+    where = {"sqlite": "SQLite: every process of the cluster on this machine",
+             "postgresql": "PostgreSQL: the cluster's processes may run on any machine"}
+    assert where[engine] in role
+    assert check_line(out, "leader lease").endswith(
+        f"ok       {HOLDER} leads (term 1) until 2026-11-26 09:00:45 UTC")
+
+    at(tmp_path, monkeypatch, T0 + LEASE + timedelta(seconds=1))  # the worker stopped renewing
+    assert main(["doctor"]) == 0  # a warning, not a failure
+    out = capsys.readouterr().out
+    lease_line = check_line(out, "leader lease")
+    assert "warning" in lease_line
+    assert f"no worker leads: {HOLDER}'s lease (term 1) ran out at 2026-11-26 09:00:45 UTC" in lease_line
+    assert "no digest or DM goes out until one does" in lease_line
+    assert out.splitlines()[0] == "ready"
+
+    store = Store(db_location)
+    try:
+        lease = store.lease("workers")  # the doctor neither took nor renewed it
+        assert lease is not None and (lease.holder, lease.expires_at, lease.term) == (HOLDER, T0 + LEASE, 1)
+    finally:
+        store.close()
+
+
+def test_a_single_bot_beside_a_leading_worker_is_a_warning(env: ThreadedUpstream, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(tmp_path / "hp.db")
+    store.take_lease("workers", HOLDER, T0, T0 + LEASE)
+    store.release_lease("workers", HOLDER)
+    store.take_lease("workers", "other-host:7:ffffff", T0, T0 + LEASE)
+    store.close()
+    at(tmp_path, monkeypatch, T0 + timedelta(seconds=5))
+    serve(env)
+
+    assert main(["doctor"]) == 0
+    lease_line = check_line(capsys.readouterr().out, "leader lease")
+    assert "warning" in lease_line and "other-host:7:ffffff leads (term 2)" in lease_line
+    assert "role all would run the jobs and send beside it" in lease_line
+
+
+def test_a_lease_given_up_leaves_no_leader(env: ThreadedUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HOTPAPERS_CLUSTER_ROLE", "worker")
+    store = Store(tmp_path / "hp.db")
+    store.take_lease("workers", HOLDER, T0, T0 + LEASE)
+    store.release_lease("workers", HOLDER)  # a clean stop
+    store.close()
+    at(tmp_path, monkeypatch, T0 + timedelta(seconds=5))
+    serve(env)
+
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "role worker; SQLite: every process" in check_line(out, "cluster role")
+    assert check_line(out, "leader lease").endswith(
+        f"ok       no worker leads: {HOLDER} gave the lease up (term 1)")
