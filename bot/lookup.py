@@ -20,7 +20,7 @@ from bot.ids import EXAMPLES, ArxivId, looks_like_arxiv_id, parse_arxiv_id
 from bot.mailing import parse_mailing_date
 from bot.models import Paper, RankedPaper, SourceSignal
 from bot.search.query import ParsedQuery, parse
-from bot.search.rank import Hit, describe, tied_at_top
+from bot.search.rank import Hit, describe, tied_at_top, with_citations
 from bot.search_query import words
 from bot.store import AsyncStore, Store
 from bot.taxonomy import canonical_category
@@ -172,8 +172,8 @@ async def ranked_hits(store: AsyncStore, query: str, limit: int, now: datetime,
     """The best ``limit`` stored matches. Given ``settings`` with Semantic Scholar on, a near-tie at the top
     (papers whose text scores are within the tie-breaker's reach of the best) is broken by citations: the tied
     papers' counts not fetched within CITATIONS_FRESH are asked for in one request (at most a couple of
-    seconds), kept, and the search ranked again. Without counts (source off, down, throttled) the results are
-    what they would be without the feature."""
+    seconds), kept, and the results ordered again (the text is not scored again). Without counts (source off,
+    down, throttled) the results are what they would be without the feature."""
     found = await store.run(Store.search_hits, query, limit=max(limit, TIE_POOL), now=now, weights=weights)
     if settings is None or not settings.s2_api:
         return found[:limit]
@@ -188,7 +188,7 @@ async def ranked_hits(store: AsyncStore, query: str, limit: int, now: datetime,
     if not counts:
         return found[:limit]
     await store.run(Store.record_citation_counts, counts, now)
-    return await store.run(Store.search_hits, query, limit=limit, now=now, weights=weights)
+    return with_citations(found, counts)[:limit]
 
 
 async def fetch_citation_counts(settings: Settings, paper_ids: Sequence[str], *,

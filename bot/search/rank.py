@@ -36,7 +36,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.models import Paper
@@ -75,6 +75,9 @@ class Hit:
     authors: tuple[str, ...]
     coverage: float = 1.0  # share of the query's weight the paper holds anywhere
     text: float = 0.0  # the text score alone (``score`` less the tie-breaker)
+    hot: float = 0.0  # engagement, 0 to 1 (for the tie-breaker)
+    recent: float = 0.0  # recency, 1 today, halving every RECENCY_HALF_LIFE_DAYS (for the tie-breaker)
+    pinned: bool = False  # a pasted whole title: first whatever the tie-breaker says
 
 
 def describe(query: ParsedQuery, paper: Paper) -> Hit:
@@ -88,6 +91,24 @@ def describe(query: ParsedQuery, paper: Paper) -> Hit:
 def cited(citations: int | None) -> float:
     """A citation count as a share of the tie-breaker, from 0 (none, or unknown to the source) to 1."""
     return min(1.0, math.log1p(max(citations or 0, 0)) / math.log1p(CITATIONS_FULL))
+
+
+def tie_break(hot: float, recent: float, citations: Mapping[str, int | None], paper_id: str) -> float:
+    """What the tie-breaker adds to a paper's text score: its citations (or engagement) when its count is
+    known, else recency and engagement (see the module's docstring)."""
+    if paper_id in citations:
+        return CITED_TIE_BREAK * max(cited(citations[paper_id]), hot)
+    # Newest first would make an old classic lose every tie: a known count replaces recency.
+    return TIE_BREAK * (0.5 * recent + 0.5 * hot)
+
+
+def with_citations(hits: Sequence[Hit], citations: Mapping[str, int | None]) -> list[Hit]:
+    """``hits`` (best first) ordered again once the citation counts of some of them are known: no index query
+    and no text scoring again. Pinned hits (a pasted whole title) stay first."""
+    rescored = [replace(hit, score=hit.text + tie_break(hit.hot, hit.recent, citations, hit.paper.id))
+                if hit.paper.id in citations and not hit.pinned else hit for hit in hits]
+    order = sorted(range(len(rescored)), key=lambda i: (not rescored[i].pinned, -rescored[i].score, i))
+    return [rescored[i] for i in order]
 
 
 def tied_at_top(hits: Sequence[Hit], margin: float | None = None) -> list[Hit]:
@@ -264,15 +285,12 @@ def rank(query: ParsedQuery, candidates: Sequence[tuple[Paper, float]], frequenc
         age_days = ((reference - paper.published).total_seconds() / 86400.0) if paper.published else None
         recent = 0.0 if age_days is None else float(2.0 ** (-max(age_days, 0.0) / RECENCY_HALF_LIFE_DAYS))
         hot = 1.0 - 1.0 / (1.0 + math.log1p(max(hotness.get(paper.id, 0.0), 0.0)))
-        # A known citation count replaces recency: newest-first would make an old classic lose every tie.
-        if paper.id in citations:
-            total_score = text + CITED_TIE_BREAK * max(cited(citations[paper.id]), hot)
-        else:
-            total_score = text + TIE_BREAK * (0.5 * recent + 0.5 * hot)
+        total_score = text + tie_break(hot, recent, citations, paper.id)
         authors = tuple(name for name, names in zip(paper.authors, author_words, strict=True)
                         if any(term in names for term in query.terms))
         scored.append((-total_score, position, features["anywhere"],
-                       Hit(paper, total_score, frozenset(in_title), authors, features["anywhere"], text)))
+                       Hit(paper, total_score, frozenset(in_title), authors, features["anywhere"], text, hot,
+                           recent)))
     scored.sort(key=lambda item: (item[0], item[1]))
     return [item[3] for item in scored if item[2] > 0.0]
 

@@ -13,7 +13,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -639,7 +639,8 @@ class PaperStore:
         hotness = {paper_id: ranking.score(by_source, weights) for paper_id, by_source in signals.items()}
         dates = [paper.published for paper, _ in candidates if paper.published is not None]
         reference = now or (max(dates) if dates else datetime(1970, 1, 1, tzinfo=UTC))
-        exact_hits = rank(parsed, [(paper, 1.0) for paper in exact], frequency, total, (), reference, {})
+        exact_hits = [replace(hit, pinned=True) for hit in rank(parsed, [(paper, 1.0) for paper in exact],
+                                                                 frequency, total, (), reference, {})]
         return (exact_hits + rank(parsed, candidates, frequency, total, typos, reference, hotness,
                                   citations))[:limit]
 

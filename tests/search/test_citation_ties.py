@@ -230,3 +230,18 @@ def test_hotpapers_search_uses_stored_counts_and_asks_nobody(tmp_path: Path, mon
     assert main(["search", QUERY, "--json"]) == 0
     assert [r["id"] for r in json.loads(capsys.readouterr().out)["results"]] == [
         "quant-ph/9508027", "2403.00001", "2403.00002"]
+
+
+def test_counts_fetched_after_a_search_reorder_its_hits_but_never_move_a_pasted_title() -> None:
+    from dataclasses import replace
+
+    from bot.search.rank import Hit, with_citations
+
+    def hit(paper_id: str, text: float) -> Hit:
+        return Hit(paper(paper_id, f"Paper {paper_id}"), text, frozenset(), (), text=text)
+
+    first, cited_later = hit("2401.00001", 0.90), hit("2401.00002", 0.85)
+    counts = {"2401.00002": 100_000}  # the tie-breaker's full 0.10: 0.95 against 0.90
+    assert [h.paper.id for h in with_citations([first, cited_later], counts)] == ["2401.00002", "2401.00001"]
+    pasted = replace(first, pinned=True)
+    assert [h.paper.id for h in with_citations([pasted, cited_later], counts)] == ["2401.00001", "2401.00002"]
