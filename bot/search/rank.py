@@ -111,14 +111,13 @@ def with_citations(hits: Sequence[Hit], citations: Mapping[str, int | None]) -> 
     return [rescored[i] for i in order]
 
 
-def tied_at_top(hits: Sequence[Hit], margin: float | None = None) -> list[Hit]:
-    """The hits whose text score is within ``margin`` (by default the citation tie-breaker's reach) of the best
-    one: those citation counts may reorder."""
+def tied_at_top(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits whose text score is within the citation tie-breaker's reach of the best one: those citation
+    counts may reorder."""
     if not hits:
         return []
     best = max(hit.text for hit in hits)
-    reach = CITED_TIE_BREAK if margin is None else margin
-    return [hit for hit in hits if hit.text >= best - reach]
+    return [hit for hit in hits if hit.text >= best - CITED_TIE_BREAK]
 
 
 def within(term: str, word: str) -> bool:
