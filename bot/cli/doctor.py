@@ -53,6 +53,7 @@ class UpstreamCheck:
     required: bool
     probe: Callable[[Settings], Probe | None]
     paced_as_arxiv: bool = False  # arXiv's one-request-every-N-seconds applies
+    off_because: str = "no credentials"  # what the line says when ``probe`` returns None
 
 
 UPSTREAM_CHECKS: tuple[UpstreamCheck, ...] = (
@@ -67,6 +68,10 @@ UPSTREAM_CHECKS: tuple[UpstreamCheck, ...] = (
                   lambda s: Probe(f"{s.x_api}/tweets/search/recent",
                                   {"query": "arxiv.org", "max_results": "10"},
                                   {"Authorization": f"Bearer {s.x_bearer}"}) if s.x_bearer else None),
+    UpstreamCheck("Semantic Scholar", False,
+                  lambda s: Probe(f"{s.s2_api}/paper/arXiv:1706.03762", {"fields": "citationCount"},
+                                  {"x-api-key": s.s2_key} if s.s2_key else {}) if s.s2_api else None,
+                  off_because="HOTPAPERS_S2_API=off: search ties are broken without citation counts"),
 )
 
 
@@ -80,9 +85,9 @@ class CheckResult:
 
     def line(self) -> str:
         if self.off:
-            return f"  {self.name:<14} off ({self.detail})"
+            return f"  {self.name:<16} off ({self.detail})"
         mark = "ok" if self.ok else ("FAILED" if self.required else "warning")
-        return f"  {self.name:<14} {mark:<8} {self.detail}"
+        return f"  {self.name:<16} {mark:<8} {self.detail}"
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,7 +192,7 @@ async def check_upstreams(settings: Settings) -> list[CheckResult]:
         async def run(check: UpstreamCheck) -> CheckResult:
             probe = check.probe(settings)
             if probe is None:
-                return CheckResult(check.name, True, check.required, "no credentials", off=True)
+                return CheckResult(check.name, True, check.required, check.off_because, off=True)
             http = PoliteHttp(session, service=ARXIV_SERVICE if check.paced_as_arxiv else check.name,
                               interval=settings.arxiv_interval if check.paced_as_arxiv else 0.0,
                               retry=retry, pacer=None if check.paced_as_arxiv else Pacer())  # None: shared

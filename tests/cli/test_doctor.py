@@ -35,6 +35,7 @@ def env(threaded_upstream: ThreadedUpstream, tmp_path: Path,  # noqa: F811
     monkeypatch.setenv("HOTPAPERS_BLUESKY_API", url + "/bsky")
     monkeypatch.setenv("HOTPAPERS_X_API", url + "/x")
     monkeypatch.setenv("HOTPAPERS_X_BEARER", SECRET)
+    monkeypatch.setenv("HOTPAPERS_S2_API", url + "/s2")
     return threaded_upstream
 
 
@@ -46,6 +47,7 @@ def serve(upstream: ThreadedUpstream, failing: dict[str, tuple[int, object]] | N
         "/hf/daily_papers": [],
         "/hn/search": {"hits": []},
         "/x/tweets/search/recent": {"meta": {"result_count": 0}},
+        "/s2/paper/arXiv:1706.03762": {"paperId": "204e3073870fae3d05bcbc2f6a8e263d9b72e776", "citationCount": 1},
     }
     for path, body in healthy.items():
         status, body = (failing or {}).get(path, (200, body))
@@ -68,12 +70,14 @@ def test_all_good(env: ThreadedUpstream, tmp_path: Path, capsys: pytest.CaptureF
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "ready"  # the verdict first, then one line per check
-    assert len(out.splitlines()) <= 14, out
+    assert len(out.splitlines()) <= 15, out
     assert SECRET not in out
     assert "defaults and environment (no settings file)" in check_line(out, "settings")
     assert "1 papers; schema " in out and "papers v" in out
-    for name in ("arXiv API", "arXiv feeds", "Hugging Face", "Hacker News", "X"):
+    for name in ("arXiv API", "arXiv feeds", "Hugging Face", "Hacker News", "X", "Semantic Scholar"):
         assert " ok " in check_line(out, name), out
+    [s2_request] = env.requests_to("/s2/paper/arXiv:1706.03762")
+    assert s2_request.query == {"fields": "citationCount"}
     assert check_line(out, "Bluesky").split(None, 1)[1] == "off (no credentials)"
     assert check_line(out, "Discord").split(None, 1)[1].startswith("off (DISCORD_TOKEN not set")
     [x_request] = env.requests_to("/x/tweets/search/recent")
@@ -88,6 +92,17 @@ def test_arxiv_feeds_down_is_not_ready(env: ThreadedUpstream, capsys: pytest.Cap
     feeds = check_line(out, "arXiv feeds")
     assert "FAILED" in feeds and "HTTP 503" in feeds
     assert out.splitlines()[0] == "not ready: arXiv feeds"
+
+
+def test_semantic_scholar_off_or_down_is_said_and_never_fails_the_check(
+        env: ThreadedUpstream, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    serve(env, {"/s2/paper/arXiv:1706.03762": (429, {"message": "Too Many Requests"})})
+    assert main(["doctor"]) == 0
+    assert "warning" in check_line(capsys.readouterr().out, "Semantic Scholar")
+    monkeypatch.setenv("HOTPAPERS_S2_API", "off")
+    assert main(["doctor"]) == 0
+    assert check_line(capsys.readouterr().out, "Semantic Scholar").split(None, 2)[2] == (
+        "off (HOTPAPERS_S2_API=off: search ties are broken without citation counts)")
 
 
 def test_an_optional_source_failing_is_only_a_warning(env: ThreadedUpstream,
