@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Real payloads recorded from the services; CI has them beside the checkout. Never copied into the project.
 SHARED_FIXTURES = Path(os.environ.get("HOTPAPERS_SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures"))
 OWN_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SQLITE_ONLY = pytest.StashKey[list[tuple[str, str]]]()  # the collected tests marked sqlite_only, and why
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +28,38 @@ def _home_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTPAPERS_S2_API", "http://127.0.0.1:9/graph/v1")  # nothing listens there
 
 
+def on_postgresql(config: pytest.Config) -> bool:
+    """True when ``HOTPAPERS_TEST_DATABASE_URL`` runs the whole suite on PostgreSQL."""
+    return bool(os.environ.get("HOTPAPERS_TEST_DATABASE_URL"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every ``sqlite_only`` marker says why in one string: a test never stays on SQLite silently."""
+    for item in items:
+        for marker in item.iter_markers("sqlite_only"):
+            if len(marker.args) != 1 or not isinstance(marker.args[0], str) or not marker.args[0].strip():
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.sqlite_only needs one reason string")
+    config.stash[SQLITE_ONLY] = [(item.nodeid, marker.args[0]) for item in items
+                                 if (marker := item.get_closest_marker("sqlite_only"))]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """In the whole-suite PostgreSQL mode, say how many tests stayed on SQLite and why."""
+    kept = config.stash.get(SQLITE_ONLY, [])
+    if not on_postgresql(config) or not kept:
+        return
+    terminalreporter.write_sep("-", f"{len(kept)} tests stayed on SQLite (@pytest.mark.sqlite_only)")
+    for nodeid, reason in kept:
+        terminalreporter.write_line(f"{nodeid}: {reason}")
+
+
 @pytest.fixture(autouse=True)
 def _whole_suite_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """With ``HOTPAPERS_TEST_DATABASE_URL`` set (README "Running on PostgreSQL"), every store a test opens at a
     SQLite path is opened in a PostgreSQL schema of its own instead (the same schema for the same path within a
     test; the file is created empty so "no database yet" checks pass; the search index stays beside the path).
-    Off by default."""
-    if not os.environ.get("HOTPAPERS_TEST_DATABASE_URL"):
+    Tests marked ``sqlite_only(reason)`` stay on SQLite, and the run's summary counts them. Off by default."""
+    if not on_postgresql(request.config) or request.node.get_closest_marker("sqlite_only"):
         yield
         return
     from bot.store.base import StoreBase

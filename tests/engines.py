@@ -8,7 +8,8 @@ fail: CI runs beside a server, and a silent skip would hide a broken engine.
 
 ``HOTPAPERS_TEST_DATABASE_URL`` (any URL of that server) runs the WHOLE suite on PostgreSQL: every SQLite path a
 test opens a store at is given a schema of its own instead (tests/conftest.py). Tests that start ``hotpapers``
-in another process, or read SQLite files directly, stay on SQLite.
+in another process, or read SQLite files directly, are marked ``@pytest.mark.sqlite_only(reason)`` with one of
+the reasons below and stay on SQLite; the run's summary lists them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import psycopg
 import pytest
 
 ENGINES = ("sqlite", "postgresql")
+# Why a test stays on SQLite in the whole-suite PostgreSQL mode (@pytest.mark.sqlite_only(...)).
+CHILD_PROCESS = "another process (hotpapers, or a Python child) opens the SQLite file this test prepared"
+SQLITE_FILE = "reads or writes the SQLite file itself"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 

@@ -12,9 +12,11 @@ import pytest
 
 from bot.cli import main
 from bot.store import Store
+from tests.engines import SQLITE_FILE
 from tests.harness import seed_store
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 def test_a_backup_taken_while_another_connection_writes_holds_every_committed_row(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "hp.db"
@@ -60,6 +62,7 @@ def test_a_backup_taken_while_another_connection_writes_holds_every_committed_ro
     assert papers == 13
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 def test_restore_is_a_copy_over_the_stopped_bots_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "hp.db"

@@ -16,6 +16,7 @@ from bot.clock import FileClock
 from bot.models import Announcement, Paper
 from bot.sources.observations import Observation
 from bot.store import Store
+from tests.engines import CHILD_PROCESS
 from tests.harness import cli_on, seed_store
 
 HOTPAPERS = str(Path(sys.executable).parent / "hotpapers")
@@ -57,6 +58,7 @@ def test_search_shows_a_feed_papers_year_and_readable_title(db: Path, capsys: py
     assert "cs.DS · 2026" in out and "unknown" not in out
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 @pytest.mark.parametrize("argv", [["top", "--limit", "12"], ["paper", "2411.00090"], ["search", "learning"]])
 def test_piping_into_a_reader_that_closes_early_ends_quietly(db: Path, argv: list[str]) -> None:
     environ = {**os.environ}

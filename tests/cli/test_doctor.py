@@ -11,7 +11,7 @@ from bot.cli import main
 from bot.clock import FileClock
 from bot.models import Paper
 from bot.store import Store
-from tests.engines import point_cli_at
+from tests.engines import SQLITE_FILE, point_cli_at
 from tests.fakes.threaded import ThreadedUpstream, threaded_upstream  # noqa: F401  (fixture)
 from tests.fixtures.arxiv.feeds import Item, rss_feed
 
@@ -116,6 +116,7 @@ def test_an_optional_source_failing_is_only_a_warning(env: ThreadedUpstream,
     assert out.splitlines()[0] == "ready"
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 def test_a_broken_database_is_not_ready(env: ThreadedUpstream, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     serve(env)

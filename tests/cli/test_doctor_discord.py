@@ -14,6 +14,7 @@ import pytest
 from bot.cli import main
 from bot.models import ChannelDigest
 from bot.store import Store
+from tests.engines import CHILD_PROCESS
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.threaded import ThreadedUpstream, threaded_upstream  # noqa: F401  (fixture)
 from tests.harness import bot_settings, running_bot
@@ -40,6 +41,7 @@ def line(lines: list[str], name: str) -> str:
     return found
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_doctor_checks_the_token_gateway_commands_and_each_digest_channel(
         world: FakeDiscord, tmp_path: Path) -> None:
     w = world.world

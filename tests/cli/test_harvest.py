@@ -23,6 +23,7 @@ from bot.clock import FileClock
 from bot.config import SettingsError, load_settings
 from bot.harvest import HarvestProgress
 from bot.store import Store
+from tests.engines import CHILD_PROCESS
 from tests.fakes.threaded import ThreadedUpstream, threaded_upstream  # noqa: F401  (fixture)
 from tests.fakes.upstream import Reply
 from tests.fixtures.arxiv.oai import Pages, oai_error, papers
@@ -125,6 +126,7 @@ def test_an_oai_error_is_one_line(env: ThreadedUpstream, capsys: pytest.CaptureF
                    "(badArgument: Invalid set: moo)"]
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 def test_a_harvest_sigkilled_after_page_k_resumes_without_losing_or_repeating_records(
         env: ThreadedUpstream, tmp_path: Path) -> None:
     records = papers(12, datestamp="2026-11-27")
@@ -163,6 +165,7 @@ def test_a_harvest_sigkilled_after_page_k_resumes_without_losing_or_repeating_re
     assert "cs: 6 records (resumed): 6 new, 0 updated, 0 unchanged" in out.decode()
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 def test_ctrl_c_says_how_to_resume_and_the_same_command_resumes(env: ThreadedUpstream, tmp_path: Path) -> None:
     pages = Pages(papers(9), per_page=3)
     pages.script(env)

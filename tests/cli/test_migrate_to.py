@@ -23,7 +23,11 @@ from bot.subscriptions import Schedule, parse_follow
 from tests.harness import make_paper, seed_store
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-pytestmark = pytest.mark.parametrize("engine", ["postgresql"])  # the target is PostgreSQL; the source SQLite
+pytestmark = [
+    pytest.mark.parametrize("engine", ["postgresql"]),  # the target is PostgreSQL; the source SQLite
+    # Redirected to PostgreSQL too, the source would make migrate-to copy PostgreSQL into PostgreSQL.
+    pytest.mark.sqlite_only("migrate-to's source is a SQLite file"),
+]
 
 
 def sqlite_install(path: Path, papers: int = 40) -> None:

@@ -31,13 +31,14 @@ from tests.cluster.processes import (
     digest_channels,
     received,
 )
+from tests.engines import CHILD_PROCESS
 from tests.fakes.discord import Channel, FakeDiscord, Guild
 from tests.harness import Seed, reply, seed_store
 
 TAKEOVER = timedelta(seconds=60)  # past the 45 s lease (and the dead worker's claims) on the bot's clock
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite_only(CHILD_PROCESS)), "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
     """The cluster's shared database: a SQLite file, or a schema on the local PostgreSQL server (skipped when
     none answers, failed under CI)."""
@@ -73,6 +74,7 @@ async def _finish_after_takeover(cluster: Cluster, fake: FakeDiscord, channels: 
     assert await heir.terminate() == 0
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_three_processes_a_gateway_and_two_workers_survive_the_leaders_death(
         fake: FakeDiscord, seeded: Seed, tmp_path: Path) -> None:
     channels = digest_channels(fake, seeded.db, [fake.world.guild], 40)  # type: ignore[union-attr]

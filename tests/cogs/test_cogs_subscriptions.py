@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
+from bot.store import Store
 from tests.fakes.discord.models import Member
 from tests.fakes.discord.server import FakeDiscord
 from tests.harness import (
@@ -247,12 +248,14 @@ async def test_a_long_follow_list_is_paged_whole_lines_with_the_schedule_on_ever
 
 async def test_a_write_blocked_by_another_process_answers_busy_within_discords_3_s(
         fake_discord: FakeDiscord, db: Path) -> None:
-    import sqlite3
-
     member = fake_discord.world.member
     async with running_bot(fake_discord, bot_settings(fake_discord, db), ManualClock(LOOKUP_NOW)):
-        other = sqlite3.connect(db, isolation_level=None)  # another process, e.g. a backfill, writing
-        other.execute("BEGIN IMMEDIATE")
+        other = Store(db)  # another process, e.g. a backfill, in the middle of a write
+        if other.db.engine == "postgresql":
+            other.db.execute("BEGIN")
+            other.db.execute("LOCK TABLE sub_users, sub_follows IN EXCLUSIVE MODE")  # reads go on, writes wait
+        else:
+            other.db.execute("BEGIN IMMEDIATE")
         try:
             interaction = await fake_discord.slash("subscribe category", {"value": "cs.LG"}, user=member)
             # The fake refuses an answer after Discord's 3 s (interaction_deadline): an answer at all is in time.
@@ -260,6 +263,6 @@ async def test_a_write_blocked_by_another_process_answers_busy_within_discords_3
             assert response.type == 4 and response.ephemeral
             assert "busy" in response.data["content"] and "try again" in response.data["content"]
         finally:
-            other.execute("ROLLBACK")
+            other.db.execute("ROLLBACK")
             other.close()
         assert "Following `category:cs.LG`" in await say(fake_discord, "subscribe category", {"value": "cs.LG"})

@@ -9,8 +9,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.store import Store
 from bot.store.digests import ChannelDigest
+from tests.engines import CHILD_PROCESS
 from tests.fakes.discord import FakeDiscord
 from tests.harness import BotProcess, seed_store
 
@@ -81,6 +84,7 @@ def _configure(db: Path, channel_id: int, guild_id: int, *, size: int = 5) -> No
         store.close()
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_posts_when_the_test_moves_the_clock_and_stops_cleanly_on_sigterm(
     world: FakeDiscord, tmp_path: Path
 ) -> None:
@@ -102,6 +106,7 @@ async def test_posts_when_the_test_moves_the_clock_and_stops_cleanly_on_sigterm(
         bot.close()
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_sigkill_during_a_multi_message_digest_then_restart_sends_every_message_once(
     world: FakeDiscord, tmp_path: Path
 ) -> None:
@@ -146,6 +151,7 @@ def test_run_with_discord_unreachable_says_so_in_one_line(tmp_path: Path) -> Non
     assert "MTIz.some.token" not in result.stderr + result.stdout
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_sigint_during_a_digest_checkpoints_the_message_in_flight_and_a_restart_finishes(
     world: FakeDiscord, tmp_path: Path
 ) -> None:

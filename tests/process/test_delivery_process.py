@@ -16,6 +16,7 @@ from bot.store import Store
 from bot.store.digests import ChannelDigest
 from bot.subscriptions import Schedule, parse_follow
 from tests.delivery.test_dms import AFTERNOON, MORNING, dms, seed_dm_store
+from tests.engines import CHILD_PROCESS
 from tests.fakes.discord import FakeDiscord
 from tests.harness import LOOKUP_MAILING, BotProcess, Seed
 
@@ -50,6 +51,7 @@ def _received(world: FakeDiscord, channel_ids: list[int], user_ids: list[int]) -
         len(world.messages(world.dm_channels[u])) if u in world.dm_channels else 0 for u in user_ids]
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_every_fault_at_once_and_still_every_digest_and_dm_exactly_once(
         world: FakeDiscord, seeded: Seed, tmp_path: Path) -> None:
     channel_ids, user_ids = _audience(world, seeded.db, channels=24, users=8)
@@ -82,6 +84,7 @@ async def test_every_fault_at_once_and_still_every_digest_and_dm_exactly_once(
     assert world.busiest_second() <= 50
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_sigterm_during_a_tick_stops_cleanly_and_the_restart_finishes(world: FakeDiscord, seeded: Seed,
                                                                             tmp_path: Path) -> None:
     channel_ids, _ = _audience(world, seeded.db, channels=40, users=0)
@@ -110,6 +113,7 @@ def _seed_subscribers(db: Path, users: list[int], when: datetime) -> None:
     store.close()
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_a_crash_during_dm_delivery_sends_nothing_twice(fake_discord: FakeDiscord, db: Path,
                                                               tmp_path: Path) -> None:
     """A bot in its own process is killed (SIGKILL) while Discord is creating a DM it will never hear about;

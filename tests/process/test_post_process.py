@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cogs.test_cogs_post import pick, unescaped
+from tests.engines import CHILD_PROCESS
 from tests.fakes.discord import FakeDiscord
 from tests.harness import BotProcess, make_paper, seed_store, text_of
 from tests.process.test_bot_process import SLOT, _configure
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 async def test_the_abstract_menu_answers_after_the_bot_process_is_killed_and_restarted(
     world: FakeDiscord, tmp_path: Path
 ) -> None:

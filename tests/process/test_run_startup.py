@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
+from tests.engines import SQLITE_FILE
 from tests.fakes.discord import FakeDiscord
 from tests.harness import BotProcess, seed_store
 
@@ -113,6 +114,7 @@ class NewerStore(Store):
                        for domain, migrations in Store.MIGRATIONS)
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 def test_run_backs_the_database_up_before_an_upgrade_and_the_backup_opens(tmp_path: Path) -> None:
     from bot.cli.backup import open_for_upgrade
 

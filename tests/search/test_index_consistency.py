@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 from datetime import date
@@ -20,6 +19,7 @@ from bot.cli import main as cli
 from bot.clock import ManualClock
 from bot.models import Announcement
 from bot.store import Store
+from tests.engines import CHILD_PROCESS
 from tests.fakes.discord.server import FakeDiscord
 from tests.harness import LOOKUP_NOW, bot_settings, running_bot
 from tests.search.papers import paper
@@ -52,9 +52,9 @@ def test_every_write_path_is_searchable_without_telling_the_index(tmp_path: Path
         "authors_parsed": [["Lovelace", "Ada", ""]]}) + "\n")
     backfill_file(store, kaggle)
     # Any other writer, even another process with its own connection, writing plain SQL.
-    other = sqlite3.connect(tmp_path / "papers.db")
-    with other:
-        other.execute("UPDATE papers SET title = 'Penrose tilings renamed elsewhere' WHERE id = '2401.00001'")
+    other = Store(tmp_path / "papers.db")
+    with other.db.conn:
+        other.db.execute("UPDATE papers SET title = 'Penrose tilings renamed elsewhere' WHERE id = '2401.00001'")
     other.close()
 
     assert ids(store.search("zebrafish")) == ["2401.00002"]
@@ -149,6 +149,7 @@ else:
 """
 
 
+@pytest.mark.sqlite_only(CHILD_PROCESS)
 @pytest.mark.parametrize("mode", ["reindex", "catch-up"])
 def test_a_sigkill_during_an_index_write_leaves_a_consistent_index(tmp_path: Path, mode: str) -> None:
     db = tmp_path / "papers.db"

@@ -6,9 +6,12 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.store import Store
 from bot.store.base import StoreBase
 from bot.store.papers import PaperStore
+from tests.engines import SQLITE_FILE
 
 
 class FirstVersionStore(PaperStore, StoreBase):
@@ -58,6 +61,7 @@ def test_opening_an_up_to_date_database_applies_nothing(db_location: Path | str)
         again.close()
 
 
+@pytest.mark.sqlite_only(SQLITE_FILE)
 def test_the_database_uses_write_ahead_logging(tmp_path: Path) -> None:
     Store(tmp_path / "db.sqlite").close()
     with sqlite3.connect(tmp_path / "db.sqlite") as connection:
