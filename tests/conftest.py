@@ -28,7 +28,7 @@ def _home_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTPAPERS_S2_API", "http://127.0.0.1:9/graph/v1")  # nothing listens there
 
 
-def on_postgresql(config: pytest.Config) -> bool:
+def on_postgresql() -> bool:
     """True when ``HOTPAPERS_TEST_DATABASE_URL`` runs the whole suite on PostgreSQL."""
     return bool(os.environ.get("HOTPAPERS_TEST_DATABASE_URL"))
 
@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """In the whole-suite PostgreSQL mode, say how many tests stayed on SQLite and why."""
     kept = config.stash.get(SQLITE_ONLY, [])
-    if not on_postgresql(config) or not kept:
+    if not on_postgresql() or not kept:
         return
     terminalreporter.write_sep("-", f"{len(kept)} tests stayed on SQLite (@pytest.mark.sqlite_only)")
     for nodeid, reason in kept:
@@ -59,7 +59,7 @@ def _whole_suite_on_postgresql(request: pytest.FixtureRequest, monkeypatch: pyte
     SQLite path is opened in a PostgreSQL schema of its own instead (the same schema for the same path within a
     test; the file is created empty so "no database yet" checks pass; the search index stays beside the path).
     Tests marked ``sqlite_only(reason)`` stay on SQLite, and the run's summary counts them. Off by default."""
-    if not on_postgresql(request.config) or request.node.get_closest_marker("sqlite_only"):
+    if not on_postgresql() or request.node.get_closest_marker("sqlite_only"):
         yield
         return
     from bot.store.base import StoreBase
