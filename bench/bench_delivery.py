@@ -218,7 +218,7 @@ async def main(db, config, slot):
         kinds = {}
         for audience in audiences:
             cache = {}
-            for item in await audience.due(slot):
+            for item in await audience.due(slot, cache):
                 decision = await audience.decide(item, slot, cache)
                 kinds[type(decision).__name__] = kinds.get(type(decision).__name__, 0) + 1
         planning = time.perf_counter() - started

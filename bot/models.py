@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -104,6 +104,11 @@ class PostContext:
 
     def of(self, paper_id: str) -> PaperExtras:
         return self.papers.get(paper_id) or PaperExtras()
+
+    def only(self, paper_ids: Iterable[str]) -> PostContext:
+        """The context of just these papers (as the store would give for them alone)."""
+        papers = {paper_id: self.papers[paper_id] for paper_id in paper_ids if paper_id in self.papers}
+        return PostContext(papers, max((e.as_of for e in papers.values() if e.as_of), default=None))
 
 
 @dataclass(frozen=True, slots=True)

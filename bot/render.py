@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import discord
@@ -117,11 +118,13 @@ def tex_to_text(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)  # the same titles and author names are rendered for many digests and DMs in a tick
 def tidy(text: str) -> str:
     """Whitespace collapsed (arXiv wraps lines and indents), TeX made readable, invisible controls removed."""
     return re.sub(r"\s+", " ", tex_to_text(strip_invisible(text))).strip()
 
 
+@lru_cache(maxsize=65536)
 def safe(text: str) -> str:
     """Invisible controls removed (bidi overrides spoof text), markdown and mentions neutralised
     (``@everyone`` gets a zero-width space)."""

@@ -68,8 +68,29 @@ class ChannelAudience(AudienceBase):
     def key(self, item: ChannelDigest) -> int:
         return item.channel_id
 
-    async def due(self, now: datetime) -> Sequence[ChannelDigest]:
-        return await self.store.run(Store.due_channel_digests, now)
+    async def due(self, now: datetime, cache: dict[Any, Any]) -> Sequence[ChannelDigest]:
+        due = await self.store.run(Store.due_channel_digests, now)
+        if due:
+            cache["latest"] = await self.store.run(Store.latest_deliveries, "channel", [c.channel_id for c in due])
+        return due
+
+    async def latest(self, cfg: ChannelDigest, cache: dict[Any, Any] | None) -> tuple[str, str] | None:
+        """The channel's newest ledger entry as (period, status): read for every due channel at once by
+        :meth:`due`, or now."""
+        if cache is not None and "latest" in cache:
+            found: tuple[str, str] | None = cache["latest"].get(cfg.channel_id)
+            return found
+        return (await self.store.run(Store.latest_deliveries, "channel", [cfg.channel_id])).get(cfg.channel_id)
+
+    async def handled(self, cfg: ChannelDigest, mailing: date, cache: dict[Any, Any]) -> bool:
+        """Whether the ledger has ``mailing`` for the channel: known from its newest entry, unless that entry is
+        of a later mailing (one posted with /digest now)."""
+        latest = await self.latest(cfg, cache)
+        if latest is None or latest[0] < mailing.isoformat():
+            return False
+        if latest[0] == mailing.isoformat():
+            return True
+        return await self.store.run(Store.handled, "channel", cfg.channel_id, mailing.isoformat())
 
     def min_score(self, cfg: ChannelDigest) -> float:
         return cfg.min_score if cfg.min_score is not None else self.settings.ranking.min_score
@@ -103,8 +124,10 @@ class ChannelAudience(AudienceBase):
         """The papers of the mailing of the channel's latest ledger entry, when it was posted, that now make its
         digest but were not in it (they crossed the minimum score, or entered the top ``size``) or climbed
         ``RISING_CLIMB`` places or more; never one shown as rising there before; at most ``RISING_MAX``."""
-        previous = next((r for r in await self.store.run(Store.recent_deliveries, "channel", cfg.channel_id, 1)
-                         if r.status == "done" and r.period < mailing.isoformat()), None)
+        latest = await self.latest(cfg, cache)
+        if latest is None or latest[1] != "done" or latest[0] >= mailing.isoformat():
+            return None, ()
+        previous = await self.store.run(Store.delivery, "channel", cfg.channel_id, latest[0])
         if previous is None:
             return None, ()
         try:
@@ -143,8 +166,7 @@ class ChannelAudience(AudienceBase):
             return Wait(following)
         mailing = await once(cache, ("mailing", cfg.categories, query.newest), lambda: self.store.run(
             Store.latest_mailing, list(cfg.categories), on_or_before=query.newest))
-        handled = mailing is not None and await self.store.run(
-            Store.handled, "channel", cfg.channel_id, mailing.isoformat())
+        handled = mailing is not None and await self.handled(cfg, mailing, cache)
         decision = rules.decide(query, mailing, handled, now, grace_hours=digest_settings.grace_hours)
         if decision is None:
             waiting = mailing is None or mailing < query.newest  # the slot's mailing may still be ingested

@@ -21,6 +21,7 @@ from bot import followups, ranking
 from bot.delivery.rest import Refused, RetryLater
 from bot.delivery.sender import CANNOT_DM, Outcome, Target
 from bot.delivery.service import AudienceBase, Decision, Off, Send, Skip, Wait, next_look, once, unfinished
+from bot.models import Notice, Paper, PostContext
 from bot.render import OutgoingMessage, dm_messages, followups_message
 from bot.store import Store
 from bot.store.digests import TargetKind
@@ -47,8 +48,11 @@ class DmAudience(AudienceBase):
     def key(self, item: Subscriber) -> int:
         return item.user_id
 
-    async def due(self, now: datetime) -> Sequence[Subscriber]:
-        return await self.store.run(Store.due_subscribers, now)
+    async def due(self, now: datetime, cache: dict[Any, Any]) -> Sequence[Subscriber]:
+        due = await self.store.run(Store.due_subscribers, now)
+        if due:
+            cache["followups"] = await self.store.run(Store.with_followups, [sub.user_id for sub in due])
+        return due
 
     async def index(self, mailings: Sequence[date], now: datetime, cache: dict[Any, Any]) -> MailingIndex:
         """The mailings' papers, every one (DMs have no minimum score), hottest first, indexed for matching;
@@ -61,6 +65,21 @@ class DmAudience(AudienceBase):
                 ranked += day.everything()
             return MailingIndex(ranked)
         return await once(cache, ("index", tuple(mailings)), build)
+
+    async def context(self, mailings: Sequence[date], now: datetime, cache: dict[Any, Any]) -> PostContext:
+        """What the posts say about every paper of the mailings (one trip per set of mailings, not per DM)."""
+        async def read() -> PostContext:
+            index = await self.index(mailings, now, cache)
+            return await self.store.run(Store.post_context, [r.paper.id for r in index.papers], now)
+        return await once(cache, ("context", tuple(mailings)), read)
+
+    async def followups(self, sub: Subscriber, now: datetime, cache: dict[Any, Any]
+                        ) -> list[tuple[Notice, Paper]]:
+        """The user's follow-up notices for this DM; none without a trip for a user :meth:`due` found with no
+        watched paper and no untold notice."""
+        if "followups" in cache and sub.user_id not in cache["followups"]:
+            return []
+        return await self.store.run(followups.for_dm, now, sub.user_id)
 
     async def decide(self, sub: Subscriber, now: datetime, cache: dict[Any, Any]) -> Decision:
         if sub.paused or not any(not follow.exclude for follow in sub.follows):
@@ -89,11 +108,11 @@ class DmAudience(AudienceBase):
                          self.settings.subscriptions.dm_cap)
             if dm is None:
                 return None
-            context = await self.store.run(Store.post_context, [m.ranked.paper.id for m in dm.papers], now)
-            return dm_messages(dm, context)
+            context = await self.context(due.mailings, now, cache)
+            return dm_messages(dm, context.only(m.ranked.paper.id for m in dm.papers))
         follows = tuple((f.kind, f.value) for f in sub.follows)
         messages = list(await once(cache, ("dm", due.mailings, follows), plan) or ())
-        notices = await self.store.run(followups.for_dm, now, sub.user_id)
+        notices = await self.followups(sub, now, cache)
         if notices:
             messages.append(followups_message(notices, followups.PER_DM))
         if not messages:

@@ -402,6 +402,21 @@ class DigestsStore:
         records = [self.delivery(kind, target_id, row["period"]) for row in rows]
         return [r for r in records if r is not None]
 
+    def latest_deliveries(self, kind: TargetKind, target_ids: Sequence[int]) -> dict[int, tuple[str, DeliveryStatus]]:
+        """Each target's newest ledger entry as (period, status); targets without one are left out."""
+        found: dict[int, tuple[str, DeliveryStatus]] = {}
+        ids = list(target_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.query(
+                    "SELECT d.target_id, d.period, d.status FROM deliveries d JOIN (SELECT target_id,"  # noqa: S608
+                    " max(period) AS period FROM deliveries WHERE target_kind = ?"
+                    f" AND target_id IN ({marks}) GROUP BY target_id) m ON d.target_id = m.target_id"
+                    " AND d.period = m.period WHERE d.target_kind = ?", [kind, *chunk, kind]):
+                found[row["target_id"]] = (row["period"], row["status"])
+        return found
+
     def unfinished_delivery(self, kind: TargetKind, target_id: int) -> DeliveryRecord | None:
         """The target's entry begun but not finished (a crash, a shutdown or a refusal mid-send), if any."""
         rows = list(self.db.query(

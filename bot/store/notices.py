@@ -54,6 +54,19 @@ class NoticesStore:
             "SELECT paper_id FROM saved_papers WHERE user_id = ? UNION SELECT paper_id FROM votes WHERE user_id = ?",
             [user_id, user_id])]
 
+    def with_followups(self, user_ids: Sequence[int]) -> set[int]:
+        """Which of the users watch a paper or have an untold notice (the others' follow-ups are nothing)."""
+        found: set[int] = set()
+        ids = list(user_ids)
+        for start in range(0, len(ids), 300):
+            chunk = ids[start:start + 300]
+            marks = ",".join("?" * len(chunk))
+            found.update(row[0] for row in self.db.conn.execute(
+                f"SELECT user_id FROM saved_papers WHERE user_id IN ({marks})"  # noqa: S608
+                f" UNION SELECT user_id FROM votes WHERE user_id IN ({marks})"
+                f" UNION SELECT user_id FROM notices WHERE told_at IS NULL AND user_id IN ({marks})", chunk * 3))
+        return found
+
     def watchers(self, paper_ids: Sequence[str]) -> dict[str, set[int]]:
         """Paper id → the people watching it (saved it, or voted for it in any server)."""
         found: dict[str, set[int]] = {}

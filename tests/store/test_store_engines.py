@@ -82,6 +82,17 @@ def test_the_ledger_is_written_once_and_completed_message_by_message(store: Stor
     assert store.delivery("channel", BIG, "2024-11-06") is None  # its messages went with it
 
 
+def test_the_newest_ledger_entry_of_many_targets_is_read_at_once(store: Store) -> None:
+    store.begin_delivery("channel", BIG, "2024-11-06", [], NOW)
+    store.finish_delivery("channel", BIG, "2024-11-06", NOW)
+    store.begin_delivery("channel", BIG, "2024-11-07", [], NOW)  # still sending
+    store.record_skip("channel", BIG + 1, "2024-11-05", "no papers", NOW)
+    store.record_skip("dm", BIG + 2, "2024-11-08", "nothing matched", NOW)  # another kind: not a channel's
+    assert store.latest_deliveries("channel", [BIG, BIG + 1, BIG + 2, 5]) == {
+        BIG: ("2024-11-07", "sending"), BIG + 1: ("2024-11-05", "skipped")}
+    assert store.latest_deliveries("channel", []) == {}
+
+
 def test_subscribers_are_due_with_their_follows_and_last_mailing(store: Store) -> None:
     from bot.subscriptions import Schedule, parse_follow
 
@@ -186,6 +197,12 @@ def test_reading_lists_and_follow_up_notices(store: Store) -> None:
     store.mark_told(BIG, [("2411.00001", "v2")], NOW)
     assert store.pending_notices(BIG) == []
     assert store.unsave_paper(BIG, "2411.00001") and not store.unsave_paper(BIG, "2411.00001")
+    store.record_followups({}, [Notice(7, "2411.00002", "code", "https://github.com/x/y", NOW)])
+    store.toggle_vote(3, "2411.00001", 8, NOW)
+    # who has follow-ups to look at: a saved paper (BIG), a vote (99 and 8), an untold notice (7); not 6
+    assert store.with_followups([BIG, 99, 8, 7, 6]) == {BIG, 99, 8, 7}
+    store.mark_told(7, [("2411.00002", "code")], NOW)
+    assert store.with_followups([7, 6]) == set()
 
 
 def test_metadata_is_replaced(store: Store) -> None:
