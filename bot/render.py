@@ -118,13 +118,15 @@ def tex_to_text(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=65536)  # the same titles and author names are rendered for many digests and DMs in a tick
+# The same titles and authors are rendered for many digests and DMs in a tick; an abstract is a few KB, so the
+# bound keeps each cache under ~20 MB.
+@lru_cache(maxsize=4096)
 def tidy(text: str) -> str:
     """Whitespace collapsed (arXiv wraps lines and indents), TeX made readable, invisible controls removed."""
     return re.sub(r"\s+", " ", tex_to_text(strip_invisible(text))).strip()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def safe(text: str) -> str:
     """Invisible controls removed (bidi overrides spoof text), markdown and mentions neutralised
     (``@everyone`` gets a zero-width space)."""
